@@ -1,0 +1,395 @@
+package cli
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/big"
+	"os"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/isobench/isobench/internal/builtin"
+	"github.com/isobench/isobench/internal/driver"
+	"github.com/isobench/isobench/internal/plan"
+	"github.com/isobench/isobench/internal/report"
+	"github.com/isobench/isobench/internal/result"
+	"github.com/isobench/isobench/internal/runner"
+)
+
+type runFlags struct {
+	runtimes  []string
+	workloads []string
+	sets      []string
+	profile   string
+	trials    int
+	warmups   int
+	seed      int64
+	order     string
+	baseline  string
+	scratch   string
+	jsonOut   string
+	agent     string
+}
+
+func (a *app) runCommand() *cobra.Command {
+	var f runFlags
+	var profiles []string
+	for _, p := range plan.Profiles() {
+		profiles = append(profiles, fmt.Sprintf("  %-6s %s (%d trials, %d warm-up)", p.Name, p.Doc, p.Trials, p.Warmups))
+	}
+	wreg := builtin.Workloads()
+	var wl []string
+	for _, n := range wreg.Names() {
+		w, _ := wreg.Get(n)
+		wl = append(wl, fmt.Sprintf("  %-8s %s", n, w.Doc()))
+		for _, p := range w.Params() {
+			extra := ""
+			if len(p.Profiles) > 0 {
+				var ps []string
+				for k, v := range p.Profiles {
+					ps = append(ps, k+": "+v)
+				}
+				sort.Strings(ps)
+				extra = " (" + strings.Join(ps, ", ") + ")"
+			}
+			wl = append(wl, fmt.Sprintf("      --set %s.%s=%s  %s%s", n, p.Name, p.Default, p.Doc, extra))
+		}
+	}
+	cmd := &cobra.Command{
+		Use:   "run",
+		Short: "Run workloads on the host baseline and on isolation runtimes",
+		Long: `Run each workload on each runtime in repeated trials, each in a fresh sandbox,
+in a seeded interleaved order, and print each runtime's figures with its ratio
+to the baseline. Runtimes that cannot work here are skipped with the reason.
+
+Profiles:
+` + strings.Join(profiles, "\n") + `
+
+Workloads and parameters:
+` + strings.Join(wl, "\n"),
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return a.run(cmd.Context(), f, cmd.OutOrStdout(), cmd.ErrOrStderr())
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringSliceVar(&f.runtimes, "runtimes", nil, "runtimes to compare, comma-separated (default: every runtime that works here)")
+	fl.StringSliceVar(&f.workloads, "workloads", []string{"cpu"}, "workloads to run, comma-separated")
+	fl.StringArrayVar(&f.sets, "set", nil, "workload parameter, as WORKLOAD.PARAM=VALUE (repeatable)")
+	fl.StringVar(&f.profile, "profile", plan.ProfileQuick, "parameter profile: quick or study")
+	fl.IntVar(&f.trials, "trials", 0, "measured trials per runtime and workload (default: the profile's)")
+	fl.IntVar(&f.warmups, "warmups", -1, "warm-up trials per runtime and workload, not counted (default: the profile's)")
+	fl.Int64Var(&f.seed, "seed", 0, "seed of the trial order (default: random, printed)")
+	fl.StringVar(&f.order, "order", plan.OrderInterleaved, "trial order: interleaved or blocks")
+	fl.StringVar(&f.baseline, "baseline", "host", "runtime the others are compared against")
+	fl.StringVar(&f.scratch, "scratch", "", "where file workloads keep their files: rootfs, volume or tmpfs")
+	fl.StringVar(&f.jsonOut, "json", "", "write the run, every trial and sample, as JSON to this file")
+	fl.StringVar(&f.agent, "agent", "", "path of the static isobench-agent binary (default: beside isobench)")
+	return cmd
+}
+
+// parseSets turns WORKLOAD.PARAM=VALUE flags into per-workload maps.
+func parseSets(sets []string) (map[string]map[string]string, error) {
+	out := map[string]map[string]string{}
+	for _, s := range sets {
+		kv, val, ok := strings.Cut(s, "=")
+		w, p, ok2 := strings.Cut(kv, ".")
+		if !ok || !ok2 || w == "" || p == "" {
+			return nil, fmt.Errorf("--set %q: want WORKLOAD.PARAM=VALUE, e.g. cpu.time=2", s)
+		}
+		if out[w] == nil {
+			out[w] = map[string]string{}
+		}
+		out[w][p] = val
+	}
+	return out, nil
+}
+
+func newRunID(now time.Time) (string, error) {
+	b := make([]byte, 2)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("making a run id: %w", err)
+	}
+	return now.UTC().Format("20060102-150405") + "-" + hex.EncodeToString(b), nil
+}
+
+func randomSeed() (int64, error) {
+	n, err := rand.Int(rand.Reader, big.NewInt(1<<62))
+	if err != nil {
+		return 0, fmt.Errorf("choosing a seed: %w", err)
+	}
+	return n.Int64() + 1, nil
+}
+
+// probeAll probes the named runtimes at once, each bounded by timeout.
+func probeAll(ctx context.Context, reg *driver.Registry, denv driver.Env, names []string, timeout time.Duration) []probed {
+	out := make([]probed, len(names))
+	var wg sync.WaitGroup
+	for i, name := range names {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			out[i] = probeOne(ctx, reg, denv, name, timeout)
+		}()
+	}
+	wg.Wait()
+	return out
+}
+
+type probed struct {
+	name   string
+	driver driver.Driver
+	info   driver.Info
+	err    error
+}
+
+func probeOne(ctx context.Context, reg *driver.Registry, denv driver.Env, name string, timeout time.Duration) probed {
+	p := probed{name: name}
+	d, err := reg.New(denv, name)
+	if err != nil {
+		p.err = err
+		return p
+	}
+	p.driver = d
+	pctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	p.info, p.err = d.Probe(pctx)
+	if p.err == nil && p.info.Name == "" {
+		p.info.Name = name
+	}
+	return p
+}
+
+func (a *app) run(ctx context.Context, f runFlags, stdout, stderr io.Writer) error {
+	sets, err := parseSets(f.sets)
+	if err != nil {
+		return withStatus(ExitUsage, err)
+	}
+	wreg := builtin.Workloads()
+	dreg := builtin.Drivers()
+	suite := plan.Suite{
+		Profile: f.profile, Trials: f.trials, Warmups: f.warmups,
+		Seed: f.seed, Order: f.order, Baseline: f.baseline,
+	}
+	prof, err := plan.LookupProfile(f.profile)
+	if err != nil {
+		return withStatus(ExitUsage, err)
+	}
+	if suite.Warmups < 0 {
+		suite.Warmups = prof.Warmups
+	}
+	for _, w := range f.workloads {
+		set := sets[w]
+		if f.scratch != "" {
+			if wl, err := wreg.Get(w); err == nil {
+				for _, p := range wl.Params() {
+					if p.Name == "scratch" {
+						if set == nil {
+							set = map[string]string{}
+						}
+						if _, given := set["scratch"]; !given {
+							set["scratch"] = f.scratch
+						}
+					}
+				}
+			}
+		}
+		suite.Workloads = append(suite.Workloads, plan.WorkloadConfig{Name: w, Set: set})
+	}
+	for w := range sets {
+		if !contains(f.workloads, w) {
+			return withStatus(ExitUsage, fmt.Errorf("--set names workload %q, which is not in --workloads (%s)", w, strings.Join(f.workloads, ",")))
+		}
+	}
+	if suite.Seed == 0 {
+		if suite.Seed, err = randomSeed(); err != nil {
+			return err
+		}
+	}
+	// Check the workloads and parameters before anything slow happens.
+	names := f.runtimes
+	if len(names) == 0 {
+		names = dreg.Names()
+	}
+	suite.Runtimes = names
+	if _, err := plan.Expand(suite, wreg); err != nil {
+		return withStatus(ExitUsage, err)
+	}
+
+	denv, err := a.driverEnv()
+	if err != nil {
+		return err
+	}
+	img, err := a.buildImage(ctx, f.agent, false, stderr)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stderr, "image %s (%s)\n", shortID(img.ID), img.Rootfs)
+
+	started := time.Now()
+	runID, err := newRunID(started)
+	if err != nil {
+		return err
+	}
+	run := &result.Run{
+		ID: runID, Started: started, Command: append([]string{"isobench"}, a.args...),
+		Version: a.env.Version, Seed: suite.Seed, Order: suite.Order, Profile: suite.Profile,
+		Baseline: suite.Baseline,
+	}
+
+	// Probe every runtime; keep those that work, say why the others do not.
+	fmt.Fprintf(stderr, "probing %s ...\n", strings.Join(names, ", "))
+	runtimes := map[string]runner.Runtime{}
+	var usable []string
+	for _, p := range probeAll(ctx, dreg, denv, names, 90*time.Second) {
+		if p.err != nil {
+			reason := p.err.Error()
+			run.Skipped = append(run.Skipped, result.Skip{Runtime: p.name, Reason: reason})
+			fmt.Fprintf(stderr, "skipping %s: %s\n", p.name, reason)
+			continue
+		}
+		runtimes[p.name] = runner.Runtime{Driver: p.driver, Info: p.info}
+		usable = append(usable, p.name)
+		run.Runtimes = append(run.Runtimes, result.Runtime{
+			Name: p.name, Version: p.info.Version, Isolation: p.info.Isolation,
+			Features: p.info.Features, Warnings: p.info.Warnings,
+		})
+	}
+	if len(usable) == 0 {
+		return errors.New("no runtime works here (see the reasons above, or run isobench doctor)")
+	}
+	suite.Runtimes = usable
+	if !contains(usable, suite.Baseline) {
+		fmt.Fprintf(stderr, "note: baseline %s is not in this run; no ratios will be shown\n", suite.Baseline)
+	}
+	p, err := plan.Expand(suite, wreg)
+	if err != nil {
+		return withStatus(ExitUsage, err)
+	}
+	// Leave out cells the workload cannot run on that runtime.
+	skipCell := map[int]string{}
+	for i, c := range p.Cells {
+		w, _ := wreg.Get(c.Workload)
+		if err := w.Check(runtimes[c.Runtime].Info, c.Params); err != nil {
+			if errors.Is(err, driver.ErrNotSupported) {
+				skipCell[i] = err.Error()
+				run.Skipped = append(run.Skipped, result.Skip{Runtime: c.Runtime, Workload: c.Workload, Reason: err.Error()})
+				continue
+			}
+			return withStatus(ExitUsage, fmt.Errorf("workload %s: %w", c.Workload, err))
+		}
+	}
+	suiteJSON, _ := json.Marshal(suite)
+	run.Suite = string(suiteJSON)
+	fmt.Fprintf(stderr, "run %s: %d runtimes × %d workloads, %d trials + %d warm-up each, %s order, seed %d\n",
+		run.ID, len(usable), len(suite.Workloads), p.Suite.Trials, p.Suite.Warmups, p.Suite.Order, suite.Seed)
+
+	sink := &memorySink{}
+	r := &runner.Runner{
+		RunID:     run.ID,
+		Image:     img,
+		Runtimes:  runtimes,
+		Workloads: wreg,
+		Sink:      sink,
+		Observer:  &lineObserver{w: stderr},
+		Skip: func(st plan.Step, c result.Cell) bool {
+			_, skip := skipCell[st.Cell]
+			return skip
+		},
+	}
+	trials, runErr := r.Run(ctx, p)
+	run.Trials = trials
+	run.Ended = time.Now()
+	if f.jsonOut != "" {
+		if err := writeJSON(f.jsonOut, run); err != nil {
+			return errors.Join(runErr, err)
+		}
+		fmt.Fprintf(stderr, "wrote %s\n", f.jsonOut)
+	}
+	if err := report.Text(stdout, run, wreg); err != nil {
+		return errors.Join(runErr, err)
+	}
+	if errors.Is(runErr, runner.ErrInterrupted) {
+		return withStatus(ExitInterrupted, runErr)
+	}
+	return runErr
+}
+
+func contains(xs []string, x string) bool {
+	for _, y := range xs {
+		if y == x {
+			return true
+		}
+	}
+	return false
+}
+
+func shortID(id string) string {
+	if len(id) > 12 {
+		return id[:12]
+	}
+	return id
+}
+
+func writeJSON(path string, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encoding JSON: %w", err)
+	}
+	if err := os.WriteFile(path, append(b, '\n'), 0o644); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	return nil
+}
+
+// memorySink keeps trials in memory.
+type memorySink struct {
+	mu     sync.Mutex
+	trials []result.Trial
+}
+
+func (m *memorySink) Trial(_ context.Context, t result.Trial) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.trials = append(m.trials, t)
+	return nil
+}
+
+// lineObserver prints one line per trial.
+type lineObserver struct {
+	w     io.Writer
+	count int
+}
+
+func (o *lineObserver) TrialStarted(st plan.Step, c result.Cell, total int) {}
+
+func (o *lineObserver) TrialEnded(t result.Trial, total int) {
+	o.count++
+	kind := fmt.Sprintf("trial %d", t.Index+1)
+	if t.Warmup {
+		kind = fmt.Sprintf("warm-up %d", t.Index+1)
+	}
+	status := string(t.Status)
+	if t.Error != "" {
+		status += ": " + firstLine(t.Error)
+	}
+	fmt.Fprintf(o.w, "[%*d/%d] %-8s %-8s %-10s %6.1fs %s\n", len(fmt.Sprint(total)), o.count, total,
+		t.Cell.Runtime, t.Cell.Workload, kind, t.End.Sub(t.Start).Seconds(), status)
+}
+
+func firstLine(s string) string {
+	line, _, _ := strings.Cut(s, "\n")
+	if len(line) > 200 {
+		line = line[:200] + "…"
+	}
+	return line
+}

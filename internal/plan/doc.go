@@ -1,0 +1,12 @@
+// Package plan turns a suite (what to measure) into a plan (which trials, in
+// which order): the matrix of runtimes × workloads × parameters becomes cells,
+// each cell gets its warm-ups and measured trials, and the trials are ordered
+// by a seeded random generator so that the same seed always gives the same
+// order.
+//
+// The default order is interleaved: trials go in rounds, each round holding
+// one trial of every cell in a fresh random order, so a drift of the machine
+// over the run (heat, other load, page cache) spreads over every runtime
+// instead of favouring the ones measured first. The blocks order runs all
+// trials of one cell together, for comparison.
+package plan

@@ -1,0 +1,316 @@
+package report
+
+import (
+	"fmt"
+	"math"
+	"sort"
+
+	"github.com/isobench/isobench/internal/result"
+	"github.com/isobench/isobench/internal/stats"
+	"github.com/isobench/isobench/internal/workload"
+)
+
+// Confidence and significance levels of every analysis.
+const (
+	Level = 0.95
+	Alpha = 0.05
+)
+
+// Analysis is everything a report shows about a run.
+type Analysis struct {
+	Run      *result.Run
+	Baseline string
+	Groups   []Group
+}
+
+// Group is one workload with one set of parameters, across runtimes.
+type Group struct {
+	Workload string            `json:"workload"`
+	Params   map[string]string `json:"params,omitempty"`
+	Runtimes []RuntimeCount    `json:"runtimes"`
+	Metrics  []MetricRow       `json:"metrics"`
+}
+
+// RuntimeCount counts a runtime's trials in a group.
+type RuntimeCount struct {
+	Runtime string `json:"runtime"`
+	OK      int    `json:"ok"`
+	Failed  int    `json:"failed"`
+	// Errors holds the distinct errors of failed trials.
+	Errors []string `json:"errors,omitempty"`
+	// Attrs holds facts every OK trial agreed on (e.g. the scratch
+	// filesystem type).
+	Attrs map[string]string `json:"attrs,omitempty"`
+}
+
+// MetricRow is one metric across the runtimes of a group.
+type MetricRow struct {
+	Metric workload.Metric `json:"metric"`
+	Cells  []Cell          `json:"cells"`
+}
+
+// Cell is one runtime's figures for one metric.
+type Cell struct {
+	Runtime string        `json:"runtime"`
+	Values  []float64     `json:"values"`
+	Summary stats.Summary `json:"summary"`
+	// Ratio to the baseline's median; nil for the baseline itself or when it
+	// cannot be computed (see RatioError).
+	Ratio      *stats.RatioCI    `json:"ratio,omitempty"`
+	RatioError string            `json:"ratio_error,omitempty"`
+	Compare    *stats.Comparison `json:"compare,omitempty"`
+	// PHolm is the p-value adjusted by Holm's method over the runtimes
+	// compared on this metric; Significant is PHolm ≤ Alpha.
+	PHolm       float64 `json:"p_holm,omitempty"`
+	Significant bool    `json:"significant"`
+}
+
+// Analyze computes the analysis of a run. Workloads unknown to reg are
+// analysed with the metrics their samples carry, in name order.
+func Analyze(run *result.Run, reg *workload.Registry) *Analysis {
+	a := &Analysis{Run: run, Baseline: run.Baseline}
+	order := runtimeOrder(run)
+	type groupKey struct{ workload, params string }
+	var keys []groupKey
+	groups := map[groupKey]*Group{}
+	trials := map[groupKey]map[string][]*result.Trial{}
+	for i := range run.Trials {
+		t := &run.Trials[i]
+		if t.Warmup {
+			continue
+		}
+		k := groupKey{t.Cell.Workload, result.ParamString(t.Cell.Params)}
+		if groups[k] == nil {
+			groups[k] = &Group{Workload: t.Cell.Workload, Params: t.Cell.Params}
+			trials[k] = map[string][]*result.Trial{}
+			keys = append(keys, k)
+		}
+		trials[k][t.Cell.Runtime] = append(trials[k][t.Cell.Runtime], t)
+	}
+	for _, k := range keys {
+		g := groups[k]
+		byRuntime := trials[k]
+		var rts []string
+		for _, rt := range order {
+			if _, ok := byRuntime[rt]; ok {
+				rts = append(rts, rt)
+			}
+		}
+		for _, rt := range rts {
+			g.Runtimes = append(g.Runtimes, countTrials(rt, byRuntime[rt]))
+		}
+		for _, m := range metricsOf(reg, g.Workload, byRuntime) {
+			g.Metrics = append(g.Metrics, a.metricRow(m, rts, byRuntime, run.Seed))
+		}
+		a.Groups = append(a.Groups, *g)
+	}
+	return a
+}
+
+// runtimeOrder lists the run's runtimes as the run recorded them, then any
+// others found in trials.
+func runtimeOrder(run *result.Run) []string {
+	var order []string
+	seen := map[string]bool{}
+	for _, r := range run.Runtimes {
+		if !seen[r.Name] {
+			order = append(order, r.Name)
+			seen[r.Name] = true
+		}
+	}
+	for _, t := range run.Trials {
+		if !seen[t.Cell.Runtime] {
+			order = append(order, t.Cell.Runtime)
+			seen[t.Cell.Runtime] = true
+		}
+	}
+	return order
+}
+
+func countTrials(rt string, ts []*result.Trial) RuntimeCount {
+	c := RuntimeCount{Runtime: rt}
+	seenErr := map[string]bool{}
+	var attrs map[string]string
+	for _, t := range ts {
+		if t.Status != result.StatusOK {
+			c.Failed++
+			msg := string(t.Status) + ": " + t.Error
+			if !seenErr[msg] {
+				seenErr[msg] = true
+				c.Errors = append(c.Errors, msg)
+			}
+			continue
+		}
+		c.OK++
+		if attrs == nil {
+			attrs = map[string]string{}
+			for k, v := range t.Attrs {
+				attrs[k] = v
+			}
+			continue
+		}
+		for k, v := range attrs {
+			if t.Attrs[k] != v {
+				delete(attrs, k)
+			}
+		}
+	}
+	if len(attrs) > 0 {
+		c.Attrs = attrs
+	}
+	return c
+}
+
+// metricsOf returns the workload's declared metrics that some trial has, or,
+// for a workload this build does not know, the metrics found in samples.
+func metricsOf(reg *workload.Registry, name string, byRuntime map[string][]*result.Trial) []workload.Metric {
+	present := map[string]string{}
+	for _, ts := range byRuntime {
+		for _, t := range ts {
+			for _, s := range t.Samples {
+				present[s.Metric] = s.Unit
+			}
+		}
+	}
+	var out []workload.Metric
+	if reg != nil {
+		if w, err := reg.Get(name); err == nil {
+			for _, m := range w.Metrics() {
+				if _, ok := present[m.Name]; ok {
+					out = append(out, m)
+					delete(present, m.Name)
+				}
+			}
+		}
+	}
+	var rest []string
+	for n := range present {
+		rest = append(rest, n)
+	}
+	sort.Strings(rest)
+	for _, n := range rest {
+		out = append(out, workload.Metric{Name: n, Unit: present[n], Label: n})
+	}
+	return out
+}
+
+func (a *Analysis) metricRow(m workload.Metric, rts []string, byRuntime map[string][]*result.Trial, seed int64) MetricRow {
+	row := MetricRow{Metric: m}
+	var base []float64
+	for _, t := range byRuntime[a.Baseline] {
+		if t.Status != result.StatusOK {
+			continue
+		}
+		if v, ok := t.Value(m.Name); ok {
+			base = append(base, v)
+		}
+	}
+	var pvals []float64
+	var compared []int
+	for _, rt := range rts {
+		c := Cell{Runtime: rt}
+		for _, t := range byRuntime[rt] {
+			if t.Status != result.StatusOK {
+				continue
+			}
+			if v, ok := t.Value(m.Name); ok {
+				c.Values = append(c.Values, v)
+			}
+		}
+		c.Summary = stats.Summarize(c.Values, stats.WithConfidence(Level))
+		if rt != a.Baseline && len(base) > 0 && len(c.Values) > 0 {
+			if r, err := stats.Ratio(c.Values, base, seed, stats.WithConfidence(Level)); err == nil {
+				c.Ratio = &r
+			} else {
+				c.RatioError = err.Error()
+			}
+			if cmp, err := stats.Compare(c.Values, base, Alpha); err == nil {
+				c.Compare = &cmp
+				pvals = append(pvals, cmp.P)
+				compared = append(compared, len(row.Cells))
+			}
+		}
+		row.Cells = append(row.Cells, c)
+	}
+	if len(pvals) > 0 {
+		reject, adj, err := stats.Holm(pvals, Alpha)
+		if err == nil {
+			for i, ci := range compared {
+				row.Cells[ci].PHolm = adj[i]
+				row.Cells[ci].Significant = reject[i]
+			}
+		}
+	}
+	return row
+}
+
+// HalfWidth returns the larger half-width of the median's interval as a
+// fraction of the median, and false when there is no interval.
+func HalfWidth(s stats.Summary) (float64, bool) {
+	if !s.CI.Defined() || s.Median == 0 {
+		return 0, false
+	}
+	hw := math.Max(s.Median-s.CI.Lo, s.CI.Hi-s.Median)
+	return hw / math.Abs(s.Median), true
+}
+
+// ParamsText renders a group's parameters as "k=v k=v".
+func ParamsText(p map[string]string) string {
+	s := result.ParamString(p)
+	if s == "" {
+		return ""
+	}
+	out := []byte(s[1:])
+	for i := range out {
+		if out[i] == ';' {
+			out[i] = ' '
+		}
+	}
+	return string(out)
+}
+
+// FormatValue renders a value in its unit, scaled for reading.
+func FormatValue(v float64, unit string) string {
+	switch unit {
+	case workload.UnitSeconds:
+		av := math.Abs(v)
+		switch {
+		case av == 0:
+			return "0s"
+		case av < 1e-6:
+			return trim(v*1e9) + "ns"
+		case av < 1e-3:
+			return trim(v*1e6) + "µs"
+		case av < 1:
+			return trim(v*1e3) + "ms"
+		default:
+			return trim(v) + "s"
+		}
+	case workload.UnitBytesPerSec:
+		return trim(v/(1<<20)) + " MiB/s"
+	case workload.UnitBytes:
+		return trim(v/(1<<20)) + " MiB"
+	case workload.UnitOpsPerSec:
+		return trim(v) + "/s"
+	default:
+		return trim(v)
+	}
+}
+
+// trim prints v with four significant digits, without a trailing exponent
+// for ordinary magnitudes.
+func trim(v float64) string {
+	av := math.Abs(v)
+	switch {
+	case av >= 1e7:
+		return fmt.Sprintf("%.4g", v)
+	case av >= 1000:
+		return fmt.Sprintf("%.0f", v)
+	case av >= 100:
+		return fmt.Sprintf("%.1f", v)
+	case av >= 10:
+		return fmt.Sprintf("%.2f", v)
+	default:
+		return fmt.Sprintf("%.3g", v)
+	}
+}

@@ -1,0 +1,164 @@
+package report
+
+import (
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/isobench/isobench/internal/result"
+	"github.com/isobench/isobench/internal/workload"
+)
+
+// Text writes the terminal table of a run: per workload, one row per
+// runtime with each headline metric's median (± the half-width of its
+// confidence interval) and its ratio to the baseline.
+func Text(w io.Writer, run *result.Run, reg *workload.Registry) error {
+	a := Analyze(run, reg)
+	return a.Text(w)
+}
+
+// Text writes the analysis as terminal tables.
+func (a *Analysis) Text(w io.Writer) error {
+	ew := &errWriter{w: w}
+	run := a.Run
+	fmt.Fprintf(ew, "\nrun %s  profile %s  order %s  seed %d\n", run.ID, run.Profile, run.Order, run.Seed)
+	fmt.Fprintf(ew, "medians ±%g%% CI of the median (order statistics); ×ratio to %s [%g%% bootstrap CI]; ~ no significant difference (Mann–Whitney U, Holm, α=%g)\n",
+		Level*100, a.Baseline, Level*100, Alpha)
+	for _, g := range a.Groups {
+		fmt.Fprintf(ew, "\n%s  %s\n", g.Workload, ParamsText(g.Params))
+		tw := tabwriter.NewWriter(ew, 0, 4, 2, ' ', 0)
+		head := []string{"RUNTIME", "TRIALS"}
+		var rows []MetricRow
+		for _, m := range g.Metrics {
+			if m.Metric.Headline {
+				rows = append(rows, m)
+			}
+		}
+		if len(rows) == 0 {
+			rows = g.Metrics
+		}
+		for _, m := range rows {
+			arrow := "↓"
+			if m.Metric.HigherIsBetter {
+				arrow = "↑"
+			}
+			head = append(head, strings.ToUpper(m.Metric.Label)+" "+arrow, "vs "+a.Baseline)
+		}
+		fmt.Fprintln(tw, strings.Join(head, "\t"))
+		for i, rc := range g.Runtimes {
+			cols := []string{rc.Runtime, trialsText(rc)}
+			for _, m := range rows {
+				c := m.Cells[i]
+				cols = append(cols, valueText(c, m.Metric.Unit), ratioText(c, rc.Runtime == a.Baseline))
+			}
+			fmt.Fprintln(tw, strings.Join(cols, "\t"))
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+		for _, note := range groupNotes(g, rows) {
+			fmt.Fprintf(ew, "  %s\n", note)
+		}
+	}
+	if len(run.Skipped) > 0 {
+		fmt.Fprintln(ew, "\nskipped:")
+		for _, s := range run.Skipped {
+			what := s.Runtime
+			if s.Workload != "" {
+				what += " " + s.Workload
+			}
+			fmt.Fprintf(ew, "  %s: %s\n", what, s.Reason)
+		}
+	}
+	for _, r := range run.Runtimes {
+		for _, wn := range r.Warnings {
+			fmt.Fprintf(ew, "warning: %s: %s\n", r.Name, wn)
+		}
+	}
+	return ew.err
+}
+
+func trialsText(rc RuntimeCount) string {
+	n := rc.OK + rc.Failed
+	if rc.Failed == 0 {
+		return fmt.Sprint(n)
+	}
+	return fmt.Sprintf("%d (%d failed)", n, rc.Failed)
+}
+
+func valueText(c Cell, unit string) string {
+	if c.Summary.N == 0 {
+		return "-"
+	}
+	v := FormatValue(c.Summary.Median, unit)
+	if hw, ok := HalfWidth(c.Summary); ok {
+		return fmt.Sprintf("%s ±%.1f%%", v, hw*100)
+	}
+	return v + " ±?"
+}
+
+func ratioText(c Cell, isBase bool) string {
+	switch {
+	case isBase:
+		return ""
+	case c.Ratio == nil:
+		return "-"
+	case c.Compare != nil && !c.Significant:
+		return fmt.Sprintf("×%.2f ~", c.Ratio.Ratio)
+	default:
+		return fmt.Sprintf("×%.2f [%.2f–%.2f]", c.Ratio.Ratio, c.Ratio.Lo, c.Ratio.Hi)
+	}
+}
+
+// groupNotes lists failures and warnings of a group, shortest first.
+func groupNotes(g Group, rows []MetricRow) []string {
+	var notes []string
+	for _, rc := range g.Runtimes {
+		for _, e := range rc.Errors {
+			notes = append(notes, fmt.Sprintf("%s failed: %s", rc.Runtime, oneLine(e)))
+		}
+	}
+	seen := map[string]bool{}
+	for _, m := range rows {
+		for _, c := range m.Cells {
+			for _, w := range c.Summary.Warnings {
+				// A too-small sample is said once per runtime, not per metric.
+				key := c.Runtime + w.Code
+				if w.Code != "too-few-samples" {
+					key += m.Metric.Name
+				}
+				if seen[key] {
+					continue
+				}
+				seen[key] = true
+				notes = append(notes, fmt.Sprintf("%s %s: %s", c.Runtime, m.Metric.Label, w.Message))
+			}
+		}
+	}
+	sort.SliceStable(notes, func(i, j int) bool { return len(notes[i]) < len(notes[j]) })
+	return notes
+}
+
+func oneLine(s string) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if len(s) > 300 {
+		s = s[:300] + "…"
+	}
+	return s
+}
+
+type errWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (e *errWriter) Write(p []byte) (int, error) {
+	if e.err != nil {
+		return 0, e.err
+	}
+	n, err := e.w.Write(p)
+	e.err = err
+	return n, err
+}

@@ -1,0 +1,226 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"strings"
+	"time"
+
+	"github.com/isobench/isobench/internal/driver"
+	"github.com/isobench/isobench/internal/image"
+	"github.com/isobench/isobench/internal/plan"
+	"github.com/isobench/isobench/internal/result"
+	"github.com/isobench/isobench/internal/workload"
+)
+
+// Sink takes each trial when it ends. An error from it stops the run: a
+// result that cannot be kept is not worth measuring.
+type Sink interface {
+	Trial(ctx context.Context, t result.Trial) error
+}
+
+// Observer is told of progress; every method must return quickly.
+type Observer interface {
+	TrialStarted(step plan.Step, cell result.Cell, total int)
+	TrialEnded(t result.Trial, total int)
+}
+
+// Runtime is a probed driver ready to use.
+type Runtime struct {
+	Driver driver.Driver
+	Info   driver.Info
+}
+
+// Runner executes plans.
+type Runner struct {
+	RunID     string
+	Image     *image.Image
+	Runtimes  map[string]Runtime
+	Workloads *workload.Registry
+	Sink      Sink
+	Observer  Observer // may be nil
+	Host      workload.HostOps
+	// StartTimeout bounds the start of one sandbox (default 2 minutes).
+	StartTimeout time.Duration
+	// TrialTimeout bounds one whole trial (default 30 minutes).
+	TrialTimeout time.Duration
+	// CleanupTimeout bounds freeing one sandbox (default 1 minute).
+	CleanupTimeout time.Duration
+	// Skip, when it returns true for a step, leaves the step out (resume).
+	Skip func(step plan.Step, cell result.Cell) bool
+	// More, when set, is asked after the planned steps for further steps
+	// (the adaptive stop); it returns none when the run is done.
+	More func(done []result.Trial, steps []plan.Step) []plan.Step
+}
+
+// ErrInterrupted is returned (wrapped) when the run's context ended early.
+var ErrInterrupted = errors.New("run interrupted")
+
+// Run executes every step of p, in order, and returns the trials made.
+func (r *Runner) Run(ctx context.Context, p *plan.Plan) ([]result.Trial, error) {
+	var trials []result.Trial
+	steps := p.Steps
+	var doneSteps []plan.Step
+	for len(steps) > 0 {
+		total := len(doneSteps) + len(steps)
+		for _, st := range steps {
+			if ctx.Err() != nil {
+				return trials, fmt.Errorf("%w: %v", ErrInterrupted, context.Cause(ctx))
+			}
+			cell := p.Cells[st.Cell]
+			doneSteps = append(doneSteps, st)
+			if r.Skip != nil && r.Skip(st, cell) {
+				continue
+			}
+			if r.Observer != nil {
+				r.Observer.TrialStarted(st, cell, total)
+			}
+			t := r.trial(ctx, st, cell)
+			if err := r.Sink.Trial(context.WithoutCancel(ctx), t); err != nil {
+				return trials, fmt.Errorf("keeping trial %d (%s): %w", st.Seq, cell.Key(), err)
+			}
+			trials = append(trials, t)
+			if r.Observer != nil {
+				r.Observer.TrialEnded(t, total)
+			}
+			if t.Status == result.StatusInterrupted {
+				return trials, fmt.Errorf("%w: %v", ErrInterrupted, context.Cause(ctx))
+			}
+		}
+		steps = nil
+		if r.More != nil {
+			steps = r.More(trials, doneSteps)
+		}
+	}
+	return trials, nil
+}
+
+func orDefault(d, def time.Duration) time.Duration {
+	if d <= 0 {
+		return def
+	}
+	return d
+}
+
+// trial runs one step in a fresh sandbox and records what happened.
+func (r *Runner) trial(ctx context.Context, st plan.Step, cell result.Cell) (t result.Trial) {
+	t = result.Trial{
+		RunID: r.RunID, Seq: st.Seq, Cell: cell, Index: st.Index, Warmup: st.Warmup,
+		Start: time.Now(), Attrs: map[string]string{}, Raw: map[string]string{},
+	}
+	rec := &recorder{trial: &t}
+	defer func() {
+		t.End = time.Now()
+		if rec.err != nil && t.Status == result.StatusOK {
+			t.Status, t.Error = result.StatusFailed, rec.err.Error()
+		}
+		if len(t.Raw) == 0 {
+			t.Raw = nil
+		}
+	}()
+	fail := func(err error) result.Trial {
+		t.Status = result.StatusFailed
+		switch {
+		case ctx.Err() != nil:
+			t.Status = result.StatusInterrupted
+		case errors.Is(err, context.DeadlineExceeded):
+			t.Status = result.StatusTimeout
+		}
+		t.Error = err.Error()
+		return t
+	}
+	rt, ok := r.Runtimes[cell.Runtime]
+	if !ok {
+		return fail(fmt.Errorf("runtime %s is not available", cell.Runtime))
+	}
+	w, err := r.Workloads.Get(cell.Workload)
+	if err != nil {
+		return fail(err)
+	}
+	rec.w = w
+	for k, v := range rt.Info.Features {
+		t.Attrs["runtime."+k] = v
+	}
+	if len(rt.Info.Warnings) > 0 {
+		t.Attrs["runtime.warnings"] = strings.Join(rt.Info.Warnings, "; ")
+	}
+
+	tctx, cancel := context.WithTimeout(ctx, orDefault(r.TrialTimeout, 30*time.Minute))
+	defer cancel()
+
+	scratch := cell.Params["scratch"]
+	if scratch == "" {
+		scratch = driver.ScratchRootfs
+	}
+	spec := driver.Spec{
+		ID:      fmt.Sprintf("%s%s-%d", driver.IDPrefix, r.RunID, st.Seq),
+		Image:   r.Image,
+		Scratch: scratch,
+		Labels:  map[string]string{"isobench.run": r.RunID, "isobench.seq": fmt.Sprint(st.Seq)},
+	}
+	inst, err := rt.Driver.Create(tctx, spec)
+	if err != nil {
+		return fail(fmt.Errorf("creating sandbox: %w", err))
+	}
+	defer func() {
+		cctx, cc := context.WithTimeout(context.WithoutCancel(ctx), orDefault(r.CleanupTimeout, time.Minute))
+		defer cc()
+		errStop := inst.Stop(cctx)
+		errClose := inst.Close()
+		if err := errors.Join(errStop, errClose); err != nil {
+			// A sandbox that cannot be freed spoils the trial: what it
+			// measured may be fine, but the host is not.
+			t.Status = result.StatusFailed
+			t.Error = strings.TrimPrefix(t.Error+"; cleanup: "+err.Error(), "; ")
+		}
+	}()
+	sctx, sc := context.WithTimeout(tctx, orDefault(r.StartTimeout, 2*time.Minute))
+	err = inst.Start(sctx)
+	sc()
+	if err != nil {
+		return fail(fmt.Errorf("starting sandbox: %w", err))
+	}
+	target := &workload.Target{
+		Runtime:     rt.Info,
+		Instance:    inst,
+		Params:      maps.Clone(cell.Params),
+		Scratch:     driver.ScratchDir(inst),
+		ScratchKind: scratch,
+		Host:        r.Host,
+	}
+	if err := w.Run(tctx, target, rec); err != nil {
+		return fail(err)
+	}
+	if len(t.Samples) == 0 && rec.err == nil {
+		return fail(fmt.Errorf("workload %s recorded no samples", w.Name()))
+	}
+	t.Status = result.StatusOK
+	return t
+}
+
+// recorder collects a trial's samples, checking them against the workload's
+// declared metrics.
+type recorder struct {
+	w     workload.Workload
+	trial *result.Trial
+	err   error
+}
+
+func (r *recorder) Sample(metric string, v float64) {
+	s, err := workload.Sample(r.w, metric, v)
+	if err != nil {
+		r.err = errors.Join(r.err, err)
+		return
+	}
+	r.trial.Samples = append(r.trial.Samples, s)
+}
+
+func (r *recorder) Attr(k, v string) { r.trial.Attrs[k] = v }
+
+func (r *recorder) Raw(name, text string) {
+	if text != "" {
+		r.trial.Raw[name] = text
+	}
+}

@@ -1,0 +1,238 @@
+package workload
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/isobench/isobench/internal/agent"
+	"github.com/isobench/isobench/internal/driver"
+	"github.com/isobench/isobench/internal/image"
+	"github.com/isobench/isobench/internal/result"
+)
+
+// Units of samples. Every sample is in one of these base units.
+const (
+	UnitSeconds     = "sec"
+	UnitBytes       = "B"
+	UnitBytesPerSec = "B/s"
+	UnitOpsPerSec   = "ops/s"
+	UnitCount       = "count"
+	UnitRatio       = "ratio"
+)
+
+// Metric describes one figure a workload reports.
+type Metric struct {
+	Name  string // e.g. "latency_avg"
+	Unit  string // one of the Unit constants
+	Label string // for tables and figures, e.g. "avg latency"
+	// HigherIsBetter says which way an improvement goes.
+	HigherIsBetter bool
+	// Headline metrics appear in the terminal table.
+	Headline bool
+}
+
+// Param is one parameter of a workload.
+type Param struct {
+	Name    string
+	Default string
+	Doc     string
+	// Profiles gives the parameter's value under a named profile (e.g.
+	// "quick"), where it differs from Default.
+	Profiles map[string]string
+}
+
+// Workload is one benchmark.
+type Workload interface {
+	Name() string
+	Doc() string
+	Params() []Param
+	Metrics() []Metric
+	// Check says whether the workload can run on the runtime with these
+	// (resolved) parameters: a bad value is a plain error naming the
+	// parameter, an unsupported combination matches driver.ErrNotSupported.
+	Check(info driver.Info, params map[string]string) error
+	// Run measures once in the started sandbox of t.
+	Run(ctx context.Context, t *Target, rec Recorder) error
+}
+
+// Recorder takes what a trial measured.
+type Recorder interface {
+	// Sample records a value of a declared metric, in its unit.
+	Sample(metric string, value float64)
+	// Attr records a fact about the trial (e.g. the scratch filesystem type).
+	Attr(key, value string)
+	// Raw keeps a tool's raw output under a name.
+	Raw(name, text string)
+}
+
+// Target is the sandbox a workload runs in, with its resolved parameters.
+type Target struct {
+	Runtime  driver.Info
+	Instance driver.Instance
+	Params   map[string]string
+	// Scratch is the directory for the workload's files, as seen inside the
+	// sandbox, and ScratchKind where it lives (a driver.Scratch* constant).
+	Scratch     string
+	ScratchKind string
+	// Host holds operations isobench may do on the host between steps of a
+	// trial; nil when none are available.
+	Host HostOps
+}
+
+// HostOps are host-side actions a workload may ask for between its steps.
+type HostOps interface {
+	// DropCaches writes back dirty pages and drops the host's page cache.
+	DropCaches(ctx context.Context) error
+}
+
+// Run runs one command inside the sandbox through the agent and returns the
+// agent's result. The error is about reaching the command (the runtime's own
+// failure, with its text); a command that ran and failed is a Result whose
+// Err is not nil.
+func (t *Target) Run(ctx context.Context, req agent.Request) (agent.Result, error) {
+	argv := []string{image.AgentPath, "exec"}
+	if req.Dir != "" {
+		argv = append(argv, "--dir", req.Dir)
+	}
+	for _, e := range req.Env {
+		argv = append(argv, "--env", e)
+	}
+	if req.Timeout > 0 {
+		argv = append(argv, "--timeout", req.Timeout.String())
+	}
+	if req.OutputLimit > 0 {
+		argv = append(argv, "--output-limit", strconv.Itoa(req.OutputLimit))
+	}
+	argv = append(argv, "--")
+	argv = append(argv, req.Argv...)
+	var stdout, stderr boundedBuffer
+	stdout.limit, stderr.limit = agent.MaxLine, 1<<20
+	execErr := t.Instance.Exec(ctx, argv, &stdout, &stderr)
+	results, parseErr := agent.ParseResults(bytes.NewReader(stdout.buf.Bytes()))
+	if len(results) == 1 && parseErr == nil {
+		return results[0], nil
+	}
+	if ctx.Err() != nil {
+		return agent.Result{}, fmt.Errorf("running %s: %w", strings.Join(req.Argv, " "), ctx.Err())
+	}
+	var msg []string
+	if execErr != nil {
+		msg = append(msg, execErr.Error())
+	}
+	if s := strings.TrimSpace(stderr.buf.String()); s != "" {
+		msg = append(msg, s)
+	}
+	if parseErr != nil {
+		msg = append(msg, parseErr.Error())
+	} else if len(results) != 1 {
+		msg = append(msg, fmt.Sprintf("agent returned %d results, want 1", len(results)))
+	}
+	return agent.Result{}, fmt.Errorf("running %s in %s: %s", strings.Join(req.Argv, " "), t.Runtime.Name, strings.Join(msg, ": "))
+}
+
+// MustRun is Run that also turns a failed command into an error.
+func (t *Target) MustRun(ctx context.Context, req agent.Request) (agent.Result, error) {
+	res, err := t.Run(ctx, req)
+	if err != nil {
+		return res, err
+	}
+	return res, res.Err()
+}
+
+type boundedBuffer struct {
+	buf   bytes.Buffer
+	limit int
+}
+
+func (b *boundedBuffer) Write(p []byte) (int, error) {
+	if b.buf.Len()+len(p) > b.limit {
+		return 0, errors.New("output over limit")
+	}
+	return b.buf.Write(p)
+}
+
+var _ io.Writer = (*boundedBuffer)(nil)
+
+// Registry lists workloads by name, in a fixed order.
+type Registry struct {
+	names  []string
+	byName map[string]Workload
+}
+
+// Register adds a workload; a duplicate name is a programming error.
+func (r *Registry) Register(w Workload) {
+	if r.byName == nil {
+		r.byName = map[string]Workload{}
+	}
+	if _, dup := r.byName[w.Name()]; dup {
+		panic("workload: duplicate registration of " + w.Name())
+	}
+	r.names = append(r.names, w.Name())
+	r.byName[w.Name()] = w
+}
+
+// Names lists workloads in registration order.
+func (r *Registry) Names() []string { return append([]string(nil), r.names...) }
+
+// Get returns the named workload.
+func (r *Registry) Get(name string) (Workload, error) {
+	w, ok := r.byName[name]
+	if !ok {
+		known := r.Names()
+		sort.Strings(known)
+		return nil, fmt.Errorf("unknown workload %q (known: %s)", name, strings.Join(known, ", "))
+	}
+	return w, nil
+}
+
+// Resolve returns the workload's full parameter set: defaults, overridden by
+// the profile's values, overridden by set. A key of set that the workload does
+// not have is an error naming it.
+func Resolve(w Workload, profile string, set map[string]string) (map[string]string, error) {
+	out := map[string]string{}
+	known := map[string]bool{}
+	for _, p := range w.Params() {
+		known[p.Name] = true
+		out[p.Name] = p.Default
+		if v, ok := p.Profiles[profile]; ok {
+			out[p.Name] = v
+		}
+	}
+	for k, v := range set {
+		if !known[k] {
+			names := make([]string, 0, len(known))
+			for n := range known {
+				names = append(names, n)
+			}
+			sort.Strings(names)
+			return nil, fmt.Errorf("workload %s has no parameter %q (it has: %s)", w.Name(), k, strings.Join(names, ", "))
+		}
+		out[k] = v
+	}
+	return out, nil
+}
+
+// MetricOf returns the declared metric of a workload by name.
+func MetricOf(w Workload, name string) (Metric, bool) {
+	for _, m := range w.Metrics() {
+		if m.Name == name {
+			return m, true
+		}
+	}
+	return Metric{}, false
+}
+
+// Sample builds a result sample for a declared metric.
+func Sample(w Workload, metric string, v float64) (result.Sample, error) {
+	m, ok := MetricOf(w, metric)
+	if !ok {
+		return result.Sample{}, fmt.Errorf("workload %s recorded undeclared metric %q", w.Name(), metric)
+	}
+	return result.Sample{Metric: metric, Unit: m.Unit, Value: v}, nil
+}

@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Installs what isobench's tests need (as root, with apt-get) and runs them.
+# The tests drive the real runtimes and tools; those that cannot run on a
+# host skip with the reason.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$PATH:/usr/local/go/bin"
+CGO_ENABLED=0 go build -o bin/ ./cmd/...
+bin/isobench setup --tests
+go vet ./...
+go test -count=1 -timeout 75m ./...
