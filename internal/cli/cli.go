@@ -12,6 +12,7 @@ import (
 
 	"github.com/isobench/isobench/internal/driver"
 	"github.com/isobench/isobench/internal/image"
+	"github.com/isobench/isobench/internal/store"
 )
 
 // Exit statuses.
@@ -134,6 +135,22 @@ func (a *app) driverEnv() (driver.Env, error) {
 		}
 	}
 	return driver.Env{StateDir: filepath.Join(base, "state"), RunDir: filepath.Join(base, "run")}, nil
+}
+
+// openStore opens the results database.
+func (a *app) openStore(ctx context.Context) (*store.Store, error) {
+	path := a.dbPath
+	if path == "" {
+		var err error
+		if path, err = store.DefaultPath(a.env.Getenv); err != nil {
+			return nil, err
+		}
+	}
+	db, err := store.Open(ctx, path)
+	if err != nil {
+		return nil, fmt.Errorf("opening the results database: %w", err)
+	}
+	return db, nil
 }
 
 // agentPath finds the static agent binary: beside the isobench executable,

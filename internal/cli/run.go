@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -23,6 +22,7 @@ import (
 	"github.com/isobench/isobench/internal/report"
 	"github.com/isobench/isobench/internal/result"
 	"github.com/isobench/isobench/internal/runner"
+	"github.com/isobench/isobench/internal/store"
 )
 
 type runFlags struct {
@@ -112,14 +112,6 @@ func parseSets(sets []string) (map[string]map[string]string, error) {
 		out[w][p] = val
 	}
 	return out, nil
-}
-
-func newRunID(now time.Time) (string, error) {
-	b := make([]byte, 2)
-	if _, err := rand.Read(b); err != nil {
-		return "", fmt.Errorf("making a run id: %w", err)
-	}
-	return now.UTC().Format("20060102-150405") + "-" + hex.EncodeToString(b), nil
 }
 
 func randomSeed() (int64, error) {
@@ -235,13 +227,13 @@ func (a *app) run(ctx context.Context, f runFlags, stdout, stderr io.Writer) err
 	}
 	fmt.Fprintf(stderr, "image %s (%s)\n", shortID(img.ID), img.Rootfs)
 
-	started := time.Now()
-	runID, err := newRunID(started)
+	db, err := a.openStore(ctx)
 	if err != nil {
 		return err
 	}
+	defer db.Close()
 	run := &result.Run{
-		ID: runID, Started: started, Command: append([]string{"isobench"}, a.args...),
+		Started: time.Now(), Status: result.RunRunning, Command: append([]string{"isobench"}, a.args...),
 		Version: a.env.Version, Seed: suite.Seed, Order: suite.Order, Profile: suite.Profile,
 		Baseline: suite.Baseline,
 	}
@@ -290,10 +282,13 @@ func (a *app) run(ctx context.Context, f runFlags, stdout, stderr io.Writer) err
 	}
 	suiteJSON, _ := json.Marshal(suite)
 	run.Suite = string(suiteJSON)
+	if err := db.CreateRun(ctx, run); err != nil {
+		return fmt.Errorf("recording the run: %w", err)
+	}
 	fmt.Fprintf(stderr, "run %s: %d runtimes × %d workloads, %d trials + %d warm-up each, %s order, seed %d\n",
 		run.ID, len(usable), len(suite.Workloads), p.Suite.Trials, p.Suite.Warmups, p.Suite.Order, suite.Seed)
 
-	sink := &memorySink{}
+	sink := &storeSink{db: db, runID: run.ID}
 	r := &runner.Runner{
 		RunID:     run.ID,
 		Image:     img,
@@ -309,6 +304,14 @@ func (a *app) run(ctx context.Context, f runFlags, stdout, stderr io.Writer) err
 	trials, runErr := r.Run(ctx, p)
 	run.Trials = trials
 	run.Ended = time.Now()
+	run.Status = result.RunFinished
+	if runErr != nil {
+		run.Status = result.RunInterrupted
+	}
+	if err := db.UpdateRun(context.WithoutCancel(ctx), run); err != nil {
+		runErr = errors.Join(runErr, fmt.Errorf("recording the end of the run: %w", err))
+	}
+	fmt.Fprintf(stderr, "stored run %s in %s\n", run.ID, db.Path())
 	if f.jsonOut != "" {
 		if err := writeJSON(f.jsonOut, run); err != nil {
 			return errors.Join(runErr, err)
@@ -351,17 +354,14 @@ func writeJSON(path string, v any) error {
 	return nil
 }
 
-// memorySink keeps trials in memory.
-type memorySink struct {
-	mu     sync.Mutex
-	trials []result.Trial
+// storeSink commits each trial to the results store as it ends.
+type storeSink struct {
+	db    *store.Store
+	runID string
 }
 
-func (m *memorySink) Trial(_ context.Context, t result.Trial) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.trials = append(m.trials, t)
-	return nil
+func (s *storeSink) Trial(ctx context.Context, t result.Trial) error {
+	return s.db.AddTrial(ctx, s.runID, t)
 }
 
 // lineObserver prints one line per trial.

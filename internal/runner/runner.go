@@ -154,41 +154,53 @@ func (r *Runner) trial(ctx context.Context, st plan.Step, cell result.Cell) (t r
 	if scratch == "" {
 		scratch = driver.ScratchRootfs
 	}
-	spec := driver.Spec{
-		ID:      fmt.Sprintf("%s%s-%d", driver.IDPrefix, r.RunID, st.Seq),
-		Image:   r.Image,
-		Scratch: scratch,
-		Labels:  map[string]string{"isobench.run": r.RunID, "isobench.seq": fmt.Sprint(st.Seq)},
-	}
-	inst, err := rt.Driver.Create(tctx, spec)
-	if err != nil {
-		return fail(fmt.Errorf("creating sandbox: %w", err))
-	}
-	defer func() {
-		cctx, cc := context.WithTimeout(context.WithoutCancel(ctx), orDefault(r.CleanupTimeout, time.Minute))
-		defer cc()
-		errStop := inst.Stop(cctx)
-		errClose := inst.Close()
-		if err := errors.Join(errStop, errClose); err != nil {
-			// A sandbox that cannot be freed spoils the trial: what it
-			// measured may be fine, but the host is not.
-			t.Status = result.StatusFailed
-			t.Error = strings.TrimPrefix(t.Error+"; cleanup: "+err.Error(), "; ")
+	specs := 0
+	newSpec := func() driver.Spec {
+		id := fmt.Sprintf("%s%s-%d", driver.IDPrefix, r.RunID, st.Seq)
+		if specs > 0 {
+			id = fmt.Sprintf("%s-%d", id, specs)
 		}
-	}()
-	sctx, sc := context.WithTimeout(tctx, orDefault(r.StartTimeout, 2*time.Minute))
-	err = inst.Start(sctx)
-	sc()
-	if err != nil {
-		return fail(fmt.Errorf("starting sandbox: %w", err))
+		specs++
+		return driver.Spec{
+			ID:      id,
+			Image:   r.Image,
+			Scratch: scratch,
+			Labels:  map[string]string{"isobench.run": r.RunID, "isobench.seq": fmt.Sprint(st.Seq)},
+		}
 	}
 	target := &workload.Target{
 		Runtime:     rt.Info,
-		Instance:    inst,
+		Driver:      rt.Driver,
+		NewSpec:     newSpec,
 		Params:      maps.Clone(cell.Params),
-		Scratch:     driver.ScratchDir(inst),
 		ScratchKind: scratch,
 		Host:        r.Host,
+	}
+	if sm, ok := w.(workload.SandboxMaker); !ok || !sm.MakesSandboxes() {
+		inst, err := rt.Driver.Create(tctx, newSpec())
+		if err != nil {
+			return fail(fmt.Errorf("creating sandbox: %w", err))
+		}
+		defer func() {
+			cctx, cc := context.WithTimeout(context.WithoutCancel(ctx), orDefault(r.CleanupTimeout, time.Minute))
+			defer cc()
+			errStop := inst.Stop(cctx)
+			errClose := inst.Close()
+			if err := errors.Join(errStop, errClose); err != nil {
+				// A sandbox that cannot be freed spoils the trial: what it
+				// measured may be fine, but the host is not.
+				t.Status = result.StatusFailed
+				t.Error = strings.TrimPrefix(t.Error+"; cleanup: "+err.Error(), "; ")
+			}
+		}()
+		sctx, sc := context.WithTimeout(tctx, orDefault(r.StartTimeout, 2*time.Minute))
+		err = inst.Start(sctx)
+		sc()
+		if err != nil {
+			return fail(fmt.Errorf("starting sandbox: %w", err))
+		}
+		target.Instance = inst
+		target.Scratch = driver.ScratchDir(inst)
 	}
 	if err := w.Run(tctx, target, rec); err != nil {
 		return fail(err)

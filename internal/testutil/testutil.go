@@ -1,6 +1,7 @@
 package testutil
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,10 +17,11 @@ type agentBuild struct {
 	once sync.Once
 	path string
 	err  error
-	dir  string
 }
 
-var agentOnce agentBuild // set once per test binary; read-only afterwards
+// agentOnce builds the agent once per test binary. It is the one package
+// variable of the test helpers: a build cache, written once.
+var agentOnce agentBuild
 
 // ModuleRoot returns the directory holding go.mod.
 func ModuleRoot(t testing.TB) string {
@@ -32,23 +34,32 @@ func ModuleRoot(t testing.TB) string {
 }
 
 // Agent builds the static agent binary once per test process and returns its
-// path.
+// path. The binary goes to bin/test/ in the checkout (ignored by git), not to
+// a temporary directory that nobody would remove; the Go build cache makes
+// later builds cheap.
 func Agent(t testing.TB) string {
 	t.Helper()
 	root := ModuleRoot(t)
 	agentOnce.once.Do(func() {
-		dir, err := os.MkdirTemp("", "isobench-test-agent-")
-		if err != nil {
+		dir := filepath.Join(root, "bin", "test")
+		if err := os.MkdirAll(dir, 0o755); err != nil {
 			agentOnce.err = err
 			return
 		}
-		agentOnce.dir = dir
+		// Each test process builds to its own name and renames into place,
+		// so that packages tested in parallel never see a half-written file.
+		tmp := filepath.Join(dir, fmt.Sprintf(".isobench-agent-%d", os.Getpid()))
 		out := filepath.Join(dir, "isobench-agent")
-		cmd := exec.Command("go", "build", "-o", out, "./cmd/isobench-agent")
+		cmd := exec.Command("go", "build", "-buildvcs=false", "-o", tmp, "./cmd/isobench-agent")
 		cmd.Dir = root
 		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 		if b, err := cmd.CombinedOutput(); err != nil {
 			agentOnce.err = &buildError{out: string(b), err: err}
+			_ = os.Remove(tmp)
+			return
+		}
+		if err := os.Rename(tmp, out); err != nil {
+			agentOnce.err = err
 			return
 		}
 		agentOnce.path = out

@@ -61,6 +61,14 @@ type Workload interface {
 	Run(ctx context.Context, t *Target, rec Recorder) error
 }
 
+// SandboxMaker is implemented by workloads that make and time their own
+// sandboxes (startup, density): the runner then starts none for them and
+// gives them Target.Driver and Target.NewSpec instead of an Instance. Such a
+// workload must Close every instance it made before Run returns.
+type SandboxMaker interface {
+	MakesSandboxes() bool
+}
+
 // Recorder takes what a trial measured.
 type Recorder interface {
 	// Sample records a value of a declared metric, in its unit.
@@ -73,9 +81,15 @@ type Recorder interface {
 
 // Target is the sandbox a workload runs in, with its resolved parameters.
 type Target struct {
-	Runtime  driver.Info
+	Runtime driver.Info
+	// Instance is the started sandbox; nil for a workload that makes its own
+	// (see SandboxMaker).
 	Instance driver.Instance
-	Params   map[string]string
+	// Driver and NewSpec let a SandboxMaker make sandboxes of the runtime:
+	// each call of NewSpec gives a spec with a fresh unique ID.
+	Driver  driver.Driver
+	NewSpec func() driver.Spec
+	Params  map[string]string
 	// Scratch is the directory for the workload's files, as seen inside the
 	// sandbox, and ScratchKind where it lives (a driver.Scratch* constant).
 	Scratch     string

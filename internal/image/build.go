@@ -1,0 +1,301 @@
+package image
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// recipe names the way Build lays out an image. It is part of every image
+// ID: change it whenever the layout changes, so that images made the old
+// way are not reused.
+const recipe = "isobench-image-recipe-1"
+
+// DefaultBusybox is the busybox Build uses when BuildOptions.Busybox is "".
+const DefaultBusybox = "/bin/busybox"
+
+// DefaultPath is the command search path Build uses when BuildOptions.Path
+// is "": the standard system directories.
+const DefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+// DefaultTools returns the workload tools Build puts in an image when
+// BuildOptions.Tools is empty.
+func DefaultTools() []string { return []string{"sysbench", "fio"} }
+
+// versionTimeout bounds each "--version" run of a host program.
+const versionTimeout = 10 * time.Second
+
+// BuildOptions says what goes into an image and where it is kept.
+type BuildOptions struct {
+	// CacheDir is isobench's cache directory (see DefaultCacheDir), an
+	// absolute path; images live in CacheDir/images/ID.
+	CacheDir string
+	// Agent is the host path of the static isobench-agent binary
+	// (required, absolute).
+	Agent string
+	// Tools are the workload programs to include: command names looked up
+	// in Path, or absolute host paths. Empty means DefaultTools().
+	Tools []string
+	// Path is a colon-separated list of absolute directories in which Tools
+	// are looked up; "" means DefaultPath.
+	Path string
+	// Busybox is the host path of a static busybox; "" means DefaultBusybox.
+	// A dynamically linked busybox is refused.
+	Busybox string
+	// Force rebuilds the image even when the cache already holds it.
+	Force bool
+	// Log receives one line per build step; nil discards them.
+	Log io.Writer
+}
+
+// normalize checks o and fills in the defaults.
+func (o BuildOptions) normalize() (BuildOptions, error) {
+	if o.CacheDir == "" {
+		return o, errors.New("no cache directory given (BuildOptions.CacheDir)")
+	}
+	if !filepath.IsAbs(o.CacheDir) {
+		return o, fmt.Errorf("cache directory %q is not an absolute path", o.CacheDir)
+	}
+	o.CacheDir = filepath.Clean(o.CacheDir)
+	if o.Agent == "" {
+		return o, errors.New("no agent binary given (BuildOptions.Agent)")
+	}
+	if !filepath.IsAbs(o.Agent) {
+		return o, fmt.Errorf("agent binary %q is not an absolute path", o.Agent)
+	}
+	if o.Busybox == "" {
+		o.Busybox = DefaultBusybox
+	}
+	if !filepath.IsAbs(o.Busybox) {
+		return o, fmt.Errorf("busybox %q is not an absolute path", o.Busybox)
+	}
+	if o.Path == "" {
+		o.Path = DefaultPath
+	}
+	for _, d := range strings.Split(o.Path, ":") {
+		if d != "" && !filepath.IsAbs(d) {
+			return o, fmt.Errorf("tool search path %q: directory %q is not absolute", o.Path, d)
+		}
+	}
+	if len(o.Tools) == 0 {
+		o.Tools = DefaultTools()
+	}
+	seen := map[string]string{}
+	for _, t := range o.Tools {
+		name := path.Base(t)
+		switch {
+		case t == "" || name == "." || name == "/":
+			return o, fmt.Errorf("tool %q: not a command name or path", t)
+		case strings.Contains(t, "/") && !path.IsAbs(t):
+			return o, fmt.Errorf("tool %q: a path must be absolute", t)
+		case name == "busybox":
+			return o, fmt.Errorf("tool %q: busybox comes from BuildOptions.Busybox", t)
+		case seen[name] != "":
+			return o, fmt.Errorf("tools %q and %q have the same name", seen[name], t)
+		}
+		seen[name] = t
+	}
+	o.Tools = append([]string(nil), o.Tools...)
+	if o.Log == nil {
+		o.Log = io.Discard
+	}
+	return o, nil
+}
+
+// DefaultCacheDir returns isobench's cache directory following the XDG
+// base directory spec: $XDG_CACHE_HOME/isobench, or $HOME/.cache/isobench
+// when XDG_CACHE_HOME is unset or not absolute. getenv is how the caller
+// reads its environment (os.Getenv in main); this package never reads it.
+func DefaultCacheDir(getenv func(string) string) (string, error) {
+	if getenv == nil {
+		return "", errors.New("default cache directory: no getenv function")
+	}
+	if d := getenv("XDG_CACHE_HOME"); d != "" && filepath.IsAbs(d) {
+		return filepath.Join(d, "isobench"), nil
+	}
+	home := getenv("HOME")
+	if home == "" {
+		return "", errors.New("default cache directory: neither XDG_CACHE_HOME nor HOME is set")
+	}
+	if !filepath.IsAbs(home) {
+		return "", fmt.Errorf("default cache directory: HOME %q is not an absolute path", home)
+	}
+	return filepath.Join(home, ".cache", "isobench"), nil
+}
+
+// Build makes the workload image described by opts, or finds it in the
+// cache. It first reads every input from the host (the agent, the tools,
+// busybox and every library they load) and derives the image ID from
+// them; an image already complete under that ID is returned with Reused
+// set, unless opts.Force is set. Otherwise the image is written into a
+// temporary directory, checked with Verify and renamed into place, all
+// while holding the cache lock, so concurrent isobench processes neither
+// race nor see half-built images.
+func Build(ctx context.Context, opts BuildOptions) (*Image, error) {
+	opts, err := opts.normalize()
+	if err != nil {
+		return nil, fmt.Errorf("build image: %w", err)
+	}
+	start := time.Now()
+	p := newPlanner(opts)
+	if err := p.plan(ctx); err != nil {
+		return nil, fmt.Errorf("build image: %w", err)
+	}
+	id := p.tree.id(recipe)
+	n, size := p.tree.totals()
+	logf(opts.Log, "image %s: %d files, %.1f MiB from the host", shortID(id), n, float64(size)/(1<<20))
+
+	images := imagesDir(opts.CacheDir)
+	if err := os.MkdirAll(images, 0o755); err != nil {
+		return nil, fmt.Errorf("build image: make cache directory: %w", err)
+	}
+	unlock, err := lockCache(ctx, images, opts.Log)
+	if err != nil {
+		return nil, fmt.Errorf("build image: %w", err)
+	}
+	defer unlock()
+	if err := removeLeftovers(images); err != nil {
+		return nil, fmt.Errorf("build image: %w", err)
+	}
+
+	final := filepath.Join(images, id)
+	if !opts.Force {
+		img, err := Open(final)
+		switch {
+		case err == nil && img.ID == id:
+			img.Reused = true
+			logf(opts.Log, "image %s: reusing the cached image", shortID(id))
+			return img, nil
+		case err == nil:
+			logf(opts.Log, "image %s: its directory holds image %s; rebuilding", shortID(id), shortID(img.ID))
+		case !errors.Is(err, os.ErrNotExist):
+			logf(opts.Log, "image %s: cached copy unusable (%v); rebuilding", shortID(id), err)
+		}
+	}
+	img, err := p.write(ctx, images, id)
+	if err != nil {
+		return nil, fmt.Errorf("build image %s: %w", shortID(id), err)
+	}
+	logf(opts.Log, "image %s: built in %.1fs", shortID(id), time.Since(start).Seconds())
+	return img, nil
+}
+
+// write builds the planned image in a temporary directory under images,
+// verifies it and moves it to images/id, replacing what is there.
+func (p *planner) write(ctx context.Context, images, id string) (img *Image, err error) {
+	tmp, err := os.MkdirTemp(images, buildPrefix)
+	if err != nil {
+		return nil, fmt.Errorf("make build directory: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			os.RemoveAll(tmp)
+		}
+	}()
+	// MkdirTemp makes the directory private; sandboxes running as other
+	// users (user namespaces) must be able to reach the rootfs.
+	if err := os.Chmod(tmp, 0o755); err != nil {
+		return nil, fmt.Errorf("make build directory: %w", err)
+	}
+	rootfs := filepath.Join(tmp, rootfsName)
+	if err := os.Mkdir(rootfs, 0o755); err != nil {
+		return nil, fmt.Errorf("make rootfs: %w", err)
+	}
+	logf(p.opts.Log, "image %s: writing the root file system", shortID(id))
+	if err := p.tree.write(ctx, rootfs); err != nil {
+		return nil, err
+	}
+	m, err := p.manifest(ctx, rootfs)
+	if err != nil {
+		return nil, err
+	}
+	img = &Image{ID: id, Dir: tmp, Rootfs: rootfs, Manifest: m, Built: time.Now().UTC()}
+	if err := Verify(img); err != nil {
+		return nil, fmt.Errorf("the new image fails verification: %w", err)
+	}
+	if err := writeManifest(tmp, img); err != nil {
+		return nil, err
+	}
+	final := filepath.Join(images, id)
+	if err := publish(images, tmp, final); err != nil {
+		return nil, err
+	}
+	img.Dir, img.Rootfs = final, filepath.Join(final, rootfsName)
+	return img, nil
+}
+
+// manifest gathers the manifest of the image written at rootfs: it runs
+// the host's tools, busybox and agent for their versions.
+func (p *planner) manifest(ctx context.Context, rootfs string) (Manifest, error) {
+	m := Manifest{
+		Source:      "host",
+		Tools:       map[string]string{},
+		ToolPaths:   p.toolPaths,
+		Files:       p.tree.files(),
+		Interpreter: p.interp,
+	}
+	for _, name := range p.toolOrder {
+		v, err := p.version(ctx, p.toolHost[name], "--version")
+		if err != nil {
+			return m, err
+		}
+		m.Tools[name] = v
+	}
+	v, err := p.version(ctx, p.opts.Busybox, "--help")
+	if err != nil {
+		return m, err
+	}
+	m.Tools["busybox"] = v
+	if v, err = p.version(ctx, p.opts.Agent, "version"); err != nil {
+		return m, err
+	}
+	m.Tools["agent"] = v
+	for _, d := range p.libraryDirs() {
+		if _, fi, err := resolveIn(rootfs, d, nil); err == nil && fi.IsDir() {
+			m.LibraryDirs = append(m.LibraryDirs, d)
+		}
+	}
+	return m, nil
+}
+
+// version runs prog with arg on the host and returns the first non-empty
+// line it prints.
+func (p *planner) version(ctx context.Context, prog, arg string) (string, error) {
+	out, err := p.run(ctx, versionTimeout, prog, arg)
+	if line := firstLine(out); line != "" {
+		return line, nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("read the version of %s: %w", prog, err)
+	}
+	return "", fmt.Errorf("read the version of %s: %s %s printed nothing", prog, prog, arg)
+}
+
+// firstLine returns the first non-blank line of b, trimmed.
+func firstLine(b []byte) string {
+	for _, l := range strings.Split(string(b), "\n") {
+		if l = strings.TrimSpace(l); l != "" {
+			return l
+		}
+	}
+	return ""
+}
+
+// logf writes one progress line; a failing log writer does not fail a build.
+func logf(w io.Writer, format string, args ...any) {
+	fmt.Fprintf(w, format+"\n", args...)
+}
+
+// shortID is the first 12 characters of an ID, for messages.
+func shortID(id string) string {
+	if len(id) > 12 {
+		return id[:12]
+	}
+	return id
+}
