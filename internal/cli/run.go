@@ -10,6 +10,7 @@ import (
 	"math/big"
 	"os"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -37,6 +38,8 @@ type runFlags struct {
 	baseline  string
 	scratch   string
 	jsonOut   string
+	targetCI  string
+	maxTrials int
 	agent     string
 }
 
@@ -93,6 +96,8 @@ Workloads and parameters:
 	fl.StringVar(&f.baseline, "baseline", "host", "runtime the others are compared against")
 	fl.StringVar(&f.scratch, "scratch", "", "where file workloads keep their files: rootfs, volume or tmpfs")
 	fl.StringVar(&f.jsonOut, "json", "", "write the run, every trial and sample, as JSON to this file")
+	fl.StringVar(&f.targetCI, "target-ci", "", "adaptive stop: add trials to cells whose 95% interval of the median is wider than ±this (e.g. 2%), up to --max-trials")
+	fl.IntVar(&f.maxTrials, "max-trials", 30, "with --target-ci: most measured trials per cell")
 	fl.StringVar(&f.agent, "agent", "", "path of the static isobench-agent binary (default: beside isobench)")
 	return cmd
 }
@@ -301,7 +306,29 @@ func (a *app) run(ctx context.Context, f runFlags, stdout, stderr io.Writer) err
 			return skip
 		},
 	}
+	var adaptive *runner.Adaptive
+	if f.targetCI != "" {
+		target, err := parsePercent(f.targetCI)
+		if err != nil {
+			return withStatus(ExitUsage, fmt.Errorf("--target-ci: %w", err))
+		}
+		if f.maxTrials < p.Suite.Trials {
+			return withStatus(ExitUsage, fmt.Errorf("--max-trials %d is below --trials %d", f.maxTrials, p.Suite.Trials))
+		}
+		adaptive = &runner.Adaptive{Plan: p, Workloads: wreg, Target: target, MaxTrials: f.maxTrials}
+		r.More = adaptive.More
+	}
 	trials, runErr := r.Run(ctx, p)
+	if adaptive != nil {
+		if missed := adaptive.Unreached(trials); len(missed) > 0 {
+			fmt.Fprintf(stderr, "cells that did not reach ±%s within %d trials:\n", f.targetCI, f.maxTrials)
+			for _, m := range missed {
+				fmt.Fprintf(stderr, "  %s\n", m)
+			}
+		} else {
+			fmt.Fprintf(stderr, "every cell reached ±%s\n", f.targetCI)
+		}
+	}
 	run.Trials = trials
 	run.Ended = time.Now()
 	run.Status = result.RunFinished
@@ -325,6 +352,23 @@ func (a *app) run(ctx context.Context, f runFlags, stdout, stderr io.Writer) err
 		return withStatus(ExitInterrupted, runErr)
 	}
 	return runErr
+}
+
+// parsePercent reads "2%" or "0.02" as a fraction.
+func parsePercent(s string) (float64, error) {
+	t := strings.TrimSpace(s)
+	pct := strings.HasSuffix(t, "%")
+	v, err := strconv.ParseFloat(strings.TrimSuffix(t, "%"), 64)
+	if err != nil {
+		return 0, fmt.Errorf("%q is not a percentage like 2%%", s)
+	}
+	if pct {
+		v /= 100
+	}
+	if !(v > 0 && v < 1) {
+		return 0, fmt.Errorf("%q is not between 0%% and 100%%", s)
+	}
+	return v, nil
 }
 
 func contains(xs []string, x string) bool {
