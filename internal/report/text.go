@@ -3,7 +3,9 @@ package report
 import (
 	"fmt"
 	"io"
+	"math"
 	"sort"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 
@@ -30,6 +32,17 @@ func (a *Analysis) Text(w io.Writer) error {
 		fmt.Fprintf(ew, "\n%s  %s\n", g.Workload, ParamsText(g.Params))
 		tw := tabwriter.NewWriter(ew, 0, 4, 2, ' ', 0)
 		head := []string{"RUNTIME", "TRIALS"}
+		// File workloads say which filesystem their files were on, as
+		// the sandbox saw it.
+		showFS := false
+		for _, rc := range g.Runtimes {
+			if rc.Attrs[AttrScratchFS] != "" {
+				showFS = true
+			}
+		}
+		if showFS {
+			head = append(head, "SCRATCH FS")
+		}
 		var rows []MetricRow
 		for _, m := range g.Metrics {
 			if m.Metric.Headline {
@@ -49,9 +62,16 @@ func (a *Analysis) Text(w io.Writer) error {
 		fmt.Fprintln(tw, strings.Join(head, "\t"))
 		for i, rc := range g.Runtimes {
 			cols := []string{rc.Runtime, trialsText(rc)}
+			if showFS {
+				cols = append(cols, orText(rc.Attrs[AttrScratchFS], "?"))
+			}
 			for _, m := range rows {
 				c := m.Cells[i]
-				cols = append(cols, valueText(c, m.Metric.Unit), ratioText(c, rc.Runtime == a.Baseline))
+				v := valueText(c, m.Metric.Unit)
+				if below, ok := belowResolution(c, rc.Attrs[AttrResolution+m.Metric.Name], m.Metric.Unit); ok {
+					v = below
+				}
+				cols = append(cols, v, ratioText(c, rc.Runtime == a.Baseline))
 			}
 			fmt.Fprintln(tw, strings.Join(cols, "\t"))
 		}
@@ -72,12 +92,73 @@ func (a *Analysis) Text(w io.Writer) error {
 			fmt.Fprintf(ew, "  %s: %s\n", what, s.Reason)
 		}
 	}
-	for _, r := range run.Runtimes {
-		for _, wn := range r.Warnings {
-			fmt.Fprintf(ew, "warning: %s: %s\n", r.Name, wn)
+	for _, w := range runWarnings(run) {
+		fmt.Fprintf(ew, "warning: %s\n", w.Message)
+	}
+	return ew.err
+}
+
+// Text writes the report for a terminal: the tables of Analysis.Text, then
+// the environment, the method and every failed trial.
+func (r *Report) Text(w io.Writer) error {
+	if err := r.Analysis.Text(w); err != nil {
+		return err
+	}
+	ew := &errWriter{w: w}
+	fmt.Fprintln(ew, "\nenvironment:")
+	tw := tabwriter.NewWriter(ew, 0, 4, 2, ' ', 0)
+	for _, e := range r.Environment {
+		fmt.Fprintf(tw, "  %s\t%s\n", e.Name, e.Value)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	m := r.Method
+	fmt.Fprintf(ew, "\nmethod: %d trials per cell after %d warm-up(s), %s order, seed %d, profile %s, baseline %s\n",
+		m.Trials, m.Warmups, m.Order, m.Seed, m.Profile, orDash(m.Baseline))
+	for _, s := range m.Statistics {
+		fmt.Fprintf(ew, "  %s\n", s)
+	}
+	if len(r.Failures) > 0 {
+		fmt.Fprintln(ew, "\nfailed trials:")
+		for _, f := range r.Failures {
+			kind := "trial"
+			if f.Warmup {
+				kind = "warm-up"
+			}
+			fmt.Fprintf(ew, "  #%d %s %s %s %d: %s: %s\n", f.Seq, f.Runtime, f.Workload, kind, f.Index, f.Status, oneLine(f.Error))
 		}
 	}
 	return ew.err
+}
+
+// Trial attributes the table reads: the scratch filesystem type, and the
+// resolution of a metric (AttrResolution + metric name: the step in which
+// the tool prints it, in the metric's unit).
+const (
+	AttrScratchFS  = "scratch.fs"
+	AttrResolution = "resolution."
+)
+
+// belowResolution renders a median the tool printed as zero, when it has a
+// known print step, as "<" half that step: the value is only known to be
+// under it, and a zero would look like a result.
+func belowResolution(c Cell, step, unit string) (string, bool) {
+	if step == "" || c.Summary.N == 0 {
+		return "", false
+	}
+	st, err := strconv.ParseFloat(step, 64)
+	if err != nil || st <= 0 || math.Abs(c.Summary.Median) >= st/2 {
+		return "", false
+	}
+	return "<" + FormatValue(st/2, unit), true
+}
+
+func orText(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
 }
 
 func trialsText(rc RuntimeCount) string {

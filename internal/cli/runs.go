@@ -1,0 +1,395 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/isobench/isobench/internal/builtin"
+	"github.com/isobench/isobench/internal/hostinfo"
+	"github.com/isobench/isobench/internal/image"
+	"github.com/isobench/isobench/internal/plan"
+	"github.com/isobench/isobench/internal/report"
+	"github.com/isobench/isobench/internal/result"
+	"github.com/isobench/isobench/internal/store"
+)
+
+func (a *app) runsCommand() *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "runs",
+		Short: "List, show and remove stored runs",
+		Long: `List the runs kept in the results database, oldest first. A run is named by
+its identifier, any unique prefix of it, or "latest".`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return a.listRuns(cmd.Context(), cmd.OutOrStdout(), asJSON)
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the list as JSON")
+
+	var showTrials bool
+	show := &cobra.Command{
+		Use:   "show ID",
+		Short: "Show a stored run: its figures, environment, method and failures",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return a.showRun(cmd.Context(), cmd.OutOrStdout(), args[0], showTrials)
+		},
+	}
+	show.Flags().BoolVar(&showTrials, "trials", false, "also list every trial")
+
+	var force bool
+	rm := &cobra.Command{
+		Use:   "rm ID...",
+		Short: "Remove stored runs with all their trials",
+		Args:  cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return a.removeRuns(cmd.Context(), cmd.OutOrStdout(), args, force)
+		},
+	}
+	rm.Flags().BoolVar(&force, "force", false, "also remove a run still marked running (it may be going on in another isobench)")
+	cmd.AddCommand(show, rm)
+	return cmd
+}
+
+func (a *app) listRuns(ctx context.Context, w io.Writer, asJSON bool) error {
+	db, err := a.openStore(ctx)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	infos, err := db.ListRuns(ctx)
+	if err != nil {
+		return err
+	}
+	if asJSON {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		if infos == nil {
+			infos = []store.RunInfo{}
+		}
+		return enc.Encode(infos)
+	}
+	if len(infos) == 0 {
+		_, err := fmt.Fprintf(w, "no runs in %s\n", db.Path())
+		return err
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tSTARTED (UTC)\tTOOK\tSTATUS\tPROFILE\tRUNTIMES\tWORKLOADS\tTRIALS")
+	for _, r := range infos {
+		took := "-"
+		if !r.Ended.IsZero() {
+			took = r.Ended.Sub(r.Started).Round(time.Second).String()
+		}
+		trials := fmt.Sprint(r.Trials)
+		if r.Failed > 0 {
+			trials += fmt.Sprintf(" (%d failed)", r.Failed)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.ID, r.Started.UTC().Format("2006-01-02 15:04:05"), took,
+			r.Status, r.Profile, strings.Join(r.Runtimes, ","), strings.Join(r.Workloads, ","), trials)
+	}
+	return tw.Flush()
+}
+
+// loadRun opens the database and reads the run an identifier, prefix or
+// "latest" names.
+func (a *app) loadRun(ctx context.Context, ref string) (*result.Run, error) {
+	db, err := a.openStore(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer db.Close()
+	id, err := db.ResolveID(ctx, ref)
+	if err != nil {
+		return nil, withStatus(ExitUsage, err)
+	}
+	return db.GetRun(ctx, id)
+}
+
+func (a *app) showRun(ctx context.Context, w io.Writer, ref string, trials bool) error {
+	run, err := a.loadRun(ctx, ref)
+	if err != nil {
+		return err
+	}
+	ew := &errWriter{w: w}
+	fmt.Fprintf(ew, "run %s: %s\n", run.ID, run.Status)
+	fmt.Fprintf(ew, "started %s", run.Started.UTC().Format("2006-01-02 15:04:05 UTC"))
+	if !run.Ended.IsZero() {
+		fmt.Fprintf(ew, ", ended %s (took %s)", run.Ended.UTC().Format("2006-01-02 15:04:05 UTC"), run.Ended.Sub(run.Started).Round(time.Second))
+	}
+	fmt.Fprintf(ew, "\ncommand: %s\n", strings.Join(run.Command, " "))
+	if run.Status == result.RunRunning {
+		fmt.Fprintf(ew, "note: the run is marked running: it is going on, or its process was killed (isobench run --resume %s runs what it lacks)\n", run.ID)
+	}
+	if err := ew.err; err != nil {
+		return err
+	}
+	if err := report.Build(run, builtin.Workloads()).Text(w); err != nil {
+		return err
+	}
+	if !trials {
+		return nil
+	}
+	fmt.Fprintln(ew, "\ntrials:")
+	tw := tabwriter.NewWriter(ew, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "  SEQ\tRUNTIME\tWORKLOAD\tTRIAL\tSTATUS\tSECONDS\tSAMPLES")
+	for _, t := range run.Trials {
+		var samples []string
+		for _, s := range t.Samples {
+			samples = append(samples, s.Metric+"="+report.FormatValue(s.Value, s.Unit))
+		}
+		status := string(t.Status)
+		if t.Error != "" {
+			status += ": " + firstLine(t.Error)
+		}
+		fmt.Fprintf(tw, "  %d\t%s\t%s %s\t%s\t%s\t%.1f\t%s\n", t.Seq, t.Cell.Runtime, t.Cell.Workload, report.ParamsText(t.Cell.Params),
+			trialKind(t.Warmup, t.Index), status, t.End.Sub(t.Start).Seconds(), strings.Join(samples, " "))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	return ew.err
+}
+
+func (a *app) removeRuns(ctx context.Context, w io.Writer, refs []string, force bool) error {
+	db, err := a.openStore(ctx)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	var ids []string
+	for _, ref := range refs {
+		id, err := db.ResolveID(ctx, ref)
+		if err != nil {
+			return withStatus(ExitUsage, err)
+		}
+		run, err := db.GetRun(ctx, id)
+		if err != nil {
+			return err
+		}
+		if run.Status == result.RunRunning && !force {
+			return withStatus(ExitUsage, fmt.Errorf("run %s is marked running: it may be going on in another isobench (or its process was killed); remove it with --force", id))
+		}
+		ids = append(ids, id)
+	}
+	for _, id := range ids {
+		if err := db.DeleteRun(ctx, id); err != nil {
+			return err
+		}
+		fmt.Fprintf(w, "removed run %s\n", id)
+	}
+	return nil
+}
+
+// resumeState is a stored run being resumed: what it planned and which of
+// its trials are done.
+type resumeState struct {
+	run    *result.Run
+	trials []result.Trial // the stored trials
+	suite  plan.Suite
+	done   store.Done
+	// before are the runtimes as the run recorded them before the resume.
+	before []result.Runtime
+}
+
+// resumeConflicts are the run flags that say what to run; a resumed run
+// runs what it planned, so none of them may be given with --resume.
+func resumeConflicts() []string {
+	return []string{"file", "runtimes", "workloads", "set", "profile", "trials", "warmups", "seed", "order",
+		"baseline", "scratch", "timeout", "target-ci", "max-trials"}
+}
+
+// loadResume reads the stored run to resume and its plan.
+func (a *app) loadResume(ctx context.Context, f runFlags) (*resumeState, error) {
+	if f.changed != nil {
+		for _, name := range resumeConflicts() {
+			if f.changed(name) {
+				return nil, withStatus(ExitUsage, fmt.Errorf("--%s cannot be given with --resume: a resumed run runs what it planned", name))
+			}
+		}
+	}
+	db, err := a.openStore(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer db.Close()
+	id, err := db.ResolveID(ctx, f.resume)
+	if err != nil {
+		return nil, withStatus(ExitUsage, fmt.Errorf("--resume: %w", err))
+	}
+	run, err := db.GetRun(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	s := &resumeState{run: run, trials: run.Trials, before: run.Runtimes}
+	if err := json.Unmarshal([]byte(run.Suite), &s.suite); err != nil || len(s.suite.Runtimes) == 0 {
+		return nil, fmt.Errorf("run %s cannot be resumed: its stored suite is unreadable (%v)", id, err)
+	}
+	if s.done, err = db.DoneTrials(ctx, id); err != nil {
+		return nil, err
+	}
+	// The run's record is rebuilt as the resumed run probes its runtimes;
+	// runtimes it skipped from the start stay skipped with their reason.
+	run.Trials, run.Runtimes = nil, nil
+	var kept []result.Skip
+	for _, sk := range run.Skipped {
+		if sk.Workload == "" && !contains(s.suite.Runtimes, sk.Runtime) {
+			kept = append(kept, sk)
+		}
+	}
+	run.Skipped = kept
+	return s, nil
+}
+
+// remaining returns the steps of p the run still lacks, numbered on from
+// the run's last stored trial. It fails when stored trials belong to cells
+// the plan does not have (the workloads changed since the run started).
+func (s *resumeState) remaining(p *plan.Plan) ([]plan.Step, error) {
+	cells := map[string]bool{}
+	for _, c := range p.Cells {
+		cells[c.Key()] = true
+	}
+	for k := range s.done.Keys {
+		if !cells[k.Cell] {
+			return nil, fmt.Errorf("run %s cannot be resumed by this isobench: its stored trials are of cell %s, which the plan re-made from its suite does not have (did the workloads change?)", s.run.ID, k.Cell)
+		}
+	}
+	var out []plan.Step
+	seq := s.done.NextSeq
+	for _, st := range p.Steps {
+		c := p.Cells[st.Cell]
+		if s.done.Keys[store.TrialKey{Cell: c.Key(), Warmup: st.Warmup, Index: st.Index}] {
+			continue
+		}
+		st.Seq = seq
+		seq++
+		out = append(out, st)
+	}
+	return out, nil
+}
+
+// allTrials returns the stored trials followed by those of this session.
+func (s *resumeState) allTrials(trials []result.Trial) []result.Trial {
+	if s == nil {
+		return trials
+	}
+	return append(append([]result.Trial(nil), s.trials...), trials...)
+}
+
+// recordRun stores a new run with its environment, or, for a resumed run,
+// marks it running again with the runtimes as probed now, noting every
+// version that changed since the run started.
+func (a *app) recordRun(ctx context.Context, db *store.Store, run *result.Run, img *image.Image, resumed *resumeState, w io.Writer) error {
+	info := hostinfo.Capture(ctx, hostinfo.Options{})
+	info.AddTools(img.ID, img.Manifest.Source, img.Manifest.Tools)
+	if resumed == nil {
+		run.Env = info.Env()
+		for _, wn := range info.Warnings() {
+			fmt.Fprintf(w, "warning: %s\n", wn.Message)
+		}
+		if err := db.CreateRun(ctx, run); err != nil {
+			return fmt.Errorf("recording the run: %w", err)
+		}
+		return nil
+	}
+	for _, c := range envChanges(hostinfo.FromEnv(run.Env), info) {
+		fmt.Fprintf(w, "warning: since the run started, %s\n", c)
+	}
+	now := map[string]int{}
+	for i, rt := range run.Runtimes {
+		now[rt.Name] = i
+	}
+	for _, old := range resumed.before {
+		i, ok := now[old.Name]
+		if !ok {
+			// Not usable now: keep what the run knew of it.
+			run.Runtimes = append(run.Runtimes, old)
+			continue
+		}
+		if cur := &run.Runtimes[i]; cur.Version != old.Version {
+			note := fmt.Sprintf("version changed when the run was resumed: %s before, %s after", orNone(old.Version), orNone(cur.Version))
+			fmt.Fprintf(w, "warning: %s: %s\n", cur.Name, note)
+			cur.Warnings = append(cur.Warnings, note)
+		}
+	}
+	run.Status, run.Ended = result.RunRunning, time.Time{}
+	if err := db.UpdateRun(ctx, run); err != nil {
+		return fmt.Errorf("recording the resumed run: %w", err)
+	}
+	return nil
+}
+
+// envChanges lists the facts of the environment that differ between two
+// captures, in words.
+func envChanges(before, now hostinfo.Info) []string {
+	var out []string
+	cmp := func(what, a, b string) {
+		if a != b {
+			out = append(out, fmt.Sprintf("the %s changed: %s before, %s now", what, orNone(a), orNone(b)))
+		}
+	}
+	cmp("kernel", before.Kernel, now.Kernel)
+	cmp("operating system", before.OS, now.OS)
+	cmp("CPU model", before.CPUModel, now.CPUModel)
+	cmp("CPU count", fmt.Sprint(before.CPUs), fmt.Sprint(now.CPUs))
+	cmp("workload image", before.Image, now.Image)
+	for name, v := range before.Tools {
+		cmp(name+" version", v, now.Tools[name])
+	}
+	return out
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return s
+}
+
+// writeReport writes a run's report to a file, in the format its extension
+// names (HTML for any other), through a temporary file so that a failed
+// write leaves no half report.
+func writeReport(path string, run *result.Run, f report.Format) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".isobench-report-*")
+	if err != nil {
+		return fmt.Errorf("writing report %s: %w", path, err)
+	}
+	defer os.Remove(tmp.Name())
+	werr := report.Build(run, builtin.Workloads()).Write(tmp, f)
+	cerr := tmp.Close()
+	if err := errors.Join(werr, cerr); err != nil {
+		return fmt.Errorf("writing report %s: %w", path, err)
+	}
+	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
+		return fmt.Errorf("writing report %s: %w", path, err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("writing report %s: %w", path, err)
+	}
+	return nil
+}
+
+// errWriter keeps the first write error and drops later writes.
+type errWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (e *errWriter) Write(p []byte) (int, error) {
+	if e.err != nil {
+		return 0, e.err
+	}
+	n, err := e.w.Write(p)
+	e.err = err
+	return n, err
+}
