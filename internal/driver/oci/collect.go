@@ -1,0 +1,156 @@
+package oci
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+
+	"github.com/isobench/isobench/internal/driver"
+)
+
+// Collect removes what earlier isobench processes left of this runtime's
+// sandboxes after a crash or SIGKILL, and returns a line for each thing it
+// removed. It works from two sources:
+//
+//   - the state records of this runtime in the StateDir: for each whose
+//     owner no longer runs (or is this process, for a sandbox this Driver
+//     does not hold open), it kills and deletes the container, kills what
+//     is left of its processes, removes its cgroups, unmounts the recorded
+//     mounts, removes the instance directory, and last the record;
+//   - the runtime's own list: a container whose id starts with
+//     driver.IDPrefix, whose bundle is under this driver's RunDir and
+//     which no live record claims, is killed and deleted.
+//
+// Nothing else is touched: containers of other ids or other RunDirs,
+// records of other runtimes, and sandboxes of isobench processes that
+// still run are left alone. Collect must not run while another Driver
+// value of this process holds sandboxes it wants to keep in the same
+// StateDir.
+func (d *Driver) Collect(ctx context.Context) ([]string, error) {
+	res, err := d.resolve()
+	if err != nil {
+		return nil, fmt.Errorf("%s: collect: %w", d.Name(), err)
+	}
+	var lines []string
+	var errs []error
+	records, err := readRecords(d.env.StateDir)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	live := map[string]bool{}
+	done := map[string]bool{}
+	self := os.Getpid()
+	for _, r := range records {
+		if r.Runtime != d.fl.name {
+			continue
+		}
+		if r.ownerAlive() && (r.OwnerPID != self || d.isOpen(r.ID)) {
+			live[r.ID] = true
+			continue
+		}
+		l, err := d.collectRecord(ctx, res, r)
+		lines = append(lines, l...)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", r.ID, err))
+		}
+		done[r.ID] = true
+	}
+
+	rt := d.runtimeFor(res, "", false)
+	ids, err := rt.list(ctx)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	for _, id := range ids {
+		if !strings.HasPrefix(id, driver.IDPrefix) || live[id] || done[id] {
+			continue
+		}
+		st, exists, err := rt.state(ctx, id)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if !exists {
+			continue
+		}
+		bundle := st.Bundle
+		if bundle == "" || !under(bundle, d.env.RunDir) {
+			// Another isobench environment's sandbox, or not isobench's.
+			continue
+		}
+		l, err := teardown(ctx, rt, res.cg, id, filepath.Join(d.env.RunDir, id))
+		lines = append(lines, l...)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", id, err))
+		}
+	}
+	if len(live) == 0 {
+		// The parent cgroups go when empty; rmdir refuses otherwise.
+		for _, m := range res.cg.Mounts {
+			p := filepath.Join(m, cgroupParent)
+			if err := syscall.Rmdir(p); err == nil {
+				lines = append(lines, "removed empty cgroup "+p)
+			}
+		}
+	}
+	if len(errs) > 0 {
+		return lines, fmt.Errorf("%s: collect: %w", d.Name(), errors.Join(errs...))
+	}
+	return lines, nil
+}
+
+// collectRecord removes everything a record names.
+func (d *Driver) collectRecord(ctx context.Context, res *resolved, r record) ([]string, error) {
+	if r.Dir != filepath.Join(d.env.RunDir, r.ID) {
+		return nil, fmt.Errorf("state record names directory %q, not %q under this run directory; not touching it", r.Dir, r.ID)
+	}
+	rt := runtime{fl: d.fl, binary: res.binary, globals: r.Globals, hide: res.hide, sh: res.sh}
+	lines, err := teardown(ctx, rt, res.cg, r.ID, r.Dir)
+	var errs []error
+	if err != nil {
+		errs = append(errs, err)
+	}
+	table, err := readMountInfo()
+	if err != nil {
+		return lines, errors.Join(append(errs, err)...)
+	}
+	for _, m := range r.Mounts {
+		if !under(m, r.Dir) {
+			errs = append(errs, fmt.Errorf("state record names mount %q outside %s; not touching it", m, r.Dir))
+			continue
+		}
+		if !contains(mountsAt(table, m), m) {
+			continue
+		}
+		if err := unmount(m); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		lines = append(lines, "unmounted "+m)
+	}
+	if _, err := os.Lstat(r.Dir); err == nil {
+		if err := removeInstanceDir(r.Dir); err != nil {
+			errs = append(errs, err)
+		} else {
+			lines = append(lines, "removed directory "+r.Dir)
+		}
+	}
+	if len(errs) > 0 {
+		// The record stays, so a later collect can try again.
+		return lines, errors.Join(errs...)
+	}
+	if err := removeRecord(d.env.StateDir, r.ID); err != nil {
+		return lines, err
+	}
+	return append(lines, "removed state record of "+r.ID), nil
+}
+
+// under reports whether path is dir or below it.
+func under(path, dir string) bool {
+	path, dir = filepath.Clean(path), filepath.Clean(dir)
+	return path == dir || strings.HasPrefix(path, dir+"/")
+}

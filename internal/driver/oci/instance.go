@@ -1,0 +1,538 @@
+package oci
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/isobench/isobench/internal/agent"
+	"github.com/isobench/isobench/internal/driver"
+	"github.com/isobench/isobench/internal/image"
+)
+
+var _ driver.Instance = (*instance)(nil)
+
+const (
+	// waitDelay bounds how long a finished runtime command may hold its
+	// output pipes open (through processes it left) before Go gives up.
+	waitDelay = 5 * time.Second
+	// stopGrace is how long Stop waits after SIGTERM before SIGKILL.
+	stopGrace = 3 * time.Second
+	// killWait is how long Stop waits after SIGKILL.
+	killWait = 5 * time.Second
+	// closeTimeout bounds everything Close does.
+	closeTimeout = 60 * time.Second
+	// maxIDLen keeps ids usable as host names.
+	maxIDLen = 64
+)
+
+type phase int
+
+const (
+	phaseCreated phase = iota
+	phaseRunning
+	phaseStopped
+	phaseFailed // Start failed; everything is already undone
+	phaseClosed
+)
+
+func (p phase) String() string {
+	switch p {
+	case phaseCreated:
+		return "created (not started)"
+	case phaseRunning:
+		return "running"
+	case phaseStopped:
+		return "stopped"
+	case phaseFailed:
+		return "failed to start"
+	case phaseClosed:
+		return "closed"
+	}
+	return "phase " + strconv.Itoa(int(p))
+}
+
+// instance is one sandbox: a bundle on an overlay of the image, run by the
+// runtime.
+type instance struct {
+	d    *Driver
+	rt   runtime
+	cg   cgroupInfo
+	spec driver.Spec
+
+	dir     string // instance directory = bundle
+	rootfs  string // overlay mount point = bundle rootfs
+	logPath string // stdout and stderr of the sandbox's init
+	pidPath string
+
+	execs atomic.Int64 // numbers exec pid files
+
+	mu        sync.Mutex
+	phase     phase
+	pid       int
+	undo      cleanups
+	container *cleanup // the runtime's part of undo
+	closeErr  error
+}
+
+// validateSpec checks a spec before anything is made for it.
+func validateSpec(s driver.Spec) error {
+	if !strings.HasPrefix(s.ID, driver.IDPrefix) || len(s.ID) == len(driver.IDPrefix) {
+		return fmt.Errorf("sandbox id %q does not start with %q", s.ID, driver.IDPrefix)
+	}
+	if len(s.ID) > maxIDLen {
+		return fmt.Errorf("sandbox id %q is longer than %d bytes", s.ID, maxIDLen)
+	}
+	for _, c := range s.ID {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return fmt.Errorf("sandbox id %q: character %q not allowed (letters, digits, '-', '_', '.')", s.ID, c)
+		}
+	}
+	if s.Image == nil {
+		return errors.New("no image")
+	}
+	if s.Image.Rootfs == "" || !filepath.IsAbs(s.Image.Rootfs) {
+		return fmt.Errorf("image root filesystem must be an absolute path, got %q", s.Image.Rootfs)
+	}
+	if strings.ContainsAny(s.Image.Rootfs, ",:\\\n") {
+		return fmt.Errorf("image root filesystem %q: overlayfs cannot take a lower directory whose path holds ',', ':' or '\\'", s.Image.Rootfs)
+	}
+	fi, err := os.Stat(s.Image.Rootfs)
+	if err != nil {
+		return fmt.Errorf("image root filesystem: %w", err)
+	}
+	if !fi.IsDir() {
+		return fmt.Errorf("image root filesystem %s is not a directory", s.Image.Rootfs)
+	}
+	switch s.Scratch {
+	case "", driver.ScratchRootfs, driver.ScratchVolume, driver.ScratchTmpfs:
+	default:
+		return fmt.Errorf("unknown scratch kind %q (want %s, %s or %s)", s.Scratch, driver.ScratchRootfs, driver.ScratchVolume, driver.ScratchTmpfs)
+	}
+	if s.CPUs < 0 {
+		return fmt.Errorf("negative CPU count %d", s.CPUs)
+	}
+	if s.MemoryBytes < 0 {
+		return fmt.Errorf("negative memory size %d", s.MemoryBytes)
+	}
+	return nil
+}
+
+// Create prepares a sandbox: its state record, its directory, an overlay of
+// the image as the bundle's root filesystem, and config.json. Nothing runs
+// until Start. On error everything made so far is removed.
+func (d *Driver) Create(ctx context.Context, spec driver.Spec) (driver.Instance, error) {
+	if err := validateSpec(spec); err != nil {
+		return nil, fmt.Errorf("%s: create: %w", d.Name(), err)
+	}
+	res, err := d.resolve()
+	if err != nil {
+		return nil, err
+	}
+	platform, err := d.chosenPlatform(ctx, res)
+	if err != nil {
+		return nil, err
+	}
+	dir := filepath.Join(d.env.RunDir, spec.ID)
+	in := &instance{
+		d:       d,
+		rt:      d.runtimeFor(res, platform, spec.Network),
+		cg:      res.cg,
+		spec:    spec,
+		dir:     dir,
+		rootfs:  filepath.Join(dir, "rootfs"),
+		logPath: filepath.Join(dir, "init.log"),
+		pidPath: filepath.Join(dir, "init.pid"),
+	}
+	if err := in.create(); err != nil {
+		if cerr := in.undo.run(); cerr != nil {
+			err = errors.Join(err, fmt.Errorf("cleaning up: %w", cerr))
+		}
+		return nil, fmt.Errorf("%s: create %s: %w", d.Name(), spec.ID, err)
+	}
+	d.track(spec.ID)
+	return in, nil
+}
+
+func (in *instance) create() error {
+	d, id := in.d, in.spec.ID
+	rec, err := d.newRecord(in.rt, id, in.dir, []string{in.rootfs})
+	if err != nil {
+		return err
+	}
+	if err := writeRecord(d.env.StateDir, rec); err != nil {
+		return err
+	}
+	in.undo.pushLast("state record", func() error { return removeRecord(d.env.StateDir, id) })
+
+	if err := os.MkdirAll(d.env.RunDir, 0o711); err != nil {
+		return fmt.Errorf("making the run directory: %w", err)
+	}
+	if err := os.Mkdir(in.dir, 0o711); err != nil {
+		return fmt.Errorf("making the instance directory: %w", err)
+	}
+	in.undo.push("instance directory", func() error { return removeInstanceDir(in.dir) })
+
+	upper, work := filepath.Join(in.dir, "upper"), filepath.Join(in.dir, "work")
+	for _, p := range []string{upper, work, in.rootfs} {
+		if err := os.Mkdir(p, 0o755); err != nil {
+			return fmt.Errorf("making overlay directories: %w", err)
+		}
+	}
+	opts := "lowerdir=" + in.spec.Image.Rootfs + ",upperdir=" + upper + ",workdir=" + work
+	// The mount's source names the sandbox, so the host's mount table says
+	// whose it is.
+	if err := syscall.Mount(id, in.rootfs, "overlay", 0, opts); err != nil {
+		return fmt.Errorf("mounting an overlay of %s at %s: %w", in.spec.Image.Rootfs, in.rootfs, err)
+	}
+	in.undo.push("overlay mount", func() error { return unmount(in.rootfs) })
+
+	var volume string
+	if in.spec.Scratch == driver.ScratchVolume {
+		volume = filepath.Join(in.dir, "volume")
+		if err := os.Mkdir(volume, 0o777); err != nil {
+			return fmt.Errorf("making the scratch volume: %w", err)
+		}
+		// Mkdir applies the umask; the volume is writable by any user of
+		// the sandbox, as /tmp is.
+		if err := os.Chmod(volume, 0o777|os.ModeSticky); err != nil {
+			return fmt.Errorf("making the scratch volume: %w", err)
+		}
+	}
+	spec, err := bundleSpec(bundleParams{
+		ID:          id,
+		Args:        []string{image.AgentPath, "init"},
+		Scratch:     in.spec.Scratch,
+		VolumeDir:   volume,
+		CPUs:        in.spec.CPUs,
+		MemoryBytes: in.spec.MemoryBytes,
+		Network:     in.spec.Network,
+		Labels:      in.spec.Labels,
+	})
+	if err != nil {
+		return err
+	}
+	return writeSpec(in.dir, spec)
+}
+
+// Start runs the sandbox and waits, within ctx, for the agent's Ready line.
+// It may be called once. When it fails, everything of the instance is
+// removed before it returns; Close is still to be called and is then cheap.
+func (in *instance) Start(ctx context.Context) error {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	if in.phase != phaseCreated {
+		return fmt.Errorf("%s: start %s: instance is %s; Start may be called once", in.d.Name(), in.spec.ID, in.phase)
+	}
+	in.container = in.undo.push("container", func() error {
+		tctx, cancel := context.WithTimeout(context.Background(), closeTimeout)
+		defer cancel()
+		_, err := teardown(tctx, in.rt, in.cg, in.spec.ID, in.dir)
+		return err
+	})
+	err := in.start(ctx)
+	if err == nil {
+		in.phase = phaseRunning
+		return nil
+	}
+	in.phase = phaseFailed
+	err = fmt.Errorf("%s: start %s: %w", in.d.Name(), in.spec.ID, err)
+	if cerr := in.undo.run(); cerr != nil {
+		err = errors.Join(err, fmt.Errorf("cleaning up after the failed start: %w", cerr))
+	}
+	return err
+}
+
+func (in *instance) start(ctx context.Context) error {
+	logf, err := os.OpenFile(in.logPath, os.O_WRONLY|os.O_CREATE|os.O_EXCL|os.O_APPEND, 0o600)
+	if err != nil {
+		return fmt.Errorf("making the sandbox log: %w", err)
+	}
+	cmd := in.rt.command(ctx, "run", "--detach", "--bundle", in.dir, "--pid-file", in.pidPath, in.spec.ID)
+	// The runtime hands its stdio to the sandbox's init: a file, so that
+	// nothing waits on a pipe the sandbox keeps open.
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.WaitDelay = waitDelay
+	runErr := cmd.Run()
+	logf.Close()
+	if runErr != nil {
+		if ctx.Err() != nil {
+			return fmt.Errorf("%s run: %w (it said: %s)", in.rt.fl.name, ctx.Err(), in.logTail())
+		}
+		return fmt.Errorf("%s run: %w: %s", in.rt.fl.name, runErr, in.logTail())
+	}
+	b, err := os.ReadFile(in.pidPath)
+	if err != nil {
+		return fmt.Errorf("%s run succeeded but wrote no pid file: %w", in.rt.fl.name, err)
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil || pid <= 0 {
+		return fmt.Errorf("%s run wrote a bad pid file: %q", in.rt.fl.name, clip(string(b), 40))
+	}
+	in.pid = pid
+	return in.waitReady(ctx)
+}
+
+func (in *instance) logTail() string {
+	s := readTail(in.logPath, 1500)
+	if s == "" {
+		return "(nothing in the sandbox log)"
+	}
+	return s
+}
+
+// waitReady waits for the agent's Ready line in the sandbox log, failing
+// early when the sandbox's process is gone.
+func (in *instance) waitReady(ctx context.Context) error {
+	f, err := os.Open(in.logPath)
+	if err != nil {
+		return fmt.Errorf("reading the sandbox log: %w", err)
+	}
+	defer f.Close()
+	var pending []byte
+	buf := make([]byte, 4096)
+	delay := 250 * time.Microsecond
+	timer := time.NewTimer(delay)
+	defer timer.Stop()
+	for {
+		for {
+			n, err := f.Read(buf)
+			pending = append(pending, buf[:n]...)
+			if n == 0 || err != nil {
+				break
+			}
+		}
+		for {
+			i := bytes.IndexByte(pending, '\n')
+			if i < 0 {
+				break
+			}
+			line := pending[:i]
+			pending = pending[i+1:]
+			if bytes.Contains(line, []byte(`"type":"`+agent.TypeReady+`"`)) {
+				if _, err := agent.ParseReady(line); err != nil {
+					return err
+				}
+				return nil
+			}
+		}
+		if !alive(in.pid) {
+			return fmt.Errorf("the sandbox (pid %d) exited before its agent was ready: %s", in.pid, in.logTail())
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("waiting for the agent to be ready: %w (sandbox log: %s)", ctx.Err(), in.logTail())
+		case <-timer.C:
+		}
+		delay = min(2*delay, 10*time.Millisecond)
+		timer.Reset(delay)
+	}
+}
+
+// Exec runs argv in the sandbox with `<runtime> exec`. A command that ran
+// and exited non-zero gives a *driver.ExitError (wrapped); a sandbox that
+// is not running gives an error saying so. When ctx ends the command is
+// killed (see cancelExec) and Exec returns the context's error.
+func (in *instance) Exec(ctx context.Context, argv []string, stdout, stderr io.Writer) error {
+	if len(argv) == 0 {
+		return fmt.Errorf("%s: exec in %s: empty command", in.d.Name(), in.spec.ID)
+	}
+	in.mu.Lock()
+	ph := in.phase
+	in.mu.Unlock()
+	if ph != phaseRunning {
+		return fmt.Errorf("%s: exec %s in %s: the sandbox is %s, not running", in.d.Name(), argv[0], in.spec.ID, ph)
+	}
+	if stdout == nil {
+		stdout = io.Discard
+	}
+	if stderr == nil {
+		stderr = io.Discard
+	}
+	pidFile := filepath.Join(in.dir, fmt.Sprintf("exec-%d.pid", in.execs.Add(1)))
+	defer os.Remove(pidFile)
+	cmd := in.rt.command(ctx, in.rt.execArgs(in.spec.ID, pidFile, argv)...)
+	errTail := &ringBuffer{max: 4096}
+	cmd.Stdout = stdout
+	cmd.Stderr = io.MultiWriter(stderr, errTail)
+	cmd.Cancel = func() error { return in.cancelExec(cmd, pidFile) }
+	cmd.WaitDelay = waitDelay
+	err := cmd.Run()
+	if err == nil {
+		return nil
+	}
+	what := fmt.Sprintf("%s: exec %s in %s", in.d.Name(), argv[0], in.spec.ID)
+	if ctx.Err() != nil {
+		return fmt.Errorf("%s: %w", what, ctx.Err())
+	}
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() <= 0 {
+		return fmt.Errorf("%s: %w: %s", what, err, tail(errTail.String(), 1000))
+	}
+	// A runtime that cannot reach the sandbox also exits non-zero: ask it
+	// whether the sandbox still runs before blaming the command.
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	st, exists, serr := in.rt.state(sctx, in.spec.ID)
+	if serr == nil && (!exists || st.Status != "running") {
+		status := "unknown to the runtime"
+		if exists {
+			status = st.Status
+		}
+		return fmt.Errorf("%s: the sandbox is not running (%s) (runtime exited %d: %s)", what, status, ee.ExitCode(), tail(errTail.String(), 1000))
+	}
+	return fmt.Errorf("%s: %w", what, &driver.ExitError{Code: ee.ExitCode(), Stderr: tail(errTail.String(), 1000)})
+}
+
+// cancelExec ends a command whose context ended: SIGKILL to the command
+// itself (by the pid the runtime wrote), or, before the runtime wrote it,
+// SIGTERM to the runtime, which forwards it.
+func (in *instance) cancelExec(cmd *exec.Cmd, pidFile string) error {
+	b, err := os.ReadFile(pidFile)
+	if pid, perr := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && perr == nil && pid > 0 {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := in.rt.killExec(ctx, in.spec.ID, pid); err == nil {
+			return nil
+		}
+	}
+	return cmd.Process.Signal(syscall.SIGTERM)
+}
+
+// Stop sends SIGTERM to the sandbox's init, then SIGKILL after a grace
+// period, and deletes the container. It is idempotent and does nothing
+// before a successful Start.
+func (in *instance) Stop(ctx context.Context) error {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	if in.phase != phaseRunning {
+		return nil
+	}
+	in.phase = phaseStopped
+	if err := in.stop(ctx); err != nil {
+		return fmt.Errorf("%s: stop %s: %w", in.d.Name(), in.spec.ID, err)
+	}
+	return nil
+}
+
+func (in *instance) stop(ctx context.Context) error {
+	id := in.spec.ID
+	_, _ = in.rt.run(ctx, "kill", id, "TERM")
+	if !in.waitGone(ctx, stopGrace) {
+		_, _ = in.rt.run(ctx, "kill", id, "KILL")
+		if !in.waitGone(ctx, killWait) {
+			return fmt.Errorf("the sandbox (pid %d) still runs %s after SIGKILL", in.pid, killWait)
+		}
+	}
+	if _, err := in.rt.run(ctx, "delete", "--force", id); err != nil {
+		var re *runError
+		if !errors.As(err, &re) || !saysNotExist(re.stderr) {
+			return err
+		}
+	}
+	// The runtime let go; what is left is checked by Close.
+	in.container.done = true
+	return nil
+}
+
+// waitGone waits until the sandbox's init has exited: its process is gone,
+// or the runtime says the container stopped (runsc's pid is its sandbox
+// process, which outlives the init by a second or more until deleted).
+func (in *instance) waitGone(ctx context.Context, limit time.Duration) bool {
+	start := time.Now()
+	deadline := start.Add(limit)
+	delay := time.Millisecond
+	var lastState time.Time
+	for alive(in.pid) {
+		now := time.Now()
+		if now.After(deadline) || ctx.Err() != nil {
+			return false
+		}
+		if now.Sub(start) > 50*time.Millisecond && now.Sub(lastState) > 100*time.Millisecond {
+			lastState = now
+			st, exists, err := in.rt.state(ctx, in.spec.ID)
+			if err == nil && (!exists || st.Status == "stopped") {
+				return true
+			}
+		}
+		time.Sleep(delay)
+		delay = min(2*delay, 20*time.Millisecond)
+	}
+	return true
+}
+
+// Close stops the sandbox if it runs, undoes everything Create and Start
+// made, and checks that nothing of the instance is left on the host. It is
+// idempotent: later calls return the first call's result.
+func (in *instance) Close() error {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	if in.phase == phaseClosed {
+		return in.closeErr
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), closeTimeout)
+	defer cancel()
+	var errs []error
+	if in.phase == phaseRunning {
+		in.phase = phaseStopped
+		if err := in.stop(ctx); err != nil {
+			// The container cleanup step removes it the hard way.
+			errs = append(errs, fmt.Errorf("stopping: %w", err))
+		}
+	}
+	if err := in.undo.run(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := in.leftovers(ctx); err != nil {
+		errs = append(errs, err)
+	}
+	in.phase = phaseClosed
+	in.d.untrack(in.spec.ID)
+	if len(errs) > 0 {
+		in.closeErr = fmt.Errorf("%s: close %s: %w", in.d.Name(), in.spec.ID, errors.Join(errs...))
+	}
+	return in.closeErr
+}
+
+// leftovers reports anything of the instance still on the host.
+func (in *instance) leftovers(ctx context.Context) error {
+	id := in.spec.ID
+	var left []string
+	if table, err := readMountInfo(); err == nil {
+		for _, m := range mountsAt(table, in.dir) {
+			left = append(left, "mount "+m)
+		}
+	}
+	if _, err := os.Lstat(in.dir); err == nil {
+		left = append(left, "directory "+in.dir)
+	}
+	if _, err := os.Lstat(recordPath(in.d.env.StateDir, id)); err == nil {
+		left = append(left, "state record "+recordPath(in.d.env.StateDir, id))
+	}
+	if in.container != nil {
+		if _, exists, err := in.rt.state(ctx, id); err != nil || exists {
+			left = append(left, in.rt.fl.name+" container "+id)
+		}
+	}
+	for _, d := range cgroupDirs(in.cg.Mounts, id) {
+		left = append(left, "cgroup "+d)
+	}
+	for _, p := range procsMentioning(id, in.dir) {
+		left = append(left, fmt.Sprintf("process %d (%s)", p.PID, clip(p.Cmdline, 120)))
+	}
+	if len(left) > 0 {
+		return fmt.Errorf("left on the host: %s", strings.Join(left, "; "))
+	}
+	return nil
+}
