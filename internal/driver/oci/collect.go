@@ -31,15 +31,22 @@ import (
 // value of this process holds sandboxes it wants to keep in the same
 // StateDir.
 func (d *Driver) Collect(ctx context.Context) ([]string, error) {
-	res, err := d.resolve()
-	if err != nil {
-		return nil, fmt.Errorf("%s: collect: %w", d.Name(), err)
-	}
 	var lines []string
 	var errs []error
 	records, err := readRecords(d.env.StateDir)
 	if err != nil {
 		errs = append(errs, err)
+	}
+	res, err := d.resolve()
+	if err != nil {
+		// A runtime that is not installed has nothing to collect unless
+		// isobench recorded sandboxes of it, which it then cannot remove.
+		for _, r := range records {
+			if r.Runtime == d.fl.name {
+				return nil, fmt.Errorf("%s: collect %s: %w", d.Name(), r.ID, err)
+			}
+		}
+		return nil, errors.Join(errs...)
 	}
 	live := map[string]bool{}
 	done := map[string]bool{}
