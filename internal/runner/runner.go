@@ -4,8 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/isobench/isobench/internal/hostinfo"
 	"maps"
+	"os"
+	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/isobench/isobench/internal/driver"
@@ -31,6 +35,8 @@ type Observer interface {
 type Runtime struct {
 	Driver driver.Driver
 	Info   driver.Info
+	// Options bound every sandbox made of the runtime (CPUs, memory).
+	Options plan.RuntimeOptions
 }
 
 // Runner executes plans.
@@ -44,7 +50,11 @@ type Runner struct {
 	Host      workload.HostOps
 	// StartTimeout bounds the start of one sandbox (default 2 minutes).
 	StartTimeout time.Duration
-	// TrialTimeout bounds one whole trial (default 30 minutes).
+	// TrialTimeout bounds one whole trial of a workload that gives no
+	// bound of its own (see workload.TrialTimeout) when the plan sets none
+	// for the cell (default 30 minutes). A trial that runs out of time is
+	// cut short, its sandbox killed and freed, and kept as timed out; the
+	// run goes on.
 	TrialTimeout time.Duration
 	// CleanupTimeout bounds freeing one sandbox (default 1 minute).
 	CleanupTimeout time.Duration
@@ -53,6 +63,11 @@ type Runner struct {
 	// More, when set, is asked after the planned steps for further steps
 	// (the adaptive stop); it returns none when the run is done.
 	More func(done []result.Trial, steps []plan.Step) []plan.Step
+	// Hurry, when closed, asks for a faster exit after an interrupt (the
+	// user pressed Ctrl-C twice): the sandbox of the trial in flight is then
+	// freed the hard way, without the graceful stop, which Close still
+	// follows with its complete removal. Nil never hurries.
+	Hurry <-chan struct{}
 }
 
 // ErrInterrupted is returned (wrapped) when the run's context ended early.
@@ -77,7 +92,7 @@ func (r *Runner) Run(ctx context.Context, p *plan.Plan) ([]result.Trial, error) 
 			if r.Observer != nil {
 				r.Observer.TrialStarted(st, cell, total)
 			}
-			t := r.trial(ctx, st, cell)
+			t := r.trial(ctx, st, cell, r.timeout(p, st.Cell))
 			if err := r.Sink.Trial(context.WithoutCancel(ctx), t); err != nil {
 				return trials, fmt.Errorf("keeping trial %d (%s): %w", st.Seq, cell.Key(), err)
 			}
@@ -104,15 +119,66 @@ func orDefault(d, def time.Duration) time.Duration {
 	return d
 }
 
-// trial runs one step in a fresh sandbox and records what happened.
-func (r *Runner) trial(ctx context.Context, st plan.Step, cell result.Cell) (t result.Trial) {
+// timeout is the time limit of one trial of cell i of p: the plan's, else
+// the workload's own default, else the runner's.
+func (r *Runner) timeout(p *plan.Plan, i int) time.Duration {
+	if d := p.Timeout(i); d > 0 {
+		return d
+	}
+	if w, err := r.Workloads.Get(p.Cells[i].Workload); err == nil {
+		if d := workload.TrialTimeout(w, p.Cells[i].Params); d > 0 {
+			return d
+		}
+	}
+	return orDefault(r.TrialTimeout, 30*time.Minute)
+}
+
+// cleanupContext returns the context a trial's sandbox is freed on: its own
+// time limit, not ended by the run's interrupt, but ended at once by Hurry.
+func (r *Runner) cleanupContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), orDefault(r.CleanupTimeout, time.Minute))
+	if r.Hurry == nil {
+		return cctx, cancel
+	}
+	hctx, hcancel := context.WithCancelCause(cctx)
+	done := make(chan struct{})
+	go func() {
+		select {
+		case <-r.Hurry:
+			hcancel(errHurry)
+		case <-done:
+		}
+	}()
+	return hctx, func() {
+		close(done)
+		hcancel(nil)
+		cancel()
+	}
+}
+
+// errHurry ends the graceful stop of a sandbox when Hurry is closed.
+var errHurry = errors.New("asked to stop at once")
+
+// trial runs one step in a fresh sandbox, within limit, and records what
+// happened.
+func (r *Runner) trial(ctx context.Context, st plan.Step, cell result.Cell, limit time.Duration) (t result.Trial) {
 	t = result.Trial{
 		RunID: r.RunID, Seq: st.Seq, Cell: cell, Index: st.Index, Warmup: st.Warmup,
 		Start: time.Now(), Attrs: map[string]string{}, Raw: map[string]string{},
 	}
 	rec := &recorder{trial: &t}
+	// What else ran on the host during the trial, and what isobench itself
+	// cost, are data of the trial (see hostinfo.CPUWatch).
+	watch := hostinfo.StartCPUWatch("", os.Getpid())
+	selfCPU := ownCPU()
 	defer func() {
 		t.End = time.Now()
+		other := watch.Stop()
+		t.Attrs["host.other_cpu"] = strconv.FormatFloat(other.Cores, 'f', 3, 64)
+		if len(other.Top) > 0 {
+			t.Attrs["host.other_top"] = strings.Join(other.Top, ", ")
+		}
+		t.Attrs["isobench.cpu_sec"] = strconv.FormatFloat((ownCPU() - selfCPU).Seconds(), 'f', 4, 64)
 		if rec.err != nil && t.Status == result.StatusOK {
 			t.Status, t.Error = result.StatusFailed, rec.err.Error()
 		}
@@ -120,11 +186,17 @@ func (r *Runner) trial(ctx context.Context, st plan.Step, cell result.Cell) (t r
 			t.Raw = nil
 		}
 	}()
+	var tctx context.Context
 	fail := func(err error) result.Trial {
 		t.Status = result.StatusFailed
 		switch {
 		case ctx.Err() != nil:
 			t.Status = result.StatusInterrupted
+		case tctx != nil && tctx.Err() != nil:
+			// Whatever the driver or workload made of it, the trial ran
+			// out of its time.
+			t.Status = result.StatusTimeout
+			err = fmt.Errorf("trial timed out after %s: %w", limit, err)
 		case errors.Is(err, context.DeadlineExceeded):
 			t.Status = result.StatusTimeout
 		}
@@ -146,8 +218,15 @@ func (r *Runner) trial(ctx context.Context, st plan.Step, cell result.Cell) (t r
 	if len(rt.Info.Warnings) > 0 {
 		t.Attrs["runtime.warnings"] = strings.Join(rt.Info.Warnings, "; ")
 	}
+	if rt.Options.CPUs > 0 {
+		t.Attrs["sandbox.cpus"] = fmt.Sprint(rt.Options.CPUs)
+	}
+	if rt.Options.MemoryBytes > 0 {
+		t.Attrs["sandbox.memory_bytes"] = fmt.Sprint(rt.Options.MemoryBytes)
+	}
+	t.Attrs["trial.timeout"] = limit.String()
 
-	tctx, cancel := context.WithTimeout(ctx, orDefault(r.TrialTimeout, 30*time.Minute))
+	tctx, cancel := context.WithTimeout(ctx, limit)
 	defer cancel()
 
 	scratch := cell.Params["scratch"]
@@ -162,10 +241,12 @@ func (r *Runner) trial(ctx context.Context, st plan.Step, cell result.Cell) (t r
 		}
 		specs++
 		return driver.Spec{
-			ID:      id,
-			Image:   r.Image,
-			Scratch: scratch,
-			Labels:  map[string]string{"isobench.run": r.RunID, "isobench.seq": fmt.Sprint(st.Seq)},
+			ID:          id,
+			Image:       r.Image,
+			Scratch:     scratch,
+			CPUs:        rt.Options.CPUs,
+			MemoryBytes: rt.Options.MemoryBytes,
+			Labels:      map[string]string{"isobench.run": r.RunID, "isobench.seq": fmt.Sprint(st.Seq)},
 		}
 	}
 	target := &workload.Target{
@@ -182,9 +263,14 @@ func (r *Runner) trial(ctx context.Context, st plan.Step, cell result.Cell) (t r
 			return fail(fmt.Errorf("creating sandbox: %w", err))
 		}
 		defer func() {
-			cctx, cc := context.WithTimeout(context.WithoutCancel(ctx), orDefault(r.CleanupTimeout, time.Minute))
+			cctx, cc := r.cleanupContext(ctx)
 			defer cc()
 			errStop := inst.Stop(cctx)
+			if errors.Is(context.Cause(cctx), errHurry) {
+				// The graceful stop was cut short on purpose; Close frees
+				// the sandbox the hard way and says what it could not.
+				errStop = nil
+			}
 			errClose := inst.Close()
 			if err := errors.Join(errStop, errClose); err != nil {
 				// A sandbox that cannot be freed spoils the trial: what it
@@ -193,10 +279,17 @@ func (r *Runner) trial(ctx context.Context, st plan.Step, cell result.Cell) (t r
 				t.Error = strings.TrimPrefix(t.Error+"; cleanup: "+err.Error(), "; ")
 			}
 		}()
-		sctx, sc := context.WithTimeout(tctx, orDefault(r.StartTimeout, 2*time.Minute))
+		startLimit := orDefault(r.StartTimeout, 2*time.Minute)
+		sctx, sc := context.WithTimeout(tctx, startLimit)
 		err = inst.Start(sctx)
+		startTimedOut := sctx.Err() != nil && tctx.Err() == nil
 		sc()
 		if err != nil {
+			if startTimedOut {
+				t.Status = result.StatusTimeout
+				t.Error = fmt.Sprintf("starting sandbox: timed out after %s: %v", startLimit, err)
+				return t
+			}
 			return fail(fmt.Errorf("starting sandbox: %w", err))
 		}
 		target.Instance = inst
@@ -210,6 +303,16 @@ func (r *Runner) trial(ctx context.Context, st plan.Step, cell result.Cell) (t r
 	}
 	t.Status = result.StatusOK
 	return t
+}
+
+// ownCPU returns the user and system CPU time of the isobench process
+// itself (every thread, not its children).
+func ownCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // recorder collects a trial's samples, checking them against the workload's

@@ -154,7 +154,7 @@ func TestAdaptiveStop(t *testing.T) {
 		unreached bool
 	}{
 		// 6 trials are the fewest with a 95% interval; a loose target is met.
-		{"loose target stops at the plan", 0.99, 9, func(n int) bool { return n == 6 }, false},
+		{"loose target stops at the plan", 10, 9, func(n int) bool { return n == 6 }, false},
 		// An impossible target runs to the limit and says so.
 		{"impossible target runs to the limit", 1e-9, 8, func(n int) bool { return n == 8 }, true},
 	}
