@@ -9,6 +9,8 @@ import (
 	"io"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Version is the agent protocol version; a host refuses an agent that speaks
@@ -80,12 +82,12 @@ func (r *Result) Err() error {
 		return nil
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s", strings.Join(r.Argv, " "))
+	fmt.Fprintf(&b, "%s", clip(strings.Join(r.Argv, " "), 300))
 	switch {
 	case r.Error != "":
-		fmt.Fprintf(&b, ": %s", r.Error)
+		fmt.Fprintf(&b, ": %s", clip(r.Error, 600))
 	case r.Signal != "":
-		fmt.Fprintf(&b, ": killed by signal %s", r.Signal)
+		fmt.Fprintf(&b, ": killed by signal %s", clip(r.Signal, 40))
 	default:
 		fmt.Fprintf(&b, ": exit status %d", r.ExitCode)
 	}
@@ -124,7 +126,10 @@ func ParseResults(r io.Reader) ([]Result, error) {
 			return out, fmt.Errorf("agent output line %d: not a result message: %w (line starts %q)", line, err, clip(string(b), 80))
 		}
 		if res.Type != TypeResult {
-			return out, fmt.Errorf("agent output line %d: message type %q, want %q", line, res.Type, TypeResult)
+			return out, fmt.Errorf("agent output line %d: message type %q, want %q", line, clip(res.Type, 40), TypeResult)
+		}
+		if err := res.check(); err != nil {
+			return out, fmt.Errorf("agent output line %d: %w", line, err)
 		}
 		out = append(out, res)
 	}
@@ -132,6 +137,20 @@ func ParseResults(r io.Reader) ([]Result, error) {
 		return out, fmt.Errorf("agent output line %d: %w", line+1, err)
 	}
 	return out, nil
+}
+
+// check refuses a result whose figures no agent would report: what comes
+// back from a sandbox is not trusted.
+func (r *Result) check() error {
+	switch {
+	case r.ExitCode < -1 || r.ExitCode > 255:
+		return fmt.Errorf("result with exit code %d, outside -1..255", r.ExitCode)
+	case r.WallNanos < 0 || r.UserNanos < 0 || r.SysNanos < 0:
+		return fmt.Errorf("result with a negative time (wall %d, user %d, sys %d ns)", r.WallNanos, r.UserNanos, r.SysNanos)
+	case r.MaxRSSBytes < 0 || r.StdoutDropped < 0 || r.StderrDropped < 0:
+		return fmt.Errorf("result with a negative size (max RSS %d, dropped %d and %d bytes)", r.MaxRSSBytes, r.StdoutDropped, r.StderrDropped)
+	}
+	return nil
 }
 
 // ParseReady decodes a Ready message line.
@@ -149,11 +168,44 @@ func ParseReady(b []byte) (Ready, error) {
 	return rd, nil
 }
 
+// clip shortens s to at most n bytes (on a character boundary) and makes
+// it printable: text from a sandbox ends up in error messages, in the
+// results store and on the user's terminal, where control characters
+// (escape sequences) must not act.
 func clip(s string, n int) string {
+	s = Printable(s)
 	if len(s) <= n {
 		return s
 	}
-	return s[:n] + "…"
+	cut := n
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
+}
+
+// Printable replaces control characters other than newline and tab, and
+// invalid UTF-8, with U+FFFD, so that text from a sandbox can be shown.
+func Printable(s string) string {
+	clean := true
+	for _, r := range s {
+		if r == utf8.RuneError || r != '\n' && r != '\t' && unicode.IsControl(r) {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return s
+	}
+	return strings.Map(func(r rune) rune {
+		if r == '\n' || r == '\t' {
+			return r
+		}
+		if r == utf8.RuneError || unicode.IsControl(r) {
+			return utf8.RuneError
+		}
+		return r
+	}, s)
 }
 
 func lastLines(s string, n int) string {

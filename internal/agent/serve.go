@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"runtime"
 	"strings"
 	"syscall"
 	"time"
@@ -21,7 +22,7 @@ import (
 // a command's own failure is reported in its Result, not in the status.
 func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
-		fmt.Fprintln(stderr, "usage: isobench-agent exec|batch|init|version ...")
+		fmt.Fprintln(stderr, "usage: isobench-agent exec|batch|init|version|fsinfo|vm ...")
 		return 2
 	}
 	var err error
@@ -34,8 +35,16 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		err = mainInit(stdout)
 	case "version":
 		_, err = fmt.Fprintln(stdout, "isobench-agent protocol", Version)
+	case "fsinfo":
+		err = mainFSInfo(args[1:], stdout)
+	case "vm":
+		err = mainVM(stderr)
+	case "syscalls":
+		err = mainSyscalls(args[1:], stdout)
+	case "pong":
+		err = mainPong(args[1:], stdout)
 	default:
-		err = fmt.Errorf("unknown mode %q (want exec, batch, init or version)", args[0])
+		err = fmt.Errorf("unknown mode %q (want exec, batch, init, version, fsinfo or vm)", args[0])
 	}
 	if err != nil {
 		fmt.Fprintln(stderr, "isobench-agent:", err)
@@ -65,7 +74,12 @@ func mainExec(args []string, stdout io.Writer) error {
 	if len(req.Argv) == 0 {
 		return errors.New("exec: no command given")
 	}
-	return writeResult(stdout, Execute(context.Background(), req))
+	// Told to stop (the host's runtime forwards its SIGTERM), the agent
+	// kills the command's whole process group before it goes, so nothing
+	// it started outlives it.
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
+	defer stop()
+	return writeResult(stdout, Execute(ctx, req))
 }
 
 func mainBatch(stdin io.Reader, stdout io.Writer) error {
@@ -74,8 +88,10 @@ func mainBatch(stdin io.Reader, stdout io.Writer) error {
 	if err := dec.Decode(&reqs); err != nil {
 		return fmt.Errorf("batch: reading requests from stdin: %w", err)
 	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
+	defer stop()
 	for _, req := range reqs {
-		if err := writeResult(stdout, Execute(context.Background(), req)); err != nil {
+		if err := writeResult(stdout, Execute(ctx, req)); err != nil {
 			return err
 		}
 	}
@@ -136,8 +152,13 @@ func Execute(ctx context.Context, req Request) Result {
 	var so, se limitedBuffer
 	so.limit, se.limit = limit, limit
 	cmd.Stdout, cmd.Stderr = &so, &se
-	// The command gets its own process group so a timeout kills all of it.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// The command gets its own process group so a timeout kills all of it,
+	// and dies with the agent should the agent be killed outright.
+	// Pdeathsig follows the thread that started the command: this
+	// goroutine keeps it until the command is reaped.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	cmd.WaitDelay = 2 * time.Second
 

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/isobench/isobench/internal/result"
 	"github.com/isobench/isobench/internal/workload"
@@ -56,6 +57,15 @@ func LookupProfile(name string) (Profile, error) {
 type WorkloadConfig struct {
 	Name string
 	Set  map[string]string
+	// Timeout bounds each trial of the workload; 0 takes the suite's.
+	Timeout time.Duration `json:",omitempty"`
+}
+
+// RuntimeOptions bound the sandboxes of one runtime, where its driver can;
+// zero values keep the driver's defaults.
+type RuntimeOptions struct {
+	CPUs        int   `json:",omitempty"`
+	MemoryBytes int64 `json:",omitempty"`
 }
 
 // Suite is what the user asked to measure.
@@ -70,6 +80,11 @@ type Suite struct {
 	Order   string
 	// Baseline is the runtime the others are compared against.
 	Baseline string
+	// Timeout bounds each trial of a workload that sets none; 0 takes each
+	// workload's own default.
+	Timeout time.Duration `json:",omitempty"`
+	// Options holds the sandbox options of runtimes, by runtime name.
+	Options map[string]RuntimeOptions `json:",omitempty"`
 }
 
 // Step is one trial of the plan.
@@ -86,6 +101,18 @@ type Plan struct {
 	Suite Suite
 	Cells []result.Cell
 	Steps []Step
+	// Timeouts holds the time limit of each cell's trials, by cell index; 0
+	// (or a missing entry) leaves it to the workload's default.
+	Timeouts []time.Duration
+}
+
+// Timeout returns the time limit the suite sets for the trials of cell i,
+// or 0 when it sets none.
+func (p *Plan) Timeout(i int) time.Duration {
+	if i < 0 || i >= len(p.Timeouts) {
+		return 0
+	}
+	return p.Timeouts[i]
 }
 
 // Expand makes the plan of a suite. Workload names and parameters are
@@ -120,6 +147,9 @@ func Expand(s Suite, reg *workload.Registry) (*Plan, error) {
 	if dup := firstDuplicate(s.Runtimes); dup != "" {
 		return nil, fmt.Errorf("runtime %q is listed twice", dup)
 	}
+	if s.Timeout < 0 {
+		return nil, fmt.Errorf("timeout: %s is negative", s.Timeout)
+	}
 	p := &Plan{Suite: s}
 	for _, wc := range s.Workloads {
 		w, err := reg.Get(wc.Name)
@@ -130,12 +160,50 @@ func Expand(s Suite, reg *workload.Registry) (*Plan, error) {
 		if err != nil {
 			return nil, err
 		}
-		for _, rt := range s.Runtimes {
-			p.Cells = append(p.Cells, result.Cell{Runtime: rt, Workload: w.Name(), Params: params})
+		if wc.Timeout < 0 {
+			return nil, fmt.Errorf("workload %s: timeout %s is negative", wc.Name, wc.Timeout)
+		}
+		timeout := wc.Timeout
+		if timeout == 0 {
+			timeout = s.Timeout
+		}
+		sets, err := sweep(w, params)
+		if err != nil {
+			return nil, fmt.Errorf("workload %s: %w", w.Name(), err)
+		}
+		for _, params := range sets {
+			for _, rt := range s.Runtimes {
+				p.Cells = append(p.Cells, result.Cell{Runtime: rt, Workload: w.Name(), Params: params})
+				p.Timeouts = append(p.Timeouts, timeout)
+			}
 		}
 	}
 	p.Steps = Order(len(p.Cells), s.Warmups, s.Trials, s.Order, s.Seed)
 	return p, nil
+}
+
+// Sweeper is implemented by workloads a parameter of which lists values
+// that are measured one at a time (fileio's mode=seqrd,seqwr,seqrewr): the
+// resolved parameters then stand for several cells, one per parameter set
+// that Sweep returns, each with its own trials and table.
+type Sweeper interface {
+	Sweep(params map[string]string) ([]map[string]string, error)
+}
+
+// sweep returns the parameter sets of the cells of w with params.
+func sweep(w workload.Workload, params map[string]string) ([]map[string]string, error) {
+	sw, ok := w.(Sweeper)
+	if !ok {
+		return []map[string]string{params}, nil
+	}
+	sets, err := sw.Sweep(params)
+	if err != nil {
+		return nil, err
+	}
+	if len(sets) == 0 {
+		return nil, errors.New("its parameters make no cell")
+	}
+	return sets, nil
 }
 
 func firstDuplicate(xs []string) string {

@@ -28,15 +28,15 @@ func (HostOps) DropCaches(ctx context.Context) error {
 	syscall.Sync()
 	f, err := os.OpenFile(DropCachesPath, os.O_WRONLY, 0)
 	if err != nil {
-		return fmt.Errorf("dropping the page cache: %w", err)
+		return fmt.Errorf("opening the kernel's cache knob (root is needed): %w", err)
 	}
 	_, werr := f.WriteString("3")
 	cerr := f.Close()
 	if werr != nil {
-		return fmt.Errorf("dropping the page cache: writing %s: %w", DropCachesPath, werr)
+		return fmt.Errorf("writing %s: %w", DropCachesPath, werr)
 	}
 	if cerr != nil {
-		return fmt.Errorf("dropping the page cache: %w", cerr)
+		return fmt.Errorf("writing %s: %w", DropCachesPath, cerr)
 	}
 	return nil
 }

@@ -3,7 +3,6 @@ package workload
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"sort"
@@ -125,10 +124,17 @@ func (t *Target) Run(ctx context.Context, req agent.Request) (agent.Result, erro
 	}
 	argv = append(argv, "--")
 	argv = append(argv, req.Argv...)
+	// What comes back is the sandbox's to say and not trusted: both
+	// streams are bounded (what is over is counted and dropped, so the
+	// sandbox never blocks on a full pipe), and the agent's answer must
+	// parse as exactly one result.
 	var stdout, stderr boundedBuffer
 	stdout.limit, stderr.limit = agent.MaxLine, 1<<20
 	execErr := t.Instance.Exec(ctx, argv, &stdout, &stderr)
 	results, parseErr := agent.ParseResults(bytes.NewReader(stdout.buf.Bytes()))
+	if stdout.dropped > 0 {
+		parseErr = fmt.Errorf("the agent wrote more than %d bytes (%d more were dropped): not a result", stdout.limit, stdout.dropped)
+	}
 	if len(results) == 1 && parseErr == nil {
 		return results[0], nil
 	}
@@ -137,10 +143,10 @@ func (t *Target) Run(ctx context.Context, req agent.Request) (agent.Result, erro
 	}
 	var msg []string
 	if execErr != nil {
-		msg = append(msg, execErr.Error())
+		msg = append(msg, tail(execErr.Error(), 1000))
 	}
 	if s := strings.TrimSpace(stderr.buf.String()); s != "" {
-		msg = append(msg, s)
+		msg = append(msg, tail(s, 1000))
 	}
 	if parseErr != nil {
 		msg = append(msg, parseErr.Error())
@@ -159,16 +165,33 @@ func (t *Target) MustRun(ctx context.Context, req agent.Request) (agent.Result, 
 	return res, res.Err()
 }
 
+// tail keeps the end of a text from the sandbox or its runtime, which says
+// most (the whole would swamp a trial's error), made printable.
+func tail(s string, n int) string {
+	if len(s) > n {
+		s = "…" + s[len(s)-n:]
+	}
+	return agent.Printable(s)
+}
+
+// boundedBuffer keeps the first limit bytes written to it and counts the
+// rest. It never fails a write, so a writer is never cut off mid-stream.
 type boundedBuffer struct {
-	buf   bytes.Buffer
-	limit int
+	buf     bytes.Buffer
+	limit   int
+	dropped int64
 }
 
 func (b *boundedBuffer) Write(p []byte) (int, error) {
-	if b.buf.Len()+len(p) > b.limit {
-		return 0, errors.New("output over limit")
+	room := b.limit - b.buf.Len()
+	if room >= len(p) {
+		return b.buf.Write(p)
 	}
-	return b.buf.Write(p)
+	if room > 0 {
+		b.buf.Write(p[:room])
+	}
+	b.dropped += int64(len(p) - max(room, 0))
+	return len(p), nil
 }
 
 var _ io.Writer = (*boundedBuffer)(nil)

@@ -119,24 +119,6 @@ func parseCPU(text string, rec workload.Recorder) error {
 	return nil
 }
 
-// buffered holds samples until a whole report has been read, so that a
-// truncated report records nothing rather than part of a result.
-type buffered struct {
-	names  []string
-	values []float64
-}
-
-func (b *buffered) Sample(metric string, v float64) {
-	b.names = append(b.names, metric)
-	b.values = append(b.values, v)
-}
-
-func (b *buffered) flush(rec workload.Recorder) {
-	for i, n := range b.names {
-		rec.Sample(n, b.values[i])
-	}
-}
-
 // runTimeout allows a sysbench run of secs seconds its own time plus a
 // generous margin for start-up under slow isolation (software emulation).
 func runTimeout(secs int) time.Duration {
@@ -147,7 +129,7 @@ func runTimeout(secs int) time.Duration {
 }
 
 // recordGeneral records the general statistics and latency figures.
-func recordGeneral(rep *Report, rec interface{ Sample(string, float64) }) error {
+func recordGeneral(rep *Report, rec sampleAttrRecorder) error {
 	// The fairness section is the report's last: without it the report was
 	// cut short, and a number on the cut line may be cut too.
 	if _, _, err := rep.Pair("threads fairness/execution time (avg/stddev)"); err != nil {
@@ -174,6 +156,7 @@ func recordGeneral(rep *Report, rec interface{ Sample(string, float64) }) error 
 		return fmt.Errorf("sysbench report: total number of events is %v, no latency can be derived", events)
 	}
 	rec.Sample("latency_avg", sum/events)
+	recordResolution(rec)
 	for _, m := range []struct{ key, metric string }{
 		{"latency (ms)/min", "latency_min"},
 		{"latency (ms)/max", "latency_max"},

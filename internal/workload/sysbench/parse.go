@@ -8,8 +8,13 @@ import (
 	"strings"
 )
 
-// maxReport bounds the report text the parser accepts.
-const maxReport = 4 << 20
+// maxReport bounds the report text the parser accepts; maxFatal the error
+// lines it keeps.
+const (
+	maxReport = 4 << 20
+	maxFatal  = 8
+	maxLines  = 1000
+)
 
 // Report is sysbench's text report as sections of key/value lines. Keys are
 // "section/key" in lower case, e.g. "cpu speed/events per second" or
@@ -18,8 +23,14 @@ const maxReport = 4 << 20
 type Report struct {
 	// Version is the first line's version, e.g. "1.0.20".
 	Version string
-	fields  map[string]string
-	order   []string
+	// Fatal holds sysbench's own error lines ("FATAL: ..."), which it
+	// prints on stdout, sometimes with exit status 0.
+	Fatal  []string
+	fields map[string]string
+	order  []string
+	// lines holds the lines that are not key/value pairs ("Doing
+	// sequential read test"), bounded.
+	lines map[string]bool
 }
 
 // Parse reads a sysbench report.
@@ -27,7 +38,7 @@ func Parse(text string) (*Report, error) {
 	if len(text) > maxReport {
 		return nil, fmt.Errorf("sysbench report is %d bytes, more than the %d accepted", len(text), maxReport)
 	}
-	r := &Report{fields: map[string]string{}}
+	r := &Report{fields: map[string]string{}, lines: map[string]bool{}}
 	sc := bufio.NewScanner(strings.NewReader(text))
 	sc.Buffer(make([]byte, 0, 4096), maxReport)
 	section := "options"
@@ -44,6 +55,18 @@ func Parse(text string) (*Report, error) {
 				r.Version, _, _ = strings.Cut(rest, " ")
 				continue
 			}
+		}
+		if strings.HasPrefix(line, "FATAL:") || strings.HasPrefix(line, "ALERT:") {
+			if len(r.Fatal) < maxFatal {
+				r.Fatal = append(r.Fatal, clip(line, 300))
+			}
+			continue
+		}
+		// The figures of a test without a section header of its own
+		// (memory's "Total operations: ...") follow this line.
+		if line == "Threads started!" {
+			section = "results"
+			continue
 		}
 		indented := raw != line
 		// A header is an unindented line ending in ':' ("General statistics:",
@@ -65,6 +88,10 @@ func Parse(text string) (*Report, error) {
 		if amount, rest, ok := strings.Cut(line, " MiB transferred ("); ok {
 			r.set(section, "mib transferred", amount)
 			r.set(section, "mib per second", strings.TrimSuffix(strings.TrimSuffix(rest, ")"), " MiB/sec"))
+			continue
+		}
+		if len(r.lines) < maxLines {
+			r.lines[line] = true
 		}
 	}
 	if err := sc.Err(); err != nil {
@@ -84,6 +111,10 @@ func (r *Report) set(section, key, value string) {
 	r.fields[k] = strings.TrimSpace(value)
 }
 
+// HasLine reports whether the report has a line that is not a key/value
+// pair, e.g. "Doing sequential read test" (surrounding space ignored).
+func (r *Report) HasLine(line string) bool { return r.lines[line] }
+
 // Keys lists the keys of the report in the order they appeared.
 func (r *Report) Keys() []string { return append([]string(nil), r.order...) }
 
@@ -93,13 +124,22 @@ func (r *Report) String(key string) (string, bool) {
 	return v, ok
 }
 
+// missing is the error for an absent key; it carries sysbench's own error
+// lines, which usually say why the figure is not there.
+func (r *Report) missing(key string) error {
+	if len(r.Fatal) > 0 {
+		return fmt.Errorf("sysbench report has no %q; sysbench said: %s", key, strings.Join(r.Fatal, " | "))
+	}
+	return fmt.Errorf("sysbench report has no %q", key)
+}
+
 // Float returns the number at the start of key's value. A unit suffix
 // directly after the number ("2.0006s") or after a space is ignored here;
 // Seconds and Millis convert units.
 func (r *Report) Float(key string) (float64, error) {
 	v, ok := r.fields[key]
 	if !ok {
-		return 0, fmt.Errorf("sysbench report has no %q", key)
+		return 0, r.missing(key)
 	}
 	f, err := leadingFloat(v)
 	if err != nil {
@@ -112,7 +152,7 @@ func (r *Report) Float(key string) (float64, error) {
 func (r *Report) Seconds(key string) (float64, error) {
 	v, ok := r.fields[key]
 	if !ok {
-		return 0, fmt.Errorf("sysbench report has no %q", key)
+		return 0, r.missing(key)
 	}
 	if !strings.HasSuffix(v, "s") {
 		return 0, fmt.Errorf("sysbench report %q: %q is not a duration in seconds", key, v)
@@ -130,7 +170,7 @@ func (r *Report) Millis(key string) (float64, error) {
 func (r *Report) Pair(key string) (float64, float64, error) {
 	v, ok := r.fields[key]
 	if !ok {
-		return 0, 0, fmt.Errorf("sysbench report has no %q", key)
+		return 0, 0, r.missing(key)
 	}
 	a, b, found := strings.Cut(v, "/")
 	if !found {
@@ -170,4 +210,11 @@ func leadingFloat(s string) (float64, error) {
 		return 0, fmt.Errorf("%q is not a finite number", s)
 	}
 	return f, nil
+}
+
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return strings.ToValidUTF8(s[:n], "") + "…"
 }

@@ -1,0 +1,16 @@
+// Package fio holds the fio workload: fio's built-in style jobs (sequential
+// and random reads and writes, one cell each) or a user's job file, run in
+// the sandbox's scratch directory and read from fio's JSON output.
+//
+// A trial describes the scratch filesystem (storage.Describe), lays the
+// files out with fio --create_only (outside the measurement), settles the
+// page cache (storage.SettleCache), then runs the job and records bandwidth,
+// IOPS and completion latency (mean, p50, p95, p99) per direction that did
+// I/O. A user's job file is read on the host, checked (size, text) and
+// written into the scratch directory through the agent before the run.
+//
+// The parser treats fio's output as hostile: its size is bounded, it must
+// hold exactly one job group (fio is run with --group_reporting), every
+// figure must be present and finite, and a direction that should have done
+// I/O and did none is an error, never a zero.
+package fio

@@ -1,0 +1,375 @@
+package fio
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"maps"
+	"os"
+	"path"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/isobench/isobench/internal/agent"
+	"github.com/isobench/isobench/internal/driver"
+	"github.com/isobench/isobench/internal/workload"
+	"github.com/isobench/isobench/internal/workload/storage"
+)
+
+// FIO is the fio workload.
+type FIO struct{}
+
+var (
+	_ workload.Workload       = FIO{}
+	_ workload.TrialTimeouter = FIO{}
+)
+
+// builtinJobs are the built-in jobs, by name, with fio's rw= value.
+func builtinJobs() []struct{ name, rw string } {
+	return []struct{ name, rw string }{
+		{"seqread", "read"}, {"seqwrite", "write"},
+		{"randread", "randread"}, {"randwrite", "randwrite"}, {"randrw", "randrw"},
+	}
+}
+
+// JobProfile is the job parameter's value in a cell that runs a user's job
+// file.
+const JobProfile = "profile"
+
+// MaxProfile bounds a user's job file. The file travels into the sandbox
+// as one command-line argument, so it must stay well under the kernel's
+// limit on one argument (128 KiB).
+const MaxProfile = 64 << 10
+
+// profileName is the job file's name in the scratch directory.
+const profileName = "isobench-job.fio"
+
+// startMargin is what a trial may spend besides fio's own commands: making,
+// starting and freeing the sandbox, under software emulation at worst.
+const startMargin = 3 * time.Minute
+
+func jobRW(name string) (string, bool) {
+	for _, j := range builtinJobs() {
+		if j.name == name {
+			return j.rw, true
+		}
+	}
+	return "", false
+}
+
+func jobNames() []string {
+	var out []string
+	for _, j := range builtinJobs() {
+		out = append(out, j.name)
+	}
+	return out
+}
+
+// Name implements workload.Workload.
+func (FIO) Name() string { return "fio" }
+
+// Doc implements workload.Workload.
+func (FIO) Doc() string {
+	return "fio: sequential and random reads and writes (or a job file) in the scratch directory; bandwidth, IOPS, completion latency p50/p95/p99"
+}
+
+// Params implements workload.Workload.
+func (FIO) Params() []workload.Param {
+	return append([]workload.Param{
+		{Name: "job", Default: "seqread,seqwrite,randread,randwrite", Doc: "built-in jobs, comma-separated, one cell each: " + strings.Join(jobNames(), ", ") + " (set to \"profile\" when profile is given)"},
+		{Name: "profile", Default: "", Doc: "a fio job file on the host to run instead of the built-in jobs; it is copied into the scratch directory and run there (relative file names land in the scratch directory; its jobs must form one group; include directives are not followed)"},
+		{Name: "bs", Default: "4k", Doc: "block size of the built-in jobs (fio syntax, e.g. 4k, 1m)"},
+		{Name: "size", Default: "256m", Doc: "file size of each built-in job (fio syntax)", Profiles: map[string]string{"quick": "32m"}},
+		{Name: "time", Default: "10", Doc: "seconds each built-in job runs (time_based)", Profiles: map[string]string{"quick": "2"}},
+		{Name: "ioengine", Default: "psync", Doc: "fio I/O engine of the built-in jobs (psync, sync, libaio, io_uring, mmap, ...)"},
+		{Name: "iodepth", Default: "1", Doc: "I/O depth of the built-in jobs (matters with async engines)"},
+		{Name: "direct", Default: "false", Doc: "true: O_DIRECT, bypassing the page cache (not every filesystem allows it)"},
+		{Name: "numjobs", Default: "1", Doc: "parallel copies of each built-in job, reported together"},
+	}, storage.Params()...)
+}
+
+// Metrics implements workload.Workload. Each direction that did I/O is
+// recorded.
+func (FIO) Metrics() []workload.Metric {
+	var out []workload.Metric
+	for _, d := range []string{"read", "write"} {
+		out = append(out,
+			workload.Metric{Name: d + "_bw", Unit: workload.UnitBytesPerSec, Label: d, HigherIsBetter: true, Headline: true},
+			workload.Metric{Name: d + "_iops", Unit: workload.UnitOpsPerSec, Label: d + " IOPS", HigherIsBetter: true, Headline: true},
+			workload.Metric{Name: d + "_clat_p99", Unit: workload.UnitSeconds, Label: d + " clat p99", Headline: true},
+			workload.Metric{Name: d + "_clat_p95", Unit: workload.UnitSeconds, Label: d + " clat p95"},
+			workload.Metric{Name: d + "_clat_p50", Unit: workload.UnitSeconds, Label: d + " clat p50"},
+			workload.Metric{Name: d + "_clat_mean", Unit: workload.UnitSeconds, Label: d + " clat mean"},
+			workload.Metric{Name: d + "_clat_min", Unit: workload.UnitSeconds, Label: d + " clat min"},
+			workload.Metric{Name: d + "_clat_max", Unit: workload.UnitSeconds, Label: d + " clat max"},
+			workload.Metric{Name: d + "_bytes", Unit: workload.UnitBytes, Label: d + " bytes", HigherIsBetter: true},
+		)
+	}
+	return out
+}
+
+// Sweep gives one parameter set per listed job, or one for a job file (see
+// plan.Sweeper).
+func (FIO) Sweep(p map[string]string) ([]map[string]string, error) {
+	if p["profile"] != "" {
+		q := maps.Clone(p)
+		q["job"] = JobProfile
+		return []map[string]string{q}, nil
+	}
+	var out []map[string]string
+	seen := map[string]bool{}
+	for _, j := range strings.Split(p["job"], ",") {
+		j = strings.TrimSpace(j)
+		if _, ok := jobRW(j); !ok {
+			return nil, fmt.Errorf("parameter job: %q is not one of %s (or give a profile)", j, strings.Join(jobNames(), ", "))
+		}
+		if seen[j] {
+			return nil, fmt.Errorf("parameter job: %q is listed twice", j)
+		}
+		seen[j] = true
+		q := maps.Clone(p)
+		q["job"] = j
+		out = append(out, q)
+	}
+	return out, nil
+}
+
+// Check implements workload.Workload for the parameters of one cell.
+func (FIO) Check(_ driver.Info, p map[string]string) error {
+	if err := storage.Check(p); err != nil {
+		return err
+	}
+	if _, err := storage.Bool(p, "direct"); err != nil {
+		return err
+	}
+	if p["profile"] != "" {
+		if p["job"] != JobProfile {
+			return fmt.Errorf("parameter job: %q with a profile; a cell with a profile has job=%s", p["job"], JobProfile)
+		}
+		_, err := readProfile(p["profile"])
+		return err
+	}
+	if _, ok := jobRW(p["job"]); !ok {
+		if strings.Contains(p["job"], ",") {
+			return fmt.Errorf("parameter job: %q lists several jobs; a cell takes one (the plan makes one cell per job)", p["job"])
+		}
+		return fmt.Errorf("parameter job: %q is not one of %s", p["job"], strings.Join(jobNames(), ", "))
+	}
+	size := regexp.MustCompile(`^[1-9][0-9]*([kKmMgGtTpP]([iI]?[bB])?)?$`)
+	for _, name := range []string{"bs", "size"} {
+		if !size.MatchString(p[name]) {
+			return fmt.Errorf("parameter %s: %q is not a size in fio's syntax (e.g. 4k, 64m, 1g)", name, p[name])
+		}
+	}
+	for name, lo := range map[string]int{"time": 1, "iodepth": 1, "numjobs": 1} {
+		v, err := strconv.Atoi(p[name])
+		if err != nil || v < lo {
+			return fmt.Errorf("parameter %s: %q is not a whole number of at least %d", name, p[name], lo)
+		}
+	}
+	if !regexp.MustCompile(`^[a-z0-9_]+$`).MatchString(p["ioengine"]) {
+		return fmt.Errorf("parameter ioengine: %q is not an engine name", p["ioengine"])
+	}
+	return nil
+}
+
+// readProfile reads and checks a user's job file.
+func readProfile(file string) ([]byte, error) {
+	fi, err := os.Stat(file)
+	if err != nil {
+		return nil, fmt.Errorf("parameter profile: %w", err)
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("parameter profile: %s is not a regular file", file)
+	}
+	if fi.Size() > MaxProfile {
+		return nil, fmt.Errorf("parameter profile: %s is %d bytes, more than the %d accepted", file, fi.Size(), MaxProfile)
+	}
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return nil, fmt.Errorf("parameter profile: %w", err)
+	}
+	if len(b) > MaxProfile {
+		return nil, fmt.Errorf("parameter profile: %s is more than %d bytes", file, MaxProfile)
+	}
+	for i, c := range b {
+		if c == 0 {
+			line := 1 + strings.Count(string(b[:i]), "\n")
+			return nil, fmt.Errorf("parameter profile: %s line %d: a NUL byte; a job file is text", file, line)
+		}
+	}
+	if !utf8.Valid(b) {
+		return nil, fmt.Errorf("parameter profile: %s is not UTF-8 text", file)
+	}
+	if strings.TrimSpace(string(b)) == "" {
+		return nil, fmt.Errorf("parameter profile: %s is empty", file)
+	}
+	return b, nil
+}
+
+// runLimit is the agent's limit on one fio command.
+func runLimit(p map[string]string) time.Duration {
+	if p["profile"] != "" {
+		return 30 * time.Minute
+	}
+	secs, err := strconv.Atoi(p["time"])
+	if err != nil || secs < 1 {
+		return 30 * time.Minute
+	}
+	return time.Duration(secs)*3*time.Second + 2*time.Minute
+}
+
+// layoutLimit is the agent's limit on laying the files out.
+const layoutLimit = 15 * time.Minute
+
+// TrialTimeout implements workload.TrialTimeouter.
+func (FIO) TrialTimeout(p map[string]string) time.Duration {
+	return startMargin + layoutLimit + 3*time.Minute + runLimit(p)
+}
+
+// args are fio's arguments for the cell, the job file (if any) being at
+// jobFile.
+func args(p map[string]string, jobFile string) ([]string, error) {
+	a := []string{"fio", "--output-format=json", "--group_reporting", "--percentile_list=" + PercentileList}
+	if p["profile"] != "" {
+		return append(a, jobFile), nil
+	}
+	rw, ok := jobRW(p["job"])
+	if !ok {
+		return nil, fmt.Errorf("parameter job: unknown job %q", p["job"])
+	}
+	direct, err := storage.Bool(p, "direct")
+	if err != nil {
+		return nil, err
+	}
+	d := "0"
+	if direct {
+		d = "1"
+	}
+	return append(a,
+		"--name="+p["job"],
+		"--rw="+rw,
+		"--bs="+p["bs"],
+		"--size="+p["size"],
+		"--ioengine="+p["ioengine"],
+		"--iodepth="+p["iodepth"],
+		"--numjobs="+p["numjobs"],
+		"--direct="+d,
+		"--runtime="+p["time"],
+		"--time_based",
+	), nil
+}
+
+// Run implements workload.Workload.
+func (FIO) Run(ctx context.Context, t *workload.Target, rec workload.Recorder) error {
+	p := t.Params
+	drop, err := storage.Bool(p, storage.ParamDropCaches)
+	if err != nil {
+		return err
+	}
+	fs, err := storage.Describe(ctx, t, rec)
+	if err != nil {
+		return err
+	}
+	jobFile := path.Join(t.Scratch, profileName)
+	if p["profile"] != "" {
+		b, err := readProfile(p["profile"])
+		if err != nil {
+			return err
+		}
+		sum := sha256.Sum256(b)
+		rec.Attr("fio.profile_sha256", hex.EncodeToString(sum[:]))
+		rec.Raw("fio.job", string(b))
+		// The file goes in as an argument of a shell's printf: Exec has no
+		// standard input, and every driver can pass arguments.
+		if _, err := t.MustRun(ctx, agent.Request{
+			Argv:    []string{"sh", "-c", `printf '%s' "$1" > "$2"`, "sh", string(b), jobFile},
+			Timeout: 2 * time.Minute,
+		}); err != nil {
+			return fmt.Errorf("copying the job file into the sandbox: %w", err)
+		}
+	}
+	a, err := args(p, jobFile)
+	if err != nil {
+		return err
+	}
+	prep, err := t.Run(ctx, agent.Request{Argv: append(append([]string(nil), a...), "--create_only=1"), Dir: t.Scratch, Timeout: layoutLimit})
+	if err != nil {
+		return fmt.Errorf("fio --create_only: %w", err)
+	}
+	rec.Raw("fio.prepare", prep.Stdout)
+	if err := prep.Err(); err != nil {
+		return fmt.Errorf("fio laying out files on %s (%s): %w", fs.FSType, t.ScratchKind, err)
+	}
+	rec.Attr("fio.prepare_seconds", storage.FormatSeconds(prep.Wall()))
+	if err := storage.SettleCache(ctx, t, rec, drop); err != nil {
+		return err
+	}
+	res, err := t.Run(ctx, agent.Request{Argv: a, Dir: t.Scratch, Timeout: runLimit(p)})
+	if err != nil {
+		return fmt.Errorf("fio: %w", err)
+	}
+	rec.Raw("fio.stdout", res.Stdout)
+	if res.Stderr != "" {
+		rec.Raw("fio.stderr", res.Stderr)
+	}
+	if err := res.Err(); err != nil {
+		return fmt.Errorf("fio %s on %s (%s): %w", p["job"], fs.FSType, t.ScratchKind, err)
+	}
+	if err := record(res.Stdout, p["job"], rec); err != nil {
+		return err
+	}
+	// Cleanup is outside the measurement; the scratch directory goes with
+	// the sandbox anyway.
+	clean, err := t.Run(ctx, agent.Request{Argv: []string{"sh", "-c", `rm -rf -- ./* ./.[!.]*`}, Dir: t.Scratch, Timeout: layoutLimit})
+	if err == nil {
+		err = clean.Err()
+	}
+	if err != nil {
+		rec.Attr("fio.cleanup_error", err.Error())
+	}
+	return nil
+}
+
+// record parses a fio run's output and records its figures. A built-in
+// job's direction must have done I/O; a job file's directions are recorded
+// as they come.
+func record(out, job string, rec workload.Recorder) error {
+	r, err := Parse(out)
+	if err != nil {
+		return err
+	}
+	if rw, ok := jobRW(job); ok {
+		reads := rw == "read" || rw == "randread" || rw == "randrw"
+		writes := rw == "write" || rw == "randwrite" || rw == "randrw"
+		if reads && r.Read == nil {
+			return fmt.Errorf("fio job %s did no reads: nothing was measured", job)
+		}
+		if writes && r.Write == nil {
+			return fmt.Errorf("fio job %s did no writes: nothing was measured", job)
+		}
+	}
+	rec.Attr("fio.version", r.Version)
+	for _, d := range []struct {
+		name string
+		f    *Figures
+	}{{"read", r.Read}, {"write", r.Write}} {
+		if d.f == nil {
+			continue
+		}
+		rec.Sample(d.name+"_bw", d.f.BytesPerSec)
+		rec.Sample(d.name+"_iops", d.f.IOPS)
+		rec.Sample(d.name+"_bytes", d.f.Bytes)
+		rec.Sample(d.name+"_clat_mean", d.f.ClatMean)
+		rec.Sample(d.name+"_clat_min", d.f.ClatMin)
+		rec.Sample(d.name+"_clat_max", d.f.ClatMax)
+		rec.Sample(d.name+"_clat_p50", d.f.ClatP[50])
+		rec.Sample(d.name+"_clat_p95", d.f.ClatP[95])
+		rec.Sample(d.name+"_clat_p99", d.f.ClatP[99])
+	}
+	return nil
+}
