@@ -1,0 +1,293 @@
+package engine
+
+import (
+	"archive/tar"
+	"bytes"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+func TestParseRunscFlags(t *testing.T) {
+	b, err := os.ReadFile("testdata/runsc-flags-20221219.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := parseRunscFlags(string(b), "platform", "overlay2", "network", "file-access", "file-access-mounts", "debug-log-format")
+	// overlay2, network and file-access have no default in this release's
+	// help text ("exclusive (default), shared" is prose).
+	want := map[string]string{"platform": "ptrace", "file-access-mounts": "shared", "debug-log-format": "text"}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("parseRunscFlags = %v, want %v", got, want)
+	}
+	tests := []struct {
+		name, in string
+		want     map[string]string
+	}{
+		{"empty", "", map[string]string{}},
+		{"unquoted default", "  -platform string\n    \tthe platform (default systrap)\n", map[string]string{"platform": "systrap"}},
+		{"one-letter flag on one line", "  -p\tthe platform (default \"kvm\")\n", map[string]string{}},
+		{"description over lines", "  -platform string\n    \tfirst line\n    \tsecond (default \"kvm\")\n  -other\n    \tx (default 1)\n", map[string]string{"platform": "kvm"}},
+		{"no default", "  -platform string\n    \twhich platform\n", map[string]string{}},
+		{"empty default", "  -platform string\n    \twhich (default \"\")\n", map[string]string{}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := parseRunscFlags(tc.in, "platform"); !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("got %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+func FuzzParseRunscFlags(f *testing.F) {
+	if b, err := os.ReadFile("testdata/runsc-flags-20221219.txt"); err == nil {
+		f.Add(string(b))
+	}
+	f.Add("  -platform string\n    \t(default \"ptrace\")\n")
+	f.Add("  -platform\n(default ")
+	f.Fuzz(func(t *testing.T, s string) {
+		got := parseRunscFlags(s, "platform", "overlay2")
+		for k, v := range got {
+			if k != "platform" && k != "overlay2" {
+				t.Errorf("unasked flag %q", k)
+			}
+			if v == "" {
+				t.Errorf("empty default for %q", k)
+			}
+		}
+	})
+}
+
+func TestParseMountInfo(t *testing.T) {
+	f, err := os.Open("testdata/mountinfo-hybrid.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	mounts, err := parseMountInfo(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := hybridCgroup2(mounts); !reflect.DeepEqual(got, []string{"/sys/fs/cgroup/unified"}) {
+		t.Errorf("hybridCgroup2 = %q", got)
+	}
+	if got := mountsUnder(mounts, "/tmp/isobench-mi test"); !reflect.DeepEqual(got, []string{"/tmp/isobench-mi test"}) {
+		t.Errorf("mount with an escaped space: %q", got)
+	}
+	if got := mountsMentioning(mounts, "isobench-mi"); len(got) != 1 {
+		t.Errorf("mountsMentioning = %q", got)
+	}
+	if got := mountsUnder(mounts, "/sys/fs/cgroup"); len(got) != 11 || got[0] != "/sys/fs/cgroup/unified" || got[10] != "/sys/fs/cgroup" {
+		t.Errorf("mountsUnder(/sys/fs/cgroup) = %q, want 11 deepest (latest) first", got)
+	}
+	for _, tc := range []struct {
+		name string
+		in   []mountEntry
+		want []string
+	}{
+		{"pure v2", []mountEntry{{Point: "/sys/fs/cgroup", FSType: "cgroup2"}}, nil},
+		{"pure v1", []mountEntry{{Point: "/sys/fs/cgroup/cpu", FSType: "cgroup"}}, nil},
+	} {
+		if got := hybridCgroup2(tc.in); !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("%s: hybridCgroup2 = %q, want %q", tc.name, got, tc.want)
+		}
+	}
+	for _, bad := range []string{"1 2 3", "22 27 0:21 / /proc rw,relatime proc proc rw", "22 27 0:21 / /proc rw -"} {
+		if _, err := parseMountInfo(strings.NewReader(bad)); err == nil || !strings.Contains(err.Error(), "line 1") {
+			t.Errorf("parseMountInfo(%q): error %v, want one naming line 1", bad, err)
+		}
+	}
+}
+
+func FuzzParseMountInfo(f *testing.F) {
+	if b, err := os.ReadFile("testdata/mountinfo-hybrid.txt"); err == nil {
+		f.Add(string(b))
+	}
+	f.Add("41 31 0:38 / /a\\040b rw - cgroup2 cgroup2 rw\n")
+	f.Add("41 31 0:38 / /a\\04 rw shared:1 - x\n")
+	f.Fuzz(func(t *testing.T, s string) {
+		ms, err := parseMountInfo(strings.NewReader(s))
+		if err != nil {
+			return
+		}
+		for _, m := range ms {
+			if m.FSType == "" {
+				t.Errorf("entry without a type: %+v", m)
+			}
+		}
+	})
+}
+
+func TestImageTag(t *testing.T) {
+	fp := strings.Repeat("ab", 32)
+	tests := []struct{ id, want string }{
+		{"36b68137ea359d7ca4c4b555231721540bfac54efd7cafb5c17b64b9bb5d8ebe", "36b68137ea359d7ca4c4b555231721540bfac54efd7cafb5c17b64b9bb5d8ebe-abababababab"},
+		{"test-minimal", "test-minimal-abababababab"},
+		{"Test Minimal/../x", "testminimal..x-abababababab"},
+		{"..--", "image-abababababab"},
+		{"", "image-abababababab"},
+		{strings.Repeat("x", 200), strings.Repeat("x", 64) + "-abababababab"},
+	}
+	for _, tc := range tests {
+		got := imageTag(tc.id, fp)
+		if got != tc.want {
+			t.Errorf("imageTag(%q) = %q, want %q", tc.id, got, tc.want)
+		}
+		if len(got) > 128 {
+			t.Errorf("imageTag(%q) is %d long, more than a tag may be", tc.id, len(got))
+		}
+	}
+}
+
+func TestFlagValue(t *testing.T) {
+	tests := []struct {
+		args []string
+		name string
+		want string
+	}{
+		{[]string{"--network=none"}, "network", "none"},
+		{[]string{"--platform", "kvm"}, "platform", "kvm"},
+		{[]string{"-platform=ptrace", "--network=none"}, "platform", "ptrace"},
+		{[]string{"--network-x=1"}, "network", ""},
+		{nil, "network", ""},
+	}
+	for _, tc := range tests {
+		if got := flagValue(tc.args, tc.name); got != tc.want {
+			t.Errorf("flagValue(%q, %s) = %q, want %q", tc.args, tc.name, got, tc.want)
+		}
+	}
+}
+
+func TestDockerfileQuote(t *testing.T) {
+	for in, want := range map[string]string{
+		"plain":         `"plain"`,
+		`/a b/"c"\d`:    `"/a b/\"c\"\\d"`,
+		"two\nlines":    `"two\nlines"`,
+		"":              `""`,
+		"isobench.kind": `"isobench.kind"`,
+	} {
+		if got := dockerfileQuote(in); got != want {
+			t.Errorf("dockerfileQuote(%q) = %s, want %s", in, got, want)
+		}
+	}
+}
+
+// TestWriteTree checks the tar stream an engine imports: every kind of
+// entry the image builder makes, with modes, targets, hard links and
+// contents as on disk.
+func TestWriteTree(t *testing.T) {
+	root := t.TempDir()
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(os.MkdirAll(filepath.Join(root, "bin"), 0o755))
+	must(os.MkdirAll(filepath.Join(root, "tmp"), 0o777))
+	must(os.Chmod(filepath.Join(root, "tmp"), 0o777|os.ModeSticky))
+	must(os.WriteFile(filepath.Join(root, "bin", "busybox"), []byte("#!binary"), 0o755))
+	must(os.Symlink("busybox", filepath.Join(root, "bin", "sh")))
+	must(os.Link(filepath.Join(root, "bin", "busybox"), filepath.Join(root, "bin", "hard")))
+	must(os.WriteFile(filepath.Join(root, "etc"), []byte("x"), 0o600))
+	must(syscall.Mkfifo(filepath.Join(root, "fifo"), 0o644))
+
+	var buf bytes.Buffer
+	if err := writeTree(&buf, root); err != nil {
+		t.Fatal(err)
+	}
+	type ent struct {
+		typ  byte
+		mode int64
+		link string
+		body string
+	}
+	got := map[string]ent{}
+	tr := tar.NewReader(&buf)
+	for {
+		h, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(tr)
+		got[h.Name] = ent{h.Typeflag, h.Mode & 0o7777, h.Linkname, string(b)}
+	}
+	want := map[string]ent{
+		"bin/":        {tar.TypeDir, 0o755, "", ""},
+		"bin/busybox": {tar.TypeReg, 0o755, "", "#!binary"},
+		"bin/hard":    {tar.TypeLink, 0o755, "bin/busybox", ""},
+		"bin/sh":      {tar.TypeSymlink, 0o777, "busybox", ""},
+		"etc":         {tar.TypeReg, 0o600, "", "x"},
+		"fifo":        {tar.TypeFifo, 0o644, "", ""},
+		"tmp/":        {tar.TypeDir, 0o1777, "", ""},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("tar entries:\n got %v\nwant %v", got, want)
+	}
+
+	if err := writeTree(io.Discard, filepath.Join(root, "missing")); err == nil {
+		t.Error("writeTree of a missing directory returned nil")
+	}
+}
+
+// TestFingerprint checks that the image tag follows the files: the same
+// tree gives the same fingerprint, a changed file a new one.
+func TestFingerprint(t *testing.T) {
+	root := t.TempDir()
+	p := filepath.Join(root, "f")
+	if err := os.WriteFile(p, []byte("one"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	a, err := fingerprint(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := fingerprint(root)
+	if a != b {
+		t.Error("fingerprint of the same tree differs")
+	}
+	if err := os.WriteFile(p, []byte("two!"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chtimes(p, time.Now(), time.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if c, _ := fingerprint(root); c == a {
+		t.Error("fingerprint did not change with the file")
+	}
+}
+
+func TestParseIdentity(t *testing.T) {
+	me, err := self()
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := parseIdentity(me.String())
+	if err != nil || back != me {
+		t.Fatalf("parseIdentity(%q) = %v, %v", me.String(), back, err)
+	}
+	if !back.alive() {
+		t.Error("this process is not alive by its identity")
+	}
+	if (procIdentity{PID: me.PID, Start: me.Start + 1}).alive() {
+		t.Error("a process with another start time counts as alive")
+	}
+	for _, bad := range []string{"", "12", "x:1", "1:x", "-1:5", "0:3"} {
+		if _, err := parseIdentity(bad); err == nil {
+			t.Errorf("parseIdentity(%q) accepted", bad)
+		}
+	}
+	if id, ok := parseUserFile(userFile(me, "tok-en")); !ok || id != me {
+		t.Errorf("parseUserFile(userFile) = %v, %v", id, ok)
+	}
+}
