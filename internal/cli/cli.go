@@ -20,6 +20,7 @@ const (
 	ExitOK          = 0
 	ExitError       = 1
 	ExitUsage       = 2
+	ExitRegression  = 3 // compare --fail-above: a metric regressed past the bound
 	ExitInterrupted = 130
 )
 
@@ -32,6 +33,11 @@ type Env struct {
 	Executable string // path of the running isobench binary
 	Version    string
 	UID        int
+	// Hurry is closed when the user interrupts a second time: what is in
+	// flight is then freed at once, without graceful stops, still
+	// completely. The first interrupt ends the context given to Main. Nil
+	// never hurries.
+	Hurry <-chan struct{}
 }
 
 // exitError carries an exit status through cobra.
@@ -66,7 +72,11 @@ func Main(ctx context.Context, args []string, env Env) int {
 	}
 	fmt.Fprintln(env.Stderr, "isobench:", err)
 	var ee *exitError
-	if errors.As(err, &ee) {
+	switch {
+	case ctx.Err() != nil:
+		// Whatever failed on the way out, the user stopped isobench.
+		return ExitInterrupted
+	case errors.As(err, &ee):
 		return ee.code
 	}
 	return ExitError
@@ -102,6 +112,10 @@ honest statistics.`,
 		a.setupCommand(),
 		a.imageCommand(),
 		a.gcCommand(),
+		a.suiteCommand(),
+		a.runsCommand(),
+		a.reportCommand(),
+		a.compareCommand(),
 	)
 	return root
 }
@@ -134,7 +148,37 @@ func (a *app) driverEnv() (driver.Env, error) {
 			base = filepath.Join(dir, "isobench")
 		}
 	}
-	return driver.Env{StateDir: filepath.Join(base, "state"), RunDir: filepath.Join(base, "run")}, nil
+	if err := traversable(base, a.env.UID == 0); err != nil {
+		return driver.Env{}, err
+	}
+	env := driver.Env{StateDir: filepath.Join(base, "state"), RunDir: filepath.Join(base, "run")}
+	if cache, err := a.cache(); err == nil {
+		env.CacheDir = cache
+	}
+	return env, nil
+}
+
+// traversable makes isobench's base directory (made 0711 when missing) searchable
+// by every user, listable by none, when running as root: unprivileged system
+// containers (Incus's) reach their root filesystems below it as an unprivileged
+// user.
+func traversable(base string, root bool) error {
+	if !root {
+		return nil
+	}
+	if err := os.MkdirAll(base, 0o711); err != nil {
+		return fmt.Errorf("making isobench's directory: %w", err)
+	}
+	fi, err := os.Stat(base)
+	if err != nil {
+		return fmt.Errorf("isobench's directory: %w", err)
+	}
+	if fi.Mode().Perm()&0o011 != 0o011 {
+		if err := os.Chmod(base, fi.Mode().Perm()|0o011); err != nil {
+			return fmt.Errorf("making isobench's directory %s searchable: %w", base, err)
+		}
+	}
+	return nil
 }
 
 // openStore opens the results database.

@@ -62,6 +62,7 @@ func (a *app) doctor(ctx context.Context, w io.Writer, agentFlag string) error {
 		}
 	}
 	results := probeAll(ctx, reg, denv, names, 60*time.Second)
+	defer closeDrivers(results, w)
 	sort.SliceStable(results, func(i, j int) bool { return order(names, results[i].name) < order(names, results[j].name) })
 
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
@@ -117,6 +118,9 @@ func (a *app) doctor(ctx context.Context, w io.Writer, agentFlag string) error {
 	}
 	if a.env.UID != 0 {
 		fmt.Fprintf(tw, "root\tno\tmost runtimes need root: run isobench as root\n")
+	}
+	for _, row := range vmDoctorRows(ctx, denv) {
+		fmt.Fprintln(tw, row)
 	}
 	return tw.Flush()
 }

@@ -22,7 +22,7 @@ func (a *app) imageCommand() *cobra.Command {
 		Use:   "build",
 		Short: "Build the workload image offline from this machine's own files",
 		Long: `Build the workload image: a root filesystem holding the isobench agent,
-sysbench, fio, a static busybox and every shared library they load, taken
+sysbench, fio, iperf3, a static busybox and every shared library they load, taken
 from this machine. The image is content-addressed in the cache directory and
 rebuilt only when an input changes (or with --force).`,
 		Args: cobra.NoArgs,
@@ -37,7 +37,8 @@ rebuilt only when an input changes (or with --force).`,
 	}
 	build.Flags().BoolVar(&force, "force", false, "rebuild even if the inputs did not change")
 	build.Flags().StringVar(&agentFlag, "agent", "", "path of the static isobench-agent binary (default: beside isobench)")
-	cmd.AddCommand(build)
+	cmd.AddCommand(build, a.imageImportCommand())
+	cmd.AddCommand(a.imageKernelCommand())
 	return cmd
 }
 

@@ -38,9 +38,20 @@ type runFlags struct {
 	baseline  string
 	scratch   string
 	jsonOut   string
+	// resume names a stored run to finish; report is a file to write the
+	// run's report to, in the format its extension names.
+	resume    string
+	report    string
 	targetCI  string
 	maxTrials int
 	agent     string
+	file      string
+	timeout   time.Duration
+	image     string
+	// changed says whether the user gave a flag (cobra's Flags().Changed).
+	changed func(name string) bool
+	// kube holds the flags of --on kubernetes (see kube.go).
+	kube kubeFlags
 }
 
 func (a *app) runCommand() *cobra.Command {
@@ -81,10 +92,14 @@ Workloads and parameters:
 ` + strings.Join(wl, "\n"),
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			f.changed = cmd.Flags().Changed
 			return a.run(cmd.Context(), f, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
 	fl := cmd.Flags()
+	fl.StringVarP(&f.file, "file", "f", "", "suite file (YAML) saying what to run; see isobench suite check and examples/")
+	fl.StringVar(&f.image, "image", "", "run the workloads from this image instead of one built from the host's tools: an OCI layout directory, an OCI or docker-archive tar file, or a registry reference (see isobench image import)")
+	fl.DurationVar(&f.timeout, "timeout", 0, "time limit of each trial, e.g. 10m; a trial over it is killed and kept as timed out (default: each workload's own)")
 	fl.StringSliceVar(&f.runtimes, "runtimes", nil, "runtimes to compare, comma-separated (default: every runtime that works here)")
 	fl.StringSliceVar(&f.workloads, "workloads", []string{"cpu"}, "workloads to run, comma-separated")
 	fl.StringArrayVar(&f.sets, "set", nil, "workload parameter, as WORKLOAD.PARAM=VALUE (repeatable)")
@@ -96,9 +111,12 @@ Workloads and parameters:
 	fl.StringVar(&f.baseline, "baseline", "host", "runtime the others are compared against")
 	fl.StringVar(&f.scratch, "scratch", "", "where file workloads keep their files: rootfs, volume or tmpfs")
 	fl.StringVar(&f.jsonOut, "json", "", "write the run, every trial and sample, as JSON to this file")
+	fl.StringVar(&f.resume, "resume", "", "finish a stored run (ID, prefix or latest): run only the trials it lacks, with its own plan and seed")
+	fl.StringVar(&f.report, "report", "", "write the run's report to this file; the extension picks the format (.txt .json .csv .md .bench, else HTML)")
 	fl.StringVar(&f.targetCI, "target-ci", "", "adaptive stop: add trials to cells whose 95% interval of the median is wider than ±this (e.g. 2%), up to --max-trials")
 	fl.IntVar(&f.maxTrials, "max-trials", 30, "with --target-ci: most measured trials per cell")
 	fl.StringVar(&f.agent, "agent", "", "path of the static isobench-agent binary (default: beside isobench)")
+	addKubeRunFlags(fl, &f.kube)
 	return cmd
 }
 
@@ -142,6 +160,19 @@ func probeAll(ctx context.Context, reg *driver.Registry, denv driver.Env, names 
 	return out
 }
 
+// closeDrivers ends what the probed drivers hold beyond their sandboxes
+// (a private engine daemon they started), once nothing uses them.
+func closeDrivers(ps []probed, w io.Writer) {
+	for _, p := range ps {
+		if p.driver == nil {
+			continue
+		}
+		if err := driver.CloseDriver(p.driver); err != nil {
+			fmt.Fprintf(w, "closing %s: %v\n", p.name, err)
+		}
+	}
+}
+
 type probed struct {
 	name   string
 	driver driver.Driver
@@ -173,6 +204,14 @@ func (a *app) run(ctx context.Context, f runFlags, stdout, stderr io.Writer) err
 	}
 	wreg := builtin.Workloads()
 	dreg := builtin.Drivers()
+	var kr *kubeRun
+	if f.kube.on != "" {
+		// On a cluster, the runtimes are RuntimeClasses on its nodes.
+		if kr, err = a.openKube(ctx, &f, stderr); err != nil {
+			return err
+		}
+		dreg = kr.reg
+	}
 	suite := plan.Suite{
 		Profile: f.profile, Trials: f.trials, Warmups: f.warmups,
 		Seed: f.seed, Order: f.order, Baseline: f.baseline,
@@ -207,6 +246,22 @@ func (a *app) run(ctx context.Context, f runFlags, stdout, stderr io.Writer) err
 			return withStatus(ExitUsage, fmt.Errorf("--set names workload %q, which is not in --workloads (%s)", w, strings.Join(f.workloads, ",")))
 		}
 	}
+	if f.timeout < 0 {
+		return withStatus(ExitUsage, fmt.Errorf("--timeout %s is negative", f.timeout))
+	}
+	suite.Timeout = f.timeout
+	if f.file != "" {
+		if suite, err = a.suiteFromFile(f, wreg); err != nil {
+			return withStatus(ExitUsage, err)
+		}
+	}
+	var resumed *resumeState
+	if f.resume != "" {
+		if resumed, err = a.loadResume(ctx, f); err != nil {
+			return err
+		}
+		suite = resumed.suite
+	}
 	if suite.Seed == 0 {
 		if suite.Seed, err = randomSeed(); err != nil {
 			return err
@@ -214,6 +269,9 @@ func (a *app) run(ctx context.Context, f runFlags, stdout, stderr io.Writer) err
 	}
 	// Check the workloads and parameters before anything slow happens.
 	names := f.runtimes
+	if len(names) == 0 {
+		names = suite.Runtimes
+	}
 	if len(names) == 0 {
 		names = dreg.Names()
 	}
@@ -226,11 +284,18 @@ func (a *app) run(ctx context.Context, f runFlags, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	img, err := a.buildImage(ctx, f.agent, false, stderr)
+	a.warnLeftovers(ctx, denv, stderr)
+	defer a.watchInterrupt(ctx, stderr)()
+	img, err := a.workloadImage(ctx, f.image, f.agent, stderr)
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(stderr, "image %s (%s)\n", shortID(img.ID), img.Rootfs)
+	if kr != nil {
+		if err := kr.useImage(ctx, img, stderr); err != nil {
+			return err
+		}
+	}
 
 	db, err := a.openStore(ctx)
 	if err != nil {
@@ -242,19 +307,24 @@ func (a *app) run(ctx context.Context, f runFlags, stdout, stderr io.Writer) err
 		Version: a.env.Version, Seed: suite.Seed, Order: suite.Order, Profile: suite.Profile,
 		Baseline: suite.Baseline,
 	}
+	if resumed != nil {
+		run = resumed.run
+	}
 
 	// Probe every runtime; keep those that work, say why the others do not.
 	fmt.Fprintf(stderr, "probing %s ...\n", strings.Join(names, ", "))
 	runtimes := map[string]runner.Runtime{}
 	var usable []string
-	for _, p := range probeAll(ctx, dreg, denv, names, 90*time.Second) {
+	probes := probeAll(ctx, dreg, denv, names, 90*time.Second)
+	defer closeDrivers(probes, stderr)
+	for _, p := range probes {
 		if p.err != nil {
 			reason := p.err.Error()
 			run.Skipped = append(run.Skipped, result.Skip{Runtime: p.name, Reason: reason})
 			fmt.Fprintf(stderr, "skipping %s: %s\n", p.name, reason)
 			continue
 		}
-		runtimes[p.name] = runner.Runtime{Driver: p.driver, Info: p.info}
+		runtimes[p.name] = runner.Runtime{Driver: p.driver, Info: p.info, Options: runtimeOptions(suite, p.name)}
 		usable = append(usable, p.name)
 		run.Runtimes = append(run.Runtimes, result.Runtime{
 			Name: p.name, Version: p.info.Version, Isolation: p.info.Isolation,
@@ -287,24 +357,42 @@ func (a *app) run(ctx context.Context, f runFlags, stdout, stderr io.Writer) err
 	}
 	suiteJSON, _ := json.Marshal(suite)
 	run.Suite = string(suiteJSON)
-	if err := db.CreateRun(ctx, run); err != nil {
-		return fmt.Errorf("recording the run: %w", err)
+	if err := a.recordRun(ctx, db, run, img, resumed, stderr); err != nil {
+		return err
+	}
+	if resumed != nil {
+		if p.Steps, err = resumed.remaining(p); err != nil {
+			return err
+		}
+		fmt.Fprintf(stderr, "resuming run %s: %d trials still to run, numbered from %d\n", run.ID, len(p.Steps), resumed.done.NextSeq)
 	}
 	fmt.Fprintf(stderr, "run %s: %d runtimes × %d workloads, %d trials + %d warm-up each, %s order, seed %d\n",
 		run.ID, len(usable), len(suite.Workloads), p.Suite.Trials, p.Suite.Warmups, p.Suite.Order, suite.Seed)
 
 	sink := &storeSink{db: db, runID: run.ID}
+	prog := newProgress(stderr, p, func(st plan.Step) bool {
+		_, skip := skipCell[st.Cell]
+		return skip
+	}, isTerminal(stderr))
+	defer prog.Close()
 	r := &runner.Runner{
 		RunID:     run.ID,
 		Image:     img,
 		Runtimes:  runtimes,
 		Workloads: wreg,
 		Sink:      sink,
-		Observer:  &lineObserver{w: stderr},
+		Observer:  prog,
+		Host:      runner.HostOps{},
+		Hurry:     a.env.Hurry,
 		Skip: func(st plan.Step, c result.Cell) bool {
 			_, skip := skipCell[st.Cell]
 			return skip
 		},
+	}
+	if kr != nil && !kr.localNode() {
+		// The page cache a workload drops between steps is the node's,
+		// out of reach from here.
+		r.Host = nil
 	}
 	var adaptive *runner.Adaptive
 	if f.targetCI != "" {
@@ -318,7 +406,8 @@ func (a *app) run(ctx context.Context, f runFlags, stdout, stderr io.Writer) err
 		adaptive = &runner.Adaptive{Plan: p, Workloads: wreg, Target: target, MaxTrials: f.maxTrials}
 		r.More = adaptive.More
 	}
-	trials, runErr := r.Run(ctx, p)
+	trials, runErr := runTrials(ctx, r, p, kr)
+	prog.Close()
 	if adaptive != nil {
 		if missed := adaptive.Unreached(trials); len(missed) > 0 {
 			fmt.Fprintf(stderr, "cells that did not reach ±%s within %d trials:\n", f.targetCI, f.maxTrials)
@@ -329,7 +418,7 @@ func (a *app) run(ctx context.Context, f runFlags, stdout, stderr io.Writer) err
 			fmt.Fprintf(stderr, "every cell reached ±%s\n", f.targetCI)
 		}
 	}
-	run.Trials = trials
+	run.Trials = resumed.allTrials(trials)
 	run.Ended = time.Now()
 	run.Status = result.RunFinished
 	if runErr != nil {
@@ -344,6 +433,12 @@ func (a *app) run(ctx context.Context, f runFlags, stdout, stderr io.Writer) err
 			return errors.Join(runErr, err)
 		}
 		fmt.Fprintf(stderr, "wrote %s\n", f.jsonOut)
+	}
+	if f.report != "" {
+		if err := writeReport(f.report, run, report.FormatOf(f.report)); err != nil {
+			return errors.Join(runErr, err)
+		}
+		fmt.Fprintf(stderr, "wrote %s report to %s\n", report.FormatOf(f.report), f.report)
 	}
 	if err := report.Text(stdout, run, wreg); err != nil {
 		return errors.Join(runErr, err)
@@ -406,28 +501,6 @@ type storeSink struct {
 
 func (s *storeSink) Trial(ctx context.Context, t result.Trial) error {
 	return s.db.AddTrial(ctx, s.runID, t)
-}
-
-// lineObserver prints one line per trial.
-type lineObserver struct {
-	w     io.Writer
-	count int
-}
-
-func (o *lineObserver) TrialStarted(st plan.Step, c result.Cell, total int) {}
-
-func (o *lineObserver) TrialEnded(t result.Trial, total int) {
-	o.count++
-	kind := fmt.Sprintf("trial %d", t.Index+1)
-	if t.Warmup {
-		kind = fmt.Sprintf("warm-up %d", t.Index+1)
-	}
-	status := string(t.Status)
-	if t.Error != "" {
-		status += ": " + firstLine(t.Error)
-	}
-	fmt.Fprintf(o.w, "[%*d/%d] %-8s %-8s %-10s %6.1fs %s\n", len(fmt.Sprint(total)), o.count, total,
-		t.Cell.Runtime, t.Cell.Workload, kind, t.End.Sub(t.Start).Seconds(), status)
 }
 
 func firstLine(s string) string {

@@ -91,7 +91,9 @@ type Spec struct {
 	// driver's default.
 	CPUs        int
 	MemoryBytes int64
-	// Network gives the sandbox a network device; false means none.
+	// Network gives the sandbox a link of its own to the host (one device
+	// on a /30 isobench assigns; see Network in capabilities.go for the
+	// contract); false means none, only loopback.
 	Network bool
 	// Labels are attached to everything the driver makes, where it can.
 	Labels map[string]string
@@ -147,6 +149,9 @@ type Env struct {
 	StateDir string
 	// RunDir holds per-instance working files (bundles, overlay layers).
 	RunDir string
+	// CacheDir is isobench's cache directory (built images, the guest
+	// kernel of VM drivers); "" when the program has none.
+	CacheDir string
 }
 
 // Factory makes a driver for one variant ("" for the default one), e.g. the
@@ -195,6 +200,20 @@ func (r *Registry) New(env Env, ref string) (Driver, error) {
 		return nil, fmt.Errorf("runtime %q: %w", ref, err)
 	}
 	return d, nil
+}
+
+// CloseDriver ends what a driver holds beyond its instances, for drivers
+// that hold something: those implementing io.Closer, such as an engine
+// driver that started a private daemon and stops it when its last user
+// closes. The program that made a driver calls CloseDriver once it has
+// closed every instance of it (after a run, a doctor's probe, a gc);
+// Close is idempotent, and a driver used again afterwards acquires what it
+// needs anew. Drivers without such resources need nothing.
+func CloseDriver(d Driver) error {
+	if c, ok := d.(io.Closer); ok {
+		return c.Close()
+	}
+	return nil
 }
 
 // Collector is implemented by drivers that can find and remove what earlier
