@@ -28,6 +28,10 @@
 //	                          TCP echo server for the net workload: echo each
 //	                          of N connections until it closes, then print one
 //	                          JSON line (PongReport)
+//	stream -connect ADDR -send|-recv [-time D]
+//	                          one side of the net workload's bulk TCP transfer:
+//	                          send for D, or receive to the end and write the
+//	                          count back; print one JSON line (StreamReport)
 //	fsinfo PATH               print one JSON line (FSInfo) describing the
 //	                          filesystem holding PATH: statfs and the mount
 //	                          table entry, as seen inside the sandbox

@@ -53,7 +53,8 @@ func pair(t *testing.T, noise, corrupt float64, opts LinkOptions) (*Guest, *byte
 	var noiseBuf safeBuffer
 	g := NewGuest(hr, hw, &noiseBuf, opts)
 	done := make(chan error, 1)
-	go func() { done <- ServeVM(context.Background(), gr, nw, Boot{Scratch: "tmpfs"}) }()
+	guestOpts := LinkOptions{ResendAfter: opts.ResendAfter, MaxResends: 4 * opts.MaxResends}
+	go func() { done <- serveVM(context.Background(), gr, nw, Boot{Scratch: "tmpfs"}, guestOpts) }()
 	t.Cleanup(func() {
 		g.Close()
 		hr.Close()

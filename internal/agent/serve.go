@@ -43,6 +43,8 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		err = mainSyscalls(args[1:], stdout)
 	case "pong":
 		err = mainPong(args[1:], stdout)
+	case "stream":
+		err = mainStream(args[1:], stdout)
 	default:
 		err = fmt.Errorf("unknown mode %q (want exec, batch, init, version, fsinfo or vm)", args[0])
 	}

@@ -153,7 +153,11 @@ func mainVM(stderr io.Writer) error {
 // power-off (it then returns nil, after saying goodbye) or the link fails.
 // Commands run concurrently, each under its request's id.
 func ServeVM(ctx context.Context, r io.Reader, w io.Writer, boot Boot) error {
-	link := NewLink(r, w, GuestEnd, nil, LinkOptions{})
+	return serveVM(ctx, r, w, boot, LinkOptions{})
+}
+
+func serveVM(ctx context.Context, r io.Reader, w io.Writer, boot Boot, opts LinkOptions) error {
+	link := NewLink(r, w, GuestEnd, nil, opts)
 	defer link.Close()
 	rd := Ready{Type: TypeReady, Version: Version, PID: os.Getpid(), UnixNano: time.Now().UnixNano()}
 	rd.Hostname, _ = os.Hostname()

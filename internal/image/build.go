@@ -26,7 +26,7 @@ const DefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bi
 
 // DefaultTools returns the workload tools Build puts in an image when
 // BuildOptions.Tools is empty.
-func DefaultTools() []string { return []string{"sysbench", "fio"} }
+func DefaultTools() []string { return []string{"sysbench", "fio", "iperf3"} }
 
 // versionTimeout bounds each "--version" run of a host program.
 const versionTimeout = 10 * time.Second

@@ -29,6 +29,9 @@ type Group struct {
 	Params   map[string]string `json:"params,omitempty"`
 	Runtimes []RuntimeCount    `json:"runtimes"`
 	Metrics  []MetricRow       `json:"metrics"`
+	// Tails describe the single values some workloads keep besides each
+	// trial's sample (see TailRow).
+	Tails []TailRow `json:"tails,omitempty"`
 }
 
 // RuntimeCount counts a runtime's trials in a group.
@@ -102,6 +105,7 @@ func Analyze(run *result.Run, reg *workload.Registry) *Analysis {
 		for _, m := range metricsOf(reg, g.Workload, byRuntime) {
 			g.Metrics = append(g.Metrics, a.metricRow(m, rts, byRuntime, run.Seed))
 		}
+		g.Tails = tailRows(g.Metrics, rts, byRuntime)
 		a.Groups = append(a.Groups, *g)
 	}
 	return a

@@ -73,6 +73,35 @@ func StudyFigures() []FigureSpec {
 	}
 }
 
+// ExtraFigures lists the figures of isobench's workloads beyond the
+// study: the startup phases of a sandbox's life, and cold against warm
+// starts. (The density curves are Curves, see CurveSpecs.)
+func ExtraFigures() []FigureSpec {
+	return []FigureSpec{
+		{
+			ID: "startup-phases", Title: "Startup: time per phase",
+			Caption: "startup, median of each trial's warm sandboxes: create; start (the runtime's start returned); ready (the agent's first message); start+ready where a runtime cannot split them; exec of a trivial command; stop; delete; lower is better",
+			Series: []SeriesSpec{
+				{Label: "create", Workload: "startup", Metric: "create"},
+				{Label: "start", Workload: "startup", Metric: "start"},
+				{Label: "ready", Workload: "startup", Metric: "ready"},
+				{Label: "start+ready", Workload: "startup", Metric: "start_ready"},
+				{Label: "exec", Workload: "startup", Metric: "exec"},
+				{Label: "stop", Workload: "startup", Metric: "stop"},
+				{Label: "delete", Workload: "startup", Metric: "delete"},
+			},
+		},
+		{
+			ID: "startup-cold-warm", Title: "Startup: cold and warm, whole life",
+			Caption: "startup, create to delete: warm (median of each trial's sandboxes) and cold (each trial's first sandbox, right after the host's page cache was dropped); lower is better",
+			Series: []SeriesSpec{
+				{Label: "warm total", Workload: "startup", Metric: "total"},
+				{Label: "cold total", Workload: "startup", Metric: "cold_total"},
+			},
+		},
+	}
+}
+
 // Figure is a figure with its data.
 type Figure struct {
 	ID      string `json:"id"`
@@ -128,7 +157,7 @@ func (f *Figure) Bars() int {
 // buildFigures resolves the study's figures against the analysis, then adds
 // a generic chart per group for its headline metrics no study figure shows,
 // one per unit.
-func buildFigures(a *Analysis, specs []FigureSpec) []Figure {
+func buildFigures(a *Analysis, specs []FigureSpec, extra ...FigureSpec) []Figure {
 	var out []Figure
 	shown := map[string]bool{} // group key + metric
 	for _, spec := range specs {
@@ -136,6 +165,9 @@ func buildFigures(a *Analysis, specs []FigureSpec) []Figure {
 			f.Study = true
 			out = append(out, f)
 		}
+	}
+	for _, spec := range extra {
+		out = append(out, resolve(a, spec, shown)...)
 	}
 	for gi := range a.Groups {
 		g := &a.Groups[gi]

@@ -50,13 +50,39 @@ func (r *Report) HTML(w io.Writer) error {
 		}
 		page.Figures = append(page.Figures, hf)
 	}
+	for i := range r.Curves {
+		cv := &r.Curves[i]
+		svg, err := curveSVG(cv, colors)
+		if err != nil {
+			return err
+		}
+		hc := htmlCurve{C: cv}
+		for _, rt := range cv.Runtimes {
+			hc.Legend = append(hc.Legend, legendEntry{Runtime: rt, Color: template.CSS("background:" + hexColor(colors[rt]))})
+		}
+		label := cv.Title
+		if cv.Params != "" {
+			label += " (" + cv.Params + ")"
+		}
+		svg = svgAttr(svg, fmt.Sprintf(`class="chart" role="img" aria-label="%s"`, template.HTMLEscapeString(label)))
+		hc.SVG = template.HTML(svg) // made here by vgsvg, which escapes every text
+		page.Curves = append(page.Curves, hc)
+	}
 	return htmlTemplate().Execute(w, page)
+}
+
+// htmlCurve is a curve ready for the page.
+type htmlCurve struct {
+	C      *Curve
+	SVG    template.HTML
+	Legend []legendEntry
 }
 
 type htmlPage struct {
 	R       *Report
 	Run     *result.Run
 	Figures []htmlFigure
+	Curves  []htmlCurve
 }
 
 type htmlFigure struct {
@@ -136,6 +162,11 @@ func htmlTemplate() *template.Template {
 			}
 			return "~ no"
 		},
+		"curvePoints": curvePointsText,
+		"tail":        tailText,
+		"minP95":      func() int { return stats.MinValuesP95 },
+		"minP99":      func() int { return stats.MinValuesP99 },
+		"tailNote":    tailNote,
 		"better": func(hib bool) string {
 			if hib {
 				return "↑"
@@ -191,9 +222,9 @@ td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: now
 .warn { background: #fff6e0; border: 1px solid #e8c77b; padding: .5em 1em; border-radius: 4px; }
 .warn li { margin: .2em 0; }
 .figures { display: flex; flex-wrap: wrap; gap: 1.5em; }
-figure.chart-figure { margin: 0; flex: 1 1 460px; max-width: 100%; }
-figure.chart-figure figcaption { margin-bottom: .3em; }
-figure.chart-figure .caption { color: #555; font-size: 12px; }
+figure.chart-figure, figure.curve-figure { margin: 0; flex: 1 1 460px; max-width: 100%; }
+figure.chart-figure figcaption, figure.curve-figure figcaption { margin-bottom: .3em; }
+figure.chart-figure .caption, figure.curve-figure .caption { color: #555; font-size: 12px; }
 svg.chart { display: block; max-width: 100%; height: auto; }
 .legend { font-size: 12px; margin: .2em 0; }
 .legend span.swatch { display: inline-block; width: .9em; height: .9em; vertical-align: -.1em; margin: 0 .3em 0 .8em; border-radius: 2px; }
@@ -237,6 +268,23 @@ footer { margin-top: 3em; color: #777; font-size: 12px; }
 </details>
 </figure>
 {{end}}</div>
+{{with .Curves}}
+<h2 id="curves">Curves</h2>
+<p>Points are medians, whiskers their confidence interval, one line per runtime.</p>
+<div class="figures">
+{{range .}}<figure class="curve-figure" id="curve-{{.C.ID}}" data-curve="{{.C.ID}}">
+<figcaption><strong>{{.C.Title}}</strong>{{with .C.Params}} <span class="caption">({{.}})</span>{{end}}<br><span class="caption">{{.C.Caption}}</span></figcaption>
+<div class="legend">{{range .Legend}}<span class="swatch" style="{{.Color}}"></span>{{.Runtime}} {{end}}</div>
+{{.SVG}}
+<details><summary>values</summary>
+<table>
+<tr><th>runtime</th><th>{{.C.XLabel}}: median</th></tr>
+{{$u := .C.Unit}}{{range .C.Lines}}<tr><td>{{.Runtime}}</td><td>{{curvePoints . $u}}</td></tr>
+{{end}}</table>
+</details>
+</figure>
+{{end}}</div>
+{{end}}
 
 <h2 id="results">Results</h2>
 {{range $g := .R.Analysis.Groups}}
@@ -245,6 +293,11 @@ footer { margin-top: 3em; color: #777; font-size: 12px; }
 <tr><th>metric</th><th>runtime</th><th>trials</th><th>median</th><th>{{pct $.R.Method.Confidence}} CI</th><th>ratio to {{$.R.Method.Baseline}} [CI]</th><th>p (Holm)</th><th>significant</th><th>notes</th></tr>
 {{range $m := $g.Metrics}}{{range $c := $m.Cells}}<tr><td>{{$m.Metric.Label}} {{better $m.Metric.HigherIsBetter}}</td><td>{{$c.Runtime}}</td><td class="num">{{counts $g $c.Runtime}}</td><td class="num">{{if $c.Summary.N}}{{value $c.Summary.Median $m.Metric.Unit}}{{else}}-{{end}}</td><td class="num">{{ci $c $m.Metric.Unit}}</td><td class="num">{{ratioCI $c}}</td><td class="num">{{pvalue $c}}</td><td>{{signif $c}}</td><td>{{warnings $c}}{{with $c.RatioError}} {{.}}{{end}}</td></tr>
 {{end}}{{end}}</table>
+{{with $g.Tails}}<table class="tails">
+<tr><th colspan="7">tails: {{tailNote}}</th></tr>
+<tr><th>metric</th><th>runtime</th><th>values (trials)</th><th>median</th><th>p95</th><th>p99</th><th>max</th></tr>
+{{range .}}<tr><td>{{.Metric.Label}}</td><td>{{.Runtime}}</td><td class="num">{{.Tail.N}} ({{.Trials}})</td><td class="num">{{value .Tail.Median .Metric.Unit}}</td><td class="num">{{tail .Tail.HasP95 .Tail.P95 .Metric.Unit minP95}}</td><td class="num">{{tail .Tail.HasP99 .Tail.P99 .Metric.Unit minP99}}</td><td class="num">{{value .Tail.Max .Metric.Unit}}</td></tr>
+{{end}}</table>{{end}}
 {{end}}
 
 <h2 id="environment">Environment</h2>

@@ -25,6 +25,7 @@ type jsonReport struct {
 	Method           Method            `json:"method"`
 	Groups           []Group           `json:"groups"`
 	Figures          []Figure          `json:"figures,omitempty"`
+	Curves           []Curve           `json:"curves,omitempty"`
 	Failures         []Failure         `json:"failures,omitempty"`
 	Trials           []result.Trial    `json:"trials"`
 }
@@ -52,7 +53,7 @@ func (r *Report) JSON(w io.Writer) error {
 		Run: jsonRun{ID: run.ID, Started: run.Started, Ended: run.Ended, Status: run.Status, Command: run.Command,
 			Version: run.Version, Seed: run.Seed, Order: run.Order, Profile: run.Profile, Baseline: run.Baseline},
 		Environment: run.Env, EnvironmentTable: r.Environment, Runtimes: run.Runtimes, Skipped: run.Skipped,
-		Warnings: r.Warnings, Method: r.Method, Groups: r.Analysis.Groups, Figures: r.Figures, Failures: r.Failures,
+		Warnings: r.Warnings, Method: r.Method, Groups: r.Analysis.Groups, Figures: r.Figures, Curves: r.Curves, Failures: r.Failures,
 		Trials: make([]result.Trial, len(run.Trials)),
 	}
 	if json.Valid([]byte(run.Suite)) {

@@ -89,6 +89,9 @@ type Report struct {
 	// Figures are the study's figures whose samples the run has, then one
 	// chart per other workload's headline metrics.
 	Figures []Figure
+	// Curves are line charts of a metric against a numeric parameter
+	// (density: memory and start time against the sandboxes alive).
+	Curves []Curve
 }
 
 // EnvRow is one line of the environment table.
@@ -141,7 +144,8 @@ func Build(run *result.Run, reg *workload.Registry) *Report {
 			Index: t.Index, Warmup: t.Warmup, Status: t.Status, Error: t.Error,
 		})
 	}
-	r.Figures = buildFigures(r.Analysis, StudyFigures())
+	r.Figures = buildFigures(r.Analysis, StudyFigures(), ExtraFigures()...)
+	r.Curves = buildCurves(r.Analysis, CurveSpecs())
 	return r
 }
 

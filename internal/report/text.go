@@ -81,6 +81,9 @@ func (a *Analysis) Text(w io.Writer) error {
 		for _, note := range groupNotes(g, rows) {
 			fmt.Fprintf(ew, "  %s\n", note)
 		}
+		if err := writeTails(ew, g); err != nil {
+			return err
+		}
 	}
 	if len(run.Skipped) > 0 {
 		fmt.Fprintln(ew, "\nskipped:")

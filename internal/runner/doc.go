@@ -7,4 +7,13 @@
 // trial cut short by an interrupt is kept as interrupted. Cleanup of a
 // sandbox always runs, on a context of its own, whatever happened to the
 // trial's context.
+//
+// Each trial has a time limit: the plan's for its cell (a suite's timeout),
+// else the workload's own (workload.TrialTimeouter), else the runner's. A
+// trial that runs out of it, be it a runtime that hangs at start or a
+// command that never ends, is cut short, its sandbox killed and freed, and
+// it is kept as timed out; the run goes on with the next trial. An
+// interrupt ends the run after the trial in flight has been freed; Hurry,
+// closed on a second interrupt, makes that freeing skip the sandbox's
+// graceful stop: Close still removes everything, only sooner.
 package runner

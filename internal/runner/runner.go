@@ -235,10 +235,7 @@ func (r *Runner) trial(ctx context.Context, st plan.Step, cell result.Cell, limi
 	}
 	specs := 0
 	newSpec := func() driver.Spec {
-		id := fmt.Sprintf("%s%s-%d", driver.IDPrefix, r.RunID, st.Seq)
-		if specs > 0 {
-			id = fmt.Sprintf("%s-%d", id, specs)
-		}
+		id := SandboxID(r.RunID, st.Seq, specs)
 		specs++
 		return driver.Spec{
 			ID:          id,
@@ -303,6 +300,15 @@ func (r *Runner) trial(ctx context.Context, st plan.Step, cell result.Cell, limi
 	}
 	t.Status = result.StatusOK
 	return t
+}
+
+// SandboxID names the n-th sandbox of trial seq of a run. The numbers have
+// a fixed width so that no id is a prefix of another one of the same run:
+// gVisor's runsc looks containers up by id prefix and refuses an id that
+// starts another live one as ambiguous. Every character is one a host name
+// may hold, as system containers and VMs use the id as one.
+func SandboxID(runID string, seq, n int) string {
+	return fmt.Sprintf("%s%s-%05d-%03d", driver.IDPrefix, runID, seq, n)
 }
 
 // ownCPU returns the user and system CPU time of the isobench process

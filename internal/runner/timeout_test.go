@@ -3,6 +3,7 @@ package runner
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -121,13 +122,17 @@ func TestTrialTimeoutHungCommand(t *testing.T) {
 					}
 				}
 			}
-			if out, _ := exec.Command("pgrep", "-f", "sleep 3600").Output(); len(bytes.TrimSpace(out)) > 0 {
-				// Other tests may sleep too: only ours, under this run directory, count.
-				for _, pid := range strings.Fields(string(out)) {
-					cwd, _ := os.Readlink("/proc/" + pid + "/cwd")
-					if strings.HasPrefix(cwd, env.RunDir) {
-						t.Errorf("the hung command (pid %s) still runs", pid)
-					}
+			// The killed command goes, and the agent that ran it. Other
+			// tests may sleep too: only ours, under this run directory,
+			// count.
+			for deadline := time.Now().Add(2 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+				left := procsUnder(env.RunDir, "sleep 3600")
+				if len(left) == 0 {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Errorf("the hung command still runs: %s", strings.Join(left, "; "))
+					break
 				}
 			}
 		})
@@ -160,7 +165,8 @@ func TestTrialTimeoutHungRuntime(t *testing.T) {
 		t.Fatal(err)
 	}
 	sink := &sliceSink{}
-	r := &Runner{RunID: "test-hung-runtime", Image: img, Workloads: &reg, Sink: sink, Runtimes: map[string]Runtime{
+	runID := fmt.Sprintf("test-hung-runtime-%d", os.Getpid())
+	r := &Runner{RunID: runID, Image: img, Workloads: &reg, Sink: sink, Runtimes: map[string]Runtime{
 		"host":      rt,
 		"runsc:kvm": {Driver: kvm, Info: driver.Info{Name: "runsc:kvm"}},
 	}}
@@ -191,10 +197,10 @@ func TestTrialTimeoutHungRuntime(t *testing.T) {
 		t.Errorf("state records left: %v", recs)
 	}
 	out, _ := exec.Command("runsc", "list", "--quiet").Output()
-	if strings.Contains(string(out), "test-hung-runtime") {
+	if strings.Contains(string(out), runID) {
 		t.Errorf("runsc still lists the sandbox: %s", out)
 	}
-	for _, pid := range procsMentioning(t, "test-hung-runtime") {
+	for _, pid := range procsMentioning(t, runID) {
 		t.Errorf("process left: %s", pid)
 	}
 }
@@ -252,7 +258,8 @@ func TestHurryStillTidy(t *testing.T) {
 	hurry := make(chan struct{})
 	sink := &sliceSink{}
 	obs := &startObserver{started: make(chan struct{}, 10)}
-	r := &Runner{RunID: "test-hurry", Image: img, Workloads: &reg, Sink: sink, Observer: obs, Hurry: hurry,
+	runID := fmt.Sprintf("test-hurry-%d", os.Getpid())
+	r := &Runner{RunID: runID, Image: img, Workloads: &reg, Sink: sink, Observer: obs, Hurry: hurry,
 		Runtimes: map[string]Runtime{"runc": {Driver: d, Info: info}}}
 	go func() {
 		<-obs.started
@@ -282,10 +289,10 @@ func TestHurryStillTidy(t *testing.T) {
 	if recs, _ := filepath.Glob(filepath.Join(env.StateDir, "oci", "*.json")); len(recs) > 0 {
 		t.Errorf("state records left: %v", recs)
 	}
-	if out, _ := exec.Command("runc", "list", "--quiet").Output(); strings.Contains(string(out), "test-hurry") {
+	if out, _ := exec.Command("runc", "list", "--quiet").Output(); strings.Contains(string(out), runID) {
 		t.Errorf("runc still lists the sandbox: %s", out)
 	}
-	if left := procsMentioning(t, "isobench-test-hurry"); len(left) > 0 {
+	if left := procsMentioning(t, "isobench-"+runID); len(left) > 0 {
 		t.Errorf("processes left: %v", left)
 	}
 }
@@ -294,3 +301,22 @@ type startObserver struct{ started chan struct{} }
 
 func (o *startObserver) TrialStarted(plan.Step, result.Cell, int) { o.started <- struct{}{} }
 func (o *startObserver) TrialEnded(result.Trial, int)             {}
+
+// procsUnder lists the processes whose command line holds s and whose
+// working directory is under dir.
+func procsUnder(dir, s string) []string {
+	var out []string
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		if err != nil || e.Name() == "self" || e.Name() == "thread-self" {
+			continue
+		}
+		cmd := string(bytes.ReplaceAll(b, []byte{0}, []byte{' '}))
+		cwd, _ := os.Readlink(filepath.Join("/proc", e.Name(), "cwd"))
+		if strings.Contains(cmd, s) && strings.HasPrefix(cwd, dir) {
+			out = append(out, fmt.Sprintf("pid %s: %s (in %s)", e.Name(), cmd, cwd))
+		}
+	}
+	return out
+}

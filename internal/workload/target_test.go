@@ -90,7 +90,14 @@ func hostileTarget(t *testing.T, script string) *workload.Target {
 	t.Helper()
 	img := testutil.MinimalImage(t)
 	agentPath := filepath.Join(img.Rootfs, image.AgentPath)
-	if err := os.WriteFile(agentPath, []byte("#!/bin/sh\n"+script+"\n"), 0o755); err != nil {
+	// The sandbox's own start (the host baseline runs the agent in init
+	// mode) goes to the real agent; every command after it to the script.
+	real := agentPath + ".real"
+	if err := os.Rename(agentPath, real); err != nil {
+		t.Fatal(err)
+	}
+	dispatch := "#!/bin/sh\nif [ \"$1\" = init ]; then exec " + real + " init; fi\n"
+	if err := os.WriteFile(agentPath, []byte(dispatch+script+"\n"), 0o755); err != nil {
 		t.Fatal(err)
 	}
 	base := t.TempDir()

@@ -6,7 +6,11 @@
 // a failed Start, a Start bounded by its context when the agent never gets
 // ready, an error (not a hang) from Exec on a stopped sandbox, bad specs
 // refused without a panic, two sandboxes at once not seeing each other,
-// every scratch kind, and no network when none was asked for.
+// every scratch kind, no network when none was asked for, and with
+// Spec.Network the contract of driver.Network: a driver.Networker whose
+// /30 link the sandbox uses to reach a listener on the host end, and whose
+// host device goes with Close (a driver without a network returns
+// ErrNotSupported from Create, and the subtest skips with its reason).
 //
 // After every subtest the suite checks that nothing of the subtest's
 // sandboxes is left on the host: no mount and no process naming the id, and

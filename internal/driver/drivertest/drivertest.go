@@ -163,6 +163,7 @@ func Run(t *testing.T, d driver.Driver, img *image.Image, opts ...Option) {
 	t.Run("Parallel", s.testParallel)
 	t.Run("Scratch", s.testScratch)
 	t.Run("NoNetwork", s.testNoNetwork)
+	t.Run("Network", s.testNetwork)
 }
 
 // newID returns a fresh sandbox id.

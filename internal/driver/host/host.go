@@ -1,6 +1,7 @@
 package host
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -15,7 +16,10 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/isobench/isobench/internal/agent"
 	"github.com/isobench/isobench/internal/driver"
+	"github.com/isobench/isobench/internal/driver/sandboxnet"
+	"github.com/isobench/isobench/internal/image"
 )
 
 // Name is the host baseline's runtime name.
@@ -50,7 +54,9 @@ func (d *Driver) Probe(ctx context.Context) (driver.Info, error) {
 	if syscall.Uname(&uts) == nil {
 		kernel = "Linux " + cstring(uts.Release[:])
 	}
-	return driver.Info{Name: Name, Version: kernel, Isolation: driver.IsolationNone}, nil
+	// Spec.Network gives a veth link into a namespace of the instance's.
+	return driver.Info{Name: Name, Version: kernel, Isolation: driver.IsolationNone,
+		Features: map[string]string{driver.FeatureNetwork: sandboxnet.KindVeth}}, nil
 }
 
 func cstring(f []int8) string {
@@ -83,10 +89,8 @@ func (d *Driver) Create(ctx context.Context, spec driver.Spec) (driver.Instance,
 	if spec.Image == nil || spec.Image.Rootfs == "" {
 		return nil, errors.New("host: spec has no image")
 	}
-	if spec.Network {
-		// The host's own network is not a sandbox network; say so rather
-		// than pretend.
-		return nil, driver.NotSupported(Name, "the host baseline has no sandbox network (it uses the host's)")
+	if err := validate(spec); err != nil {
+		return nil, fmt.Errorf("host: create: %w", err)
 	}
 	in := &Instance{
 		spec:   spec,
@@ -94,12 +98,25 @@ func (d *Driver) Create(ctx context.Context, spec driver.Spec) (driver.Instance,
 		record: filepath.Join(d.env.StateDir, spec.ID+".json"),
 		procs:  map[*exec.Cmd]struct{}{},
 	}
+	if spec.Network {
+		// The baseline of a sandbox network: the same veth link into a
+		// namespace of its own, with plain processes on the host kernel
+		// behind it (see newLinkedInstance).
+		link, err := sandboxnet.NewVeth(ctx, d.env.StateDir, spec.ID)
+		if err != nil {
+			return nil, fmt.Errorf("host: %w", err)
+		}
+		in.link = link
+	}
 	in.scratch = filepath.Join(in.dir, "scratch")
 	rec := record{Driver: Name, ID: spec.ID, Dir: in.dir, Created: time.Now(), PID: os.Getpid()}
 	if spec.Scratch == driver.ScratchTmpfs {
 		rec.Mount = in.scratch
 	}
 	if err := writeRecord(in.record, rec); err != nil {
+		if in.link != nil {
+			err = errors.Join(err, in.link.Remove())
+		}
 		return nil, err
 	}
 	if err := in.setup(spec.Scratch); err != nil {
@@ -135,10 +152,20 @@ type Instance struct {
 	stopped bool
 	closed  bool
 	procs   map[*exec.Cmd]struct{}
+	// init is the agent in init mode that stands for the sandbox while it
+	// runs (see Start); initDone is closed when it has exited.
+	init     *exec.Cmd
+	initDone chan struct{}
+	timing   driver.StartTiming
+	// link is the network of a Spec.Network instance: its commands run in
+	// the link's network namespace.
+	link *sandboxnet.Link
 }
 
 var _ driver.Instance = (*Instance)(nil)
 var _ driver.Scratcher = (*Instance)(nil)
+var _ driver.StartTimer = (*Instance)(nil)
+var _ driver.HostProcesses = (*Instance)(nil)
 
 func (in *Instance) setup(kind string) error {
 	if err := os.MkdirAll(in.scratch, 0o755); err != nil {
@@ -161,7 +188,10 @@ func (in *Instance) setup(kind string) error {
 // ScratchDir implements driver.Scratcher.
 func (in *Instance) ScratchDir() string { return in.scratch }
 
-// Start implements driver.Instance. There is nothing to start.
+// Start implements driver.Instance: it starts the image's agent in init
+// mode as a plain host process and waits, within ctx, for its Ready line,
+// as every sandbox's start ends. That process stands for the sandbox (its
+// host process for density, its start for startup) until Stop.
 func (in *Instance) Start(ctx context.Context) error {
 	in.mu.Lock()
 	defer in.mu.Unlock()
@@ -172,7 +202,112 @@ func (in *Instance) Start(ctx context.Context) error {
 		return errors.New("host: instance already stopped")
 	}
 	in.started = true
+	begin := time.Now()
+	cmd := in.command(context.Background(), []string{image.AgentPath, "init"})
+	// The agent outlives ctx, which bounds the start only; if isobench
+	// dies it goes too (and gc kills what has its cwd in the instance).
+	cmd.Cancel, cmd.WaitDelay = nil, 0
+	cmd.SysProcAttr.Pdeathsig = syscall.SIGKILL
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return fmt.Errorf("host: start: %w", err)
+	}
+	tail := &tailBuffer{max: 2048}
+	cmd.Stderr = tail
+	if err := in.startCmd(cmd); err != nil {
+		in.stopped = true
+		return fmt.Errorf("host: start: running the agent: %w", err)
+	}
+	launched := time.Now()
+	done := make(chan struct{})
+	go func() {
+		_ = cmd.Wait()
+		close(done)
+	}()
+	in.init, in.initDone = cmd, done
+	line := make(chan []byte, 1)
+	go func() {
+		b, _ := bufio.NewReaderSize(out, 4096).ReadSlice('\n')
+		line <- append([]byte(nil), b...)
+	}()
+	var readyErr error
+	select {
+	case b := <-line:
+		if len(b) == 0 {
+			// The agent closed its stdout: it exited, or soon will.
+			select {
+			case <-done:
+			case <-time.After(time.Second):
+			}
+			readyErr = fmt.Errorf("the agent exited before it was ready: %s", strings.TrimSpace(tail.String()))
+		} else if _, err := agent.ParseReady(b); err != nil {
+			readyErr = err
+		}
+	case <-ctx.Done():
+		readyErr = fmt.Errorf("waiting for the agent to be ready: %w", ctx.Err())
+	}
+	if readyErr != nil {
+		in.stopInit(0)
+		in.stopped = true
+		return fmt.Errorf("host: start: %w", readyErr)
+	}
+	in.timing = driver.StartTiming{Begin: begin, Launched: launched, Ready: time.Now()}
 	return nil
+}
+
+// stopInit ends the agent of Start: SIGTERM, then SIGKILL to its process
+// group after grace. The caller holds in.mu.
+func (in *Instance) stopInit(grace time.Duration) {
+	if in.init == nil {
+		return
+	}
+	pid := in.init.Process.Pid
+	select {
+	case <-in.initDone:
+		return
+	default:
+	}
+	if grace > 0 {
+		_ = syscall.Kill(pid, syscall.SIGTERM)
+		select {
+		case <-in.initDone:
+			return
+		case <-time.After(grace):
+		}
+	}
+	_ = syscall.Kill(-pid, syscall.SIGKILL)
+	<-in.initDone
+}
+
+// StartTiming implements driver.StartTimer: Launched is when the agent's
+// process was started (fork and exec returned), Ready when its Ready line
+// was read from its stdout.
+func (in *Instance) StartTiming() (driver.StartTiming, bool) {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	return in.timing, !in.timing.Ready.IsZero()
+}
+
+// HostPIDs implements driver.HostProcesses: the agent of Start and the
+// commands Exec runs, while the instance runs.
+func (in *Instance) HostPIDs() []int {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	if in.init == nil || in.stopped {
+		return nil
+	}
+	var pids []int
+	select {
+	case <-in.initDone:
+	default:
+		pids = append(pids, in.init.Process.Pid)
+	}
+	for cmd := range in.procs {
+		if cmd.Process != nil {
+			pids = append(pids, cmd.Process.Pid)
+		}
+	}
+	return pids
 }
 
 // command resolves argv against the image: an absolute path that exists in
@@ -205,7 +340,10 @@ func (in *Instance) command(ctx context.Context, argv []string) *exec.Cmd {
 	}
 	cmd.Dir = in.scratch
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	// SIGTERM first: the agent then kills the process group of the
+	// command it runs, which SIGKILL to its own group would not reach;
+	// WaitDelay kills what still runs after it.
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM) }
 	cmd.WaitDelay = 5 * time.Second
 	return cmd
 }
@@ -228,7 +366,7 @@ func (in *Instance) Exec(ctx context.Context, argv []string, stdout, stderr io.W
 	} else {
 		cmd.Stderr = tail
 	}
-	if err := cmd.Start(); err != nil {
+	if err := in.startCmd(cmd); err != nil {
 		in.mu.Unlock()
 		return fmt.Errorf("host: exec %s: %w", argv[0], err)
 	}
@@ -259,6 +397,7 @@ func (in *Instance) Stop(ctx context.Context) error {
 			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 		}
 	}
+	in.stopInit(3 * time.Second)
 	return nil
 }
 
@@ -279,6 +418,11 @@ func (in *Instance) Close() error {
 	}
 	if err := os.RemoveAll(in.dir); err != nil {
 		errs = append(errs, fmt.Errorf("host: removing %s: %w", in.dir, err))
+	}
+	if in.link != nil {
+		if err := in.link.Remove(); err != nil {
+			errs = append(errs, fmt.Errorf("host: %w", err))
+		}
 	}
 	if len(errs) == 0 {
 		if err := os.Remove(in.record); err != nil && !os.IsNotExist(err) {
@@ -316,6 +460,14 @@ func (d *Driver) Collect(ctx context.Context) ([]string, error) {
 		if rec.PID != os.Getpid() && processAlive(rec.PID) {
 			continue // its owner still runs
 		}
+		if rec.Dir != "" && strings.Contains(rec.Dir, rec.ID) {
+			lines, err := killProcsIn(rec.Dir)
+			done = append(done, lines...)
+			if err != nil {
+				errs = append(errs, err)
+				continue
+			}
+		}
 		if rec.Mount != "" {
 			if err := syscall.Unmount(rec.Mount, syscall.MNT_DETACH); err == nil {
 				done = append(done, "host: unmounted "+rec.Mount)
@@ -333,6 +485,13 @@ func (d *Driver) Collect(ctx context.Context) ([]string, error) {
 		if err := os.Remove(path); err != nil {
 			errs = append(errs, err)
 		}
+	}
+	// The networks of dead owners' instances, now that their processes
+	// are gone.
+	lines, err := sandboxnet.Collect(ctx, d.env.StateDir)
+	done = append(done, lines...)
+	if err != nil {
+		errs = append(errs, err)
 	}
 	return done, errors.Join(errs...)
 }

@@ -32,8 +32,10 @@ type bundleParams struct {
 	VolumeDir   string
 	CPUs        int
 	MemoryBytes int64
-	Network     bool
-	Labels      map[string]string
+	// NetNS is the path of the network namespace to join (the sandbox's
+	// link, see package sandboxnet); "" makes a new, empty one.
+	NetNS  string
+	Labels map[string]string
 }
 
 // defaultCaps is the capability set engines give a container by default
@@ -104,10 +106,8 @@ func bundleSpec(p bundleParams) (*specs.Spec, error) {
 			ReadonlyPaths: []string{"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"},
 		},
 	}
-	if !p.Network {
-		// A network namespace without a path is a new, empty one: only lo.
-		s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: specs.NetworkNamespace})
-	}
+	// A network namespace without a path is a new, empty one: only lo.
+	s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: specs.NetworkNamespace, Path: p.NetNS})
 	switch p.Scratch {
 	case "", driver.ScratchRootfs:
 		// The image's own directory, on the overlay.

@@ -79,9 +79,18 @@ func TestBundleSpec(t *testing.T) {
 				t.Errorf("annotations %v without labels", s.Annotations)
 			}
 		}},
-		{name: "network", mod: func(p *bundleParams) { p.Network = true }, check: func(t *testing.T, s *specs.Spec) {
-			if hasNamespace(s, specs.NetworkNamespace) {
-				t.Error("network asked for, but a new network namespace made")
+		{name: "network", mod: func(p *bundleParams) { p.NetNS = "/run/netns/isobench-x" }, check: func(t *testing.T, s *specs.Spec) {
+			n := 0
+			for _, ns := range s.Linux.Namespaces {
+				if ns.Type == specs.NetworkNamespace {
+					n++
+					if ns.Path != "/run/netns/isobench-x" {
+						t.Errorf("network namespace path %q, want the sandbox's link's", ns.Path)
+					}
+				}
+			}
+			if n != 1 {
+				t.Errorf("%d network namespaces, want 1", n)
 			}
 		}},
 		{name: "volume", mod: func(p *bundleParams) { p.Scratch = driver.ScratchVolume; p.VolumeDir = "/run/isobench/x/volume" }, check: func(t *testing.T, s *specs.Spec) {

@@ -10,6 +10,7 @@ import (
 	"syscall"
 
 	"github.com/isobench/isobench/internal/driver"
+	"github.com/isobench/isobench/internal/driver/sandboxnet"
 )
 
 // Collect removes what earlier isobench processes left of this runtime's
@@ -94,6 +95,13 @@ func (d *Driver) Collect(ctx context.Context) ([]string, error) {
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", id, err))
 		}
+	}
+	// The networks of dead owners' sandboxes, now that their containers
+	// are gone (every driver of this state directory may do it).
+	l, err := sandboxnet.Collect(ctx, d.env.StateDir)
+	lines = append(lines, l...)
+	if err != nil {
+		errs = append(errs, err)
 	}
 	if len(live) == 0 {
 		// The parent cgroups go when empty; rmdir refuses otherwise.

@@ -24,6 +24,27 @@
 // whatever does in its error. Collect removes what a crashed isobench left,
 // from the records and from the runtime's list, and nothing else.
 //
+// A sandbox made with Spec.Network joins a network namespace of its own,
+// linked to the host by a veth pair (package sandboxnet): runc, crun and
+// youki put the container in it; runsc runs its sentry in it with gVisor's
+// own network stack (--network=sandbox), or, where that does not start (the
+// 2022 runsc on kernels that namespace /proc/sys/net/core/rmem_default),
+// with the host kernel's stack in that namespace (--network=host), which
+// the driver finds out once with a test sandbox and says in the link's
+// Note. Without Spec.Network a sandbox has a new, empty namespace.
+//
+// Instances implement driver.StartTimer (Launched: `run --detach` exited;
+// Ready: the Ready line read from the log, polled at most 1 ms apart),
+// driver.HostProcesses and driver.HostCgroups (the processes and cgroups
+// of the sandbox's cgroup <controller>/isobench/<id>), and
+// driver.Networker.
+//
+// runsc looks container ids up by prefix: an id that starts another live
+// one is refused as ambiguous, and an id it no longer knows may find
+// another sandbox. The driver never takes another sandbox's state for its
+// own; workloads that keep several sandboxes alive give them ids of which
+// none starts another (runner.SandboxID gives such ids).
+//
 // Probe tries rather than guesses: it runs a test sandbox (a static
 // busybox running `true`) with a timeout, and its failure text becomes the
 // reason in the ErrNotSupported error. For runsc without a variant it tries

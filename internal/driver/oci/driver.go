@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/isobench/isobench/internal/driver"
+	"github.com/isobench/isobench/internal/driver/sandboxnet"
 )
 
 var (
@@ -68,6 +69,9 @@ type Driver struct {
 	// open holds the ids of this driver's instances not yet closed; Collect
 	// leaves them alone.
 	open map[string]bool
+	// netMode is runsc's network mode for sandboxes with a network, found
+	// by networkMode, and netNote what results over it must say.
+	netMode, netNote string
 }
 
 // resolved is what a driver learns about the host once.
@@ -197,6 +201,10 @@ func (d *Driver) findBinary() (string, error) {
 	name := d.opt.binary
 	if name == "" {
 		name = d.fl.name
+		if p, ok := builtRunsc(); ok && name == "runsc" {
+			// The current gVisor `isobench setup --gvisor` built.
+			return p, nil
+		}
 	}
 	if strings.Contains(name, "/") {
 		fi, err := os.Stat(name)
@@ -215,20 +223,74 @@ func (d *Driver) findBinary() (string, error) {
 	return filepath.Abs(p)
 }
 
-// runtimeFor returns the runtime invocation of one sandbox.
+// runtimeFor returns the runtime invocation of one sandbox, with a
+// network (in gVisor's own stack) or without.
 func (d *Driver) runtimeFor(res *resolved, platform string, network bool) runtime {
+	mode := netNone
+	if network {
+		mode = netSandbox
+	}
+	return d.runtimeWith(res, platform, mode)
+}
+
+// gVisor network modes (runsc's --network).
+const (
+	netNone    = "none"    // no network: only loopback
+	netSandbox = "sandbox" // gVisor's own stack (netstack) on the namespace's devices
+	netHost    = "host"    // the host kernel's stack (hostinet) of the namespace the sandbox joins
+)
+
+// runtimeWith returns the runtime invocation of one sandbox with a gVisor
+// network mode (ignored by runtimes other than runsc).
+func (d *Driver) runtimeWith(res *resolved, platform, netMode string) runtime {
 	rt := runtime{fl: d.fl, binary: res.binary, hide: res.hide, sh: res.sh}
 	if d.fl.platforms != nil {
 		if platform != "" {
 			rt.globals = append(rt.globals, "--platform="+platform)
 		}
-		if network {
-			rt.globals = append(rt.globals, "--network=host")
-		} else {
-			rt.globals = append(rt.globals, "--network=none")
-		}
+		rt.globals = append(rt.globals, "--network="+netMode)
 	}
 	return rt
+}
+
+// networkMode returns how runsc gives a sandbox its network, trying once
+// per driver: gVisor's own stack (netstack, "sandbox"), the default and
+// what gVisor users run, where a test sandbox with a link starts; else the
+// host kernel's stack in the sandbox's namespace ("host", hostinet), with
+// a note saying why, which every network result carries. (runsc releases
+// of 2022 refuse netstack on kernels whose every network namespace has
+// /proc/sys/net/core/rmem_default, taking each for the root namespace.)
+func (d *Driver) networkMode(ctx context.Context, res *resolved, platform string) (mode, note string, err error) {
+	if d.fl.platforms == nil {
+		return "", "", nil
+	}
+	d.mu.Lock()
+	mode, note = d.netMode, d.netNote
+	d.mu.Unlock()
+	if mode != "" {
+		return mode, note, nil
+	}
+	errSandbox := d.trySandboxNet(ctx, res, platform, netSandbox, d.opt.probeTimeout)
+	switch {
+	case errSandbox == nil:
+		mode, note = netSandbox, "gVisor netstack (runsc --network=sandbox)"
+	case ctx.Err() != nil:
+		return "", "", fmt.Errorf("%s: trying its network: %w", d.Name(), ctx.Err())
+	default:
+		if err := d.trySandboxNet(ctx, res, platform, netHost, d.opt.probeTimeout); err != nil {
+			return "", "", driver.NotSupported(d.Name(), "no network mode works here: netstack: %v; hostinet: %v", errSandbox, err)
+		}
+		var ns *driver.NotSupportedError
+		reason := errSandbox.Error()
+		if errors.As(errSandbox, &ns) {
+			reason = ns.Reason
+		}
+		mode, note = netHost, "gVisor hostinet (runsc --network=host in the sandbox's own namespace: the host kernel's network stack, not gVisor's), because netstack does not start here: "+clip(reason, 300)
+	}
+	d.mu.Lock()
+	d.netMode, d.netNote = mode, note
+	d.mu.Unlock()
+	return mode, note, nil
 }
 
 // chosenPlatform returns the gVisor platform to run sandboxes on: the
@@ -269,6 +331,8 @@ func (d *Driver) Probe(ctx context.Context) (driver.Info, error) {
 		Features: map[string]string{
 			"binary": res.binary,
 			"cgroup": res.cg.Layout,
+			// Spec.Network gives a veth link (package sandboxnet).
+			driver.FeatureNetwork: sandboxnet.KindVeth,
 		},
 	}
 	if len(res.hide) > 0 {

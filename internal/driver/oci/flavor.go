@@ -176,6 +176,14 @@ func (r runtime) state(ctx context.Context, id string) (st containerState, exist
 	if err := json.Unmarshal(out, &st); err != nil {
 		return st, true, fmt.Errorf("%s state %s: parsing its output: %w (got %q)", r.fl.name, id, err, clip(string(out), 200))
 	}
+	if st.ID != "" && st.ID != id {
+		// runsc looks ids up by prefix: an id it no longer knows finds
+		// another sandbox whose id it starts ("isobench-x-1" finds
+		// "isobench-x-10"). That one is not this, and this id is gone.
+		// (With two ids of which one starts the other alive at once,
+		// runsc calls both ambiguous: see runner.SandboxID.)
+		return containerState{}, false, nil
+	}
 	return st, true, nil
 }
 

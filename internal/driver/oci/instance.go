@@ -18,6 +18,7 @@ import (
 
 	"github.com/isobench/isobench/internal/agent"
 	"github.com/isobench/isobench/internal/driver"
+	"github.com/isobench/isobench/internal/driver/sandboxnet"
 	"github.com/isobench/isobench/internal/image"
 )
 
@@ -35,6 +36,10 @@ const (
 	closeTimeout = 60 * time.Second
 	// maxIDLen keeps ids usable as host names.
 	maxIDLen = 64
+	// readyPoll is the longest wait between two reads of the sandbox log
+	// while waiting for the agent's Ready line: the resolution of the
+	// ready phase of driver.StartTiming.
+	readyPoll = time.Millisecond
 )
 
 type phase int
@@ -81,6 +86,9 @@ type instance struct {
 	mu        sync.Mutex
 	phase     phase
 	pid       int
+	timing    driver.StartTiming // of the successful Start
+	link      *sandboxnet.Link   // the network of a Spec.Network sandbox
+	netNote   string             // what results over the link must say
 	undo      cleanups
 	container *cleanup // the runtime's part of undo
 	closeErr  error
@@ -144,10 +152,17 @@ func (d *Driver) Create(ctx context.Context, spec driver.Spec) (driver.Instance,
 	if err != nil {
 		return nil, err
 	}
+	netMode, netNote := netNone, ""
+	if spec.Network {
+		if netMode, netNote, err = d.networkMode(ctx, res, platform); err != nil {
+			return nil, err
+		}
+	}
 	dir := filepath.Join(d.env.RunDir, spec.ID)
 	in := &instance{
 		d:       d,
-		rt:      d.runtimeFor(res, platform, spec.Network),
+		netNote: netNote,
+		rt:      d.runtimeWith(res, platform, netMode),
 		cg:      res.cg,
 		spec:    spec,
 		dir:     dir,
@@ -198,6 +213,18 @@ func (in *instance) create() error {
 	}
 	in.undo.push("overlay mount", func() error { return unmount(in.rootfs) })
 
+	var netnsPath string
+	if in.spec.Network {
+		ctx, cancel := context.WithTimeout(context.Background(), closeTimeout)
+		defer cancel()
+		link, err := sandboxnet.NewVeth(ctx, d.env.StateDir, id)
+		if err != nil {
+			return err
+		}
+		in.undo.push("sandbox network", link.Remove)
+		in.link = link
+		netnsPath = link.NetNSPath()
+	}
 	var volume string
 	if in.spec.Scratch == driver.ScratchVolume {
 		volume = filepath.Join(in.dir, "volume")
@@ -217,7 +244,7 @@ func (in *instance) create() error {
 		VolumeDir:   volume,
 		CPUs:        in.spec.CPUs,
 		MemoryBytes: in.spec.MemoryBytes,
-		Network:     in.spec.Network,
+		NetNS:       netnsPath,
 		Labels:      in.spec.Labels,
 	})
 	if err != nil {
@@ -241,9 +268,11 @@ func (in *instance) Start(ctx context.Context) error {
 		_, err := teardown(tctx, in.rt, in.cg, in.spec.ID, in.dir)
 		return err
 	})
-	err := in.start(ctx)
+	begin := time.Now()
+	launched, err := in.start(ctx)
 	if err == nil {
 		in.phase = phaseRunning
+		in.timing = driver.StartTiming{Begin: begin, Launched: launched, Ready: time.Now()}
 		return nil
 	}
 	in.phase = phaseFailed
@@ -254,10 +283,12 @@ func (in *instance) Start(ctx context.Context) error {
 	return err
 }
 
-func (in *instance) start(ctx context.Context) error {
+// start runs the sandbox and waits for its agent; it returns when the
+// runtime's run command returned (see driver.StartTiming).
+func (in *instance) start(ctx context.Context) (launched time.Time, err error) {
 	logf, err := os.OpenFile(in.logPath, os.O_WRONLY|os.O_CREATE|os.O_EXCL|os.O_APPEND, 0o600)
 	if err != nil {
-		return fmt.Errorf("making the sandbox log: %w", err)
+		return launched, fmt.Errorf("making the sandbox log: %w", err)
 	}
 	cmd := in.rt.command(ctx, "run", "--detach", "--bundle", in.dir, "--pid-file", in.pidPath, in.spec.ID)
 	// The runtime hands its stdio to the sandbox's init: a file, so that
@@ -265,23 +296,24 @@ func (in *instance) start(ctx context.Context) error {
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.WaitDelay = waitDelay
 	runErr := cmd.Run()
+	launched = time.Now()
 	logf.Close()
 	if runErr != nil {
 		if ctx.Err() != nil {
-			return fmt.Errorf("%s run: %w (it said: %s)", in.rt.fl.name, ctx.Err(), in.logTail())
+			return launched, fmt.Errorf("%s run: %w (it said: %s)", in.rt.fl.name, ctx.Err(), in.logTail())
 		}
-		return fmt.Errorf("%s run: %w: %s", in.rt.fl.name, runErr, in.logTail())
+		return launched, fmt.Errorf("%s run: %w: %s", in.rt.fl.name, runErr, in.logTail())
 	}
 	b, err := os.ReadFile(in.pidPath)
 	if err != nil {
-		return fmt.Errorf("%s run succeeded but wrote no pid file: %w", in.rt.fl.name, err)
+		return launched, fmt.Errorf("%s run succeeded but wrote no pid file: %w", in.rt.fl.name, err)
 	}
 	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
 	if err != nil || pid <= 0 {
-		return fmt.Errorf("%s run wrote a bad pid file: %q", in.rt.fl.name, clip(string(b), 40))
+		return launched, fmt.Errorf("%s run wrote a bad pid file: %q", in.rt.fl.name, clip(string(b), 40))
 	}
 	in.pid = pid
-	return in.waitReady(ctx)
+	return launched, in.waitReady(ctx)
 }
 
 func (in *instance) logTail() string {
@@ -293,7 +325,8 @@ func (in *instance) logTail() string {
 }
 
 // waitReady waits for the agent's Ready line in the sandbox log, failing
-// early when the sandbox's process is gone.
+// early when the sandbox's process is gone. It reads the log at most
+// readyPoll apart, which bounds how late it notices the line.
 func (in *instance) waitReady(ctx context.Context) error {
 	f, err := os.Open(in.logPath)
 	if err != nil {
@@ -335,7 +368,7 @@ func (in *instance) waitReady(ctx context.Context) error {
 			return fmt.Errorf("waiting for the agent to be ready: %w (sandbox log: %s)", ctx.Err(), in.logTail())
 		case <-timer.C:
 		}
-		delay = min(2*delay, 10*time.Millisecond)
+		delay = min(2*delay, readyPoll)
 		timer.Reset(delay)
 	}
 }

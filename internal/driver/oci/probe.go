@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/isobench/isobench/internal/driver"
+	"github.com/isobench/isobench/internal/driver/sandboxnet"
 )
 
 // staticBusybox finds a statically linked busybox in PATH: the one program
@@ -50,9 +51,19 @@ func randomSuffix() (string, error) {
 // sandbox that fails or hangs gives a NotSupported error whose reason is
 // what the runtime said; a failure to prepare it is a plain error.
 func (d *Driver) trySandbox(ctx context.Context, res *resolved, platform string, timeout time.Duration) (err error) {
+	return d.trySandboxNet(ctx, res, platform, "", timeout)
+}
+
+// trySandboxNet is trySandbox with a network: with netMode "" the test
+// sandbox has none; otherwise it gets a link (package sandboxnet) and runs
+// in that gVisor network mode.
+func (d *Driver) trySandboxNet(ctx context.Context, res *resolved, platform, netMode string, timeout time.Duration) (err error) {
 	what := d.Name()
 	if platform != "" {
 		what = d.fl.name + ": platform " + platform
+	}
+	if netMode != "" {
+		what += ": network " + netMode
 	}
 	bb, err := staticBusybox()
 	if err != nil {
@@ -64,7 +75,10 @@ func (d *Driver) trySandbox(ctx context.Context, res *resolved, platform string,
 	}
 	id := driver.IDPrefix + "probe-" + suffix
 	dir := filepath.Join(d.env.RunDir, id)
-	rt := d.runtimeFor(res, platform, false)
+	rt := d.runtimeWith(res, platform, netNone)
+	if netMode != "" {
+		rt = d.runtimeWith(res, platform, netMode)
+	}
 	rec, err := d.newRecord(rt, id, dir, nil)
 	if err != nil {
 		return fmt.Errorf("%s: probe: %w", what, err)
@@ -100,7 +114,16 @@ func (d *Driver) trySandbox(ctx context.Context, res *resolved, platform string,
 	if err := copyFile(bb, filepath.Join(rootfs, "bin", "busybox"), 0o755); err != nil {
 		return fmt.Errorf("%s: probe: %w", what, err)
 	}
-	spec, err := bundleSpec(bundleParams{ID: id, Args: []string{"/bin/busybox", "true"}})
+	var netns string
+	if netMode != "" {
+		link, err := sandboxnet.NewVeth(ctx, d.env.StateDir, id)
+		if err != nil {
+			return fmt.Errorf("%s: probe: %w", what, err)
+		}
+		undo.push("test sandbox network", link.Remove)
+		netns = link.NetNSPath()
+	}
+	spec, err := bundleSpec(bundleParams{ID: id, Args: []string{"/bin/busybox", "true"}, NetNS: netns})
 	if err != nil {
 		return fmt.Errorf("%s: probe: %w", what, err)
 	}

@@ -5,8 +5,13 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"testing"
@@ -15,6 +20,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/isobench/isobench/internal/driver"
+	"github.com/isobench/isobench/internal/driver/sandboxnet"
 	"github.com/isobench/isobench/internal/image"
 	"github.com/isobench/isobench/internal/testutil"
 )
@@ -158,28 +164,78 @@ func TestResources(t *testing.T) {
 	}
 }
 
-// TestNetworkHost: with Spec.Network the sandbox sees the host's interfaces.
-func TestNetworkHost(t *testing.T) {
-	ents, err := os.ReadDir("/sys/class/net")
-	if err != nil || len(ents) < 2 {
-		t.Skip("the host has no interface but lo")
-	}
+// TestNetworkLink: with Spec.Network the sandbox has one device besides
+// lo, with the address isobench assigned, and a host process reaches it
+// over the link (the sandbox connects to a listener on the host end); the
+// link, its namespace and its record are gone after Close.
+func TestNetworkLink(t *testing.T) {
 	img := testutil.MinimalImage(t)
 	for _, name := range Runtimes() {
 		t.Run(name, func(t *testing.T) {
 			in := startedInstance(t, name, img, func(s *driver.Spec) { s.Network = true })
+			n, ok := in.Network()
+			if !ok {
+				t.Fatal("Network() says the sandbox has no network")
+			}
+			if !sandboxnet.Range.Contains(n.SandboxAddr) || !n.HostAddr.Contains(n.SandboxAddr) || n.Kind != sandboxnet.KindVeth {
+				t.Fatalf("link %+v: addresses not on one /30 of %s", n, sandboxnet.Range)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
 			var out bytes.Buffer
-			if err := in.Exec(context.Background(), []string{"/bin/sh", "-c", "cat /proc/net/dev"}, &out, nil); err != nil {
+			if err := in.Exec(ctx, []string{"/bin/sh", "-c", "cat /proc/net/dev"}, &out, nil); err != nil {
 				t.Fatal(err)
 			}
-			n := 0
+			var ifaces []string
 			for _, line := range strings.Split(out.String(), "\n") {
-				if name, _, ok := strings.Cut(line, ":"); ok && !strings.Contains(name, "|") && strings.TrimSpace(name) != "lo" {
-					n++
+				if dev, _, ok := strings.Cut(line, ":"); ok && !strings.Contains(dev, "|") {
+					ifaces = append(ifaces, strings.TrimSpace(dev))
 				}
 			}
-			if n == 0 {
-				t.Errorf("with network, the sandbox sees only lo:\n%s", out.String())
+			sort.Strings(ifaces)
+			if strings.Join(ifaces, ",") != "eth0,lo" {
+				t.Errorf("devices in the sandbox %v, want eth0 and lo", ifaces)
+			}
+			ln, err := net.Listen("tcp4", netip.AddrPortFrom(n.HostAddr.Addr(), 0).String())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer ln.Close()
+			got := make(chan string, 1)
+			go func() {
+				c, err := ln.Accept()
+				if err != nil {
+					got <- err.Error()
+					return
+				}
+				defer c.Close()
+				_ = c.SetDeadline(time.Now().Add(30 * time.Second))
+				b, _ := io.ReadAll(c)
+				got <- c.RemoteAddr().String() + " " + strings.TrimSpace(string(b))
+			}()
+			port := ln.Addr().(*net.TCPAddr).Port
+			cmd := fmt.Sprintf("echo hello-from-sandbox | nc -w 5 %s %d", n.HostAddr.Addr(), port)
+			var stderr bytes.Buffer
+			if err := in.Exec(ctx, []string{"/bin/sh", "-c", cmd}, nil, &stderr); err != nil {
+				t.Fatalf("%s: %v: %s", cmd, err, stderr.String())
+			}
+			select {
+			case s := <-got:
+				want := n.SandboxAddr.String() + ":"
+				if !strings.HasPrefix(s, want) || !strings.HasSuffix(s, "hello-from-sandbox") {
+					t.Errorf("host end received %q, want a connection from %s with the sandbox's line", s, n.SandboxAddr)
+				}
+			case <-ctx.Done():
+				t.Fatal("no connection from the sandbox")
+			}
+			if err := in.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := os.Lstat(filepath.Join("/run/netns", in.spec.ID)); err == nil {
+				t.Errorf("network namespace %s left after Close", in.spec.ID)
+			}
+			if _, err := net.InterfaceByName(n.HostDevice); err == nil {
+				t.Errorf("host device %s left after Close", n.HostDevice)
 			}
 		})
 	}
@@ -227,5 +283,49 @@ func TestCrunHybridWorkaround(t *testing.T) {
 		if !contains(mountsAt(after, m), m) {
 			t.Errorf("the host lost its mount %s", m)
 		}
+	}
+}
+
+// TestPrefixIDs: runsc looks ids up by prefix. Once sandbox "…-1" is
+// gone and "…-10" runs, asking about "…-1" must not answer with "…-10",
+// and tearing "…-1" down again must leave "…-10" running.
+func TestPrefixIDs(t *testing.T) {
+	img := testutil.MinimalImage(t)
+	for _, name := range []string{"runc", "runsc"} {
+		t.Run(name, func(t *testing.T) {
+			requireRuntime(t, name)
+			d, err := New(testEnv(t), name, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+			defer cancel()
+			base := driver.IDPrefix + "pfx-" + mustSuffix(t)
+			start := func(id string) *instance {
+				inst, err := d.Create(ctx, driver.Spec{ID: id, Image: img})
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { inst.Close() })
+				if err := inst.Start(ctx); err != nil {
+					t.Fatal(err)
+				}
+				return inst.(*instance)
+			}
+			first := start(base + "-1")
+			if err := first.Close(); err != nil {
+				t.Fatal(err)
+			}
+			other := start(base + "-10")
+			if st, exists, err := first.rt.state(ctx, first.spec.ID); err != nil || exists {
+				t.Errorf("state of the closed %s: exists %v (%+v), %v", first.spec.ID, exists, st, err)
+			}
+			if _, err := teardown(ctx, first.rt, first.cg, first.spec.ID, first.dir); err != nil {
+				t.Errorf("tearing the closed sandbox down again: %v", err)
+			}
+			if err := other.Exec(ctx, []string{"/bin/true"}, nil, nil); err != nil {
+				t.Errorf("%s after %s was torn down again: %v", other.spec.ID, first.spec.ID, err)
+			}
+		})
 	}
 }

@@ -180,6 +180,7 @@ func (Workload) Run(ctx context.Context, t *workload.Target, rec workload.Record
 		}
 	}()
 
+	newSpec := t.NewSpec
 	begin := time.Now()
 	var lastReady time.Time
 	sem := make(chan struct{}, c.parallel)
@@ -192,7 +193,7 @@ func (Workload) Run(ctx context.Context, t *workload.Target, rec workload.Record
 			break
 		}
 		sem <- struct{}{}
-		spec := t.NewSpec()
+		spec := newSpec()
 		wg.Add(1)
 		go func(i int) {
 			defer wg.Done()
@@ -248,7 +249,7 @@ func (Workload) Run(ctx context.Context, t *workload.Target, rec workload.Record
 			rec.Sample("start_slowdown", median(starts[n-q:])/first)
 		}
 	}
-	pooled := workload.Pooled{"start": starts}
+	pooled := workload.Pooled{"start_median": starts}
 	rec.Raw(workload.PooledRaw, pooled.Encode())
 
 	select {

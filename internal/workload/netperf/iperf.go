@@ -22,6 +22,8 @@ type IperfResult struct {
 	// Retransmits counts the sender's TCP retransmissions (-1 when the
 	// report has none).
 	Retransmits int64
+	// Warnings are lines iperf3 wrote before its report.
+	Warnings []string
 }
 
 // iperfJSON is the part of iperf3's JSON report isobench reads.
@@ -64,8 +66,22 @@ func ParseIperf(text string) (IperfResult, error) {
 	if len(text) > maxIperfReport {
 		return r, fmt.Errorf("iperf3 report: %d bytes, more than %d", len(text), maxIperfReport)
 	}
+	// iperf3 writes some warnings as plain lines before its JSON object
+	// (under gVisor: "WARNING:  Size of data read does not correspond to
+	// offered length"); they are kept, not parsed.
+	body := text
+	for body != "" && !strings.HasPrefix(strings.TrimLeft(body, " \t\r"), "{") {
+		line, rest, _ := strings.Cut(body, "\n")
+		if l := strings.TrimSpace(line); l != "" && len(r.Warnings) < 10 {
+			r.Warnings = append(r.Warnings, clip(l))
+		}
+		body = rest
+	}
+	if body == "" {
+		return r, fmt.Errorf("iperf3 report: no JSON object (starts %q)", clip(text))
+	}
 	var j iperfJSON
-	dec := json.NewDecoder(strings.NewReader(text))
+	dec := json.NewDecoder(strings.NewReader(body))
 	if err := dec.Decode(&j); err != nil {
 		return r, fmt.Errorf("iperf3 report: not JSON: %w", err)
 	}
@@ -104,8 +120,8 @@ func ParseIperf(text string) (IperfResult, error) {
 }
 
 func clip(s string) string {
-	if len(s) > 200 {
-		s = s[:200] + "…"
+	if len(s) > 300 {
+		s = s[:300] + "…"
 	}
 	return strings.Map(func(r rune) rune {
 		if r < 0x20 && r != '\t' {

@@ -1,10 +1,12 @@
 package netperf
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/netip"
 	"os/exec"
 	"slices"
@@ -19,12 +21,10 @@ import (
 	"github.com/isobench/isobench/internal/workload"
 )
 
-// Ports the servers listen on inside the sandbox (its own network
-// namespace or guest, so they clash with nothing).
-const (
-	IperfPort = 5201
-	PongPort  = 5202
-)
+// PongPort is the port the latency test's server listens on inside the
+// sandbox (its own network namespace or guest, so it clashes with
+// nothing).
+const PongPort = 5202
 
 // Workload is the net workload.
 type Workload struct{}
@@ -53,6 +53,7 @@ func (Workload) Params() []workload.Param {
 		{Name: "time", Default: "10", Doc: "seconds of each iperf3 throughput test (host to sandbox, then sandbox to host)", Profiles: map[string]string{"quick": "3"}},
 		{Name: "rounds", Default: "10000", Doc: "round trips of one byte on one TCP connection for the latency figures", Profiles: map[string]string{"quick": "2000"}},
 		{Name: "connects", Default: "200", Doc: "TCP connections opened and closed for the connect figure", Profiles: map[string]string{"quick": "50"}},
+		{Name: "tool", Default: "agent", Doc: "throughput test: agent (one TCP stream between isobench and the agent, timed on the host; works on every runtime) or iperf3 (server on the host end, client in the sandbox; iperf3 3.12 fails under gVisor's hostinet)"},
 	}
 }
 
@@ -64,12 +65,13 @@ func (Workload) Metrics() []workload.Metric {
 		{Name: "rtt", Unit: workload.UnitSeconds, Label: "round trip (median)", Headline: true},
 		{Name: "rtt_p99", Unit: workload.UnitSeconds, Label: "round trip p99"},
 		{Name: "connect", Unit: workload.UnitSeconds, Label: "TCP connect (median)", Headline: true},
-		{Name: "retransmits", Unit: workload.UnitCount, Label: "TCP retransmits (both ways)"},
+		{Name: "retransmits", Unit: workload.UnitCount, Label: "TCP retransmits (both ways, iperf3)"},
 	}
 }
 
 type config struct {
 	seconds, rounds, connects int
+	tool                      string
 }
 
 func parse(p map[string]string) (config, error) {
@@ -84,6 +86,10 @@ func parse(p map[string]string) (config, error) {
 			return c, fmt.Errorf("parameter %s: %q is not a number from %d to %d", f.name, p[f.name], f.lo, f.hi)
 		}
 		*f.dst = v
+	}
+	c.tool = p["tool"]
+	if c.tool != "agent" && c.tool != "iperf3" {
+		return c, fmt.Errorf("parameter tool: %q is not agent or iperf3", c.tool)
 	}
 	return c, nil
 }
@@ -110,8 +116,8 @@ func (Workload) TrialTimeout(p map[string]string) time.Duration {
 }
 
 // Run implements workload.Workload: a fresh sandbox with a network, the
-// latency test, then iperf3 both ways, each server in the sandbox and each
-// client on the host.
+// latency test (server in the sandbox, client on the host), then iperf3
+// both ways (server on the host's end of the link, client in the sandbox).
 func (Workload) Run(ctx context.Context, t *workload.Target, rec workload.Recorder) (err error) {
 	c, err := parse(t.Params)
 	if err != nil {
@@ -120,9 +126,11 @@ func (Workload) Run(ctx context.Context, t *workload.Target, rec workload.Record
 	if t.Driver == nil || t.NewSpec == nil {
 		return errors.New("net: the runner gave no driver to make sandboxes with")
 	}
-	client, err := exec.LookPath("iperf3")
-	if err != nil {
-		return errors.New("net: iperf3 is not installed on the host (isobench setup installs it)")
+	var iperf string
+	if c.tool == "iperf3" {
+		if iperf, err = exec.LookPath("iperf3"); err != nil {
+			return errors.New("net: iperf3 is not installed on the host (isobench setup installs it)")
+		}
 	}
 	spec := t.NewSpec()
 	spec.Network = true
@@ -158,24 +166,38 @@ func (Workload) Run(ctx context.Context, t *workload.Target, rec workload.Record
 	if err != nil {
 		return fmt.Errorf("net: latency: %w", err)
 	}
-	to, err := throughput(ctx, in, client, link.SandboxAddr, c.seconds, false, rec)
-	if err != nil {
-		return fmt.Errorf("net: throughput host → sandbox: %w", err)
+	if c.tool == "iperf3" {
+		to, err := throughput(ctx, in, iperf, link.HostAddr.Addr(), link.SandboxAddr, c.seconds, true, rec)
+		if err != nil {
+			return fmt.Errorf("net: throughput host → sandbox: %w", err)
+		}
+		from, err := throughput(ctx, in, iperf, link.HostAddr.Addr(), link.SandboxAddr, c.seconds, false, rec)
+		if err != nil {
+			return fmt.Errorf("net: throughput sandbox → host: %w", err)
+		}
+		rec.Sample("to_sandbox", to.ReceivedBytesPerSec)
+		rec.Sample("from_sandbox", from.ReceivedBytesPerSec)
+		if to.Retransmits >= 0 && from.Retransmits >= 0 {
+			rec.Sample("retransmits", float64(to.Retransmits+from.Retransmits))
+		}
+	} else {
+		d := time.Duration(c.seconds) * time.Second
+		to, err := agentStream(ctx, in, link.HostAddr.Addr(), d, true)
+		if err != nil {
+			return fmt.Errorf("net: throughput host → sandbox: %w", err)
+		}
+		from, err := agentStream(ctx, in, link.HostAddr.Addr(), d, false)
+		if err != nil {
+			return fmt.Errorf("net: throughput sandbox → host: %w", err)
+		}
+		rec.Sample("to_sandbox", to.Rate())
+		rec.Sample("from_sandbox", from.Rate())
 	}
-	from, err := throughput(ctx, in, client, link.SandboxAddr, c.seconds, true, rec)
-	if err != nil {
-		return fmt.Errorf("net: throughput sandbox → host: %w", err)
-	}
-	rec.Sample("to_sandbox", to.ReceivedBytesPerSec)
-	rec.Sample("from_sandbox", from.ReceivedBytesPerSec)
 	rtts := seconds(pp.RTTs)
 	rec.Sample("rtt", quantile(rtts, 0.5))
 	rec.Sample("rtt_p99", quantile(rtts, 0.99))
 	if len(pp.Connects) > 0 {
 		rec.Sample("connect", quantile(seconds(pp.Connects), 0.5))
-	}
-	if to.Retransmits >= 0 && from.Retransmits >= 0 {
-		rec.Sample("retransmits", float64(to.Retransmits+from.Retransmits))
 	}
 	return nil
 }
@@ -216,73 +238,97 @@ func latency(ctx context.Context, in *workload.Target, addr netip.AddrPort, c co
 	return pp, nil
 }
 
-// throughput runs iperf3's server in the sandbox (one test, then it exits)
-// and its client on the host, retrying while the server does not listen.
-func throughput(ctx context.Context, in *workload.Target, client string, addr netip.Addr, secs int, reverse bool, rec workload.Recorder) (IperfResult, error) {
+// throughput runs iperf3's server on the host, bound to the link's host
+// address (one test, then it exits), and its client in the sandbox:
+// reverse (-R) has the host send. (The server is the host's because
+// iperf3 3.12's server fails under gVisor's hostinet, unable to read the
+// client's parameters; its client does not.)
+func throughput(ctx context.Context, in *workload.Target, server string, host netip.Addr, sandbox netip.Addr, secs int, reverse bool, rec workload.Recorder) (IperfResult, error) {
 	tctx, cancel := context.WithTimeout(ctx, time.Duration(secs)*time.Second+3*time.Minute)
 	defer cancel()
-	type served struct {
-		res agent.Result
-		err error
+	port, err := freePort(host)
+	if err != nil {
+		return IperfResult{}, err
 	}
-	done := make(chan served, 1)
+	srv := exec.CommandContext(tctx, server, "-s", "-1", "--forceflush", "-B", host.String(), "-p", strconv.Itoa(port))
+	srvOut, err := srv.StdoutPipe()
+	if err != nil {
+		return IperfResult{}, err
+	}
+	var srvErr bytes.Buffer
+	srv.Stderr = &srvErr
+	srv.WaitDelay = 5 * time.Second
+	if err := srv.Start(); err != nil {
+		return IperfResult{}, fmt.Errorf("starting the host's iperf3 server: %w", err)
+	}
+	srvDone := make(chan error, 1)
+	listening := make(chan struct{})
+	var said bytes.Buffer
 	go func() {
-		res, err := in.Run(tctx, agent.Request{
-			Argv:    []string{"iperf3", "-s", "-1", "-p", strconv.Itoa(IperfPort)},
-			Timeout: time.Duration(secs)*time.Second + 2*time.Minute,
-		})
-		done <- served{res, err}
-	}()
-	args := []string{"-c", addr.String(), "-p", strconv.Itoa(IperfPort), "-t", strconv.Itoa(secs), "-J"}
-	name := "iperf3.to_sandbox.json"
-	if reverse {
-		args = append(args, "-R")
-		name = "iperf3.from_sandbox.json"
-	}
-	var res IperfResult
-	var err error
-	delay := 20 * time.Millisecond
-	for {
-		var out bytes.Buffer
-		cmd := exec.CommandContext(tctx, client, args...)
-		cmd.Stdout = &out
-		runErr := cmd.Run()
-		res, err = ParseIperf(out.String())
-		if errors.Is(err, ErrIperfRefused) && tctx.Err() == nil {
-			select {
-			case <-time.After(delay):
-				delay = min(2*delay, 500*time.Millisecond)
-				continue
-			case <-tctx.Done():
+		sc := bufio.NewScanner(srvOut)
+		ready := false
+		for sc.Scan() {
+			if said.Len() < 4096 {
+				said.WriteString(sc.Text() + "\n")
+			}
+			if !ready && strings.Contains(sc.Text(), "Server listening") {
+				ready = true
+				close(listening)
 			}
 		}
-		rec.Raw(name, out.String())
-		if err == nil && runErr != nil {
-			err = fmt.Errorf("iperf3 client: %w", runErr)
+		if !ready {
+			close(listening)
 		}
-		break
+		srvDone <- srv.Wait()
+	}()
+	select {
+	case <-listening:
+	case <-tctx.Done():
+		<-srvDone
+		return IperfResult{}, fmt.Errorf("the host's iperf3 server did not say it listens: %w", tctx.Err())
+	}
+	argv := []string{"iperf3", "-c", host.String(), "-p", strconv.Itoa(port), "-t", strconv.Itoa(secs), "-J"}
+	name := "iperf3.from_sandbox.json"
+	if reverse {
+		argv = append(argv, "-R")
+		name = "iperf3.to_sandbox.json"
+	}
+	res, runErr := in.Run(tctx, agent.Request{Argv: argv, Timeout: time.Duration(secs)*time.Second + 2*time.Minute})
+	rec.Raw(name, res.Stdout)
+	var ir IperfResult
+	if runErr == nil {
+		ir, err = ParseIperf(res.Stdout)
+		if err == nil {
+			err = res.Err()
+		}
+	} else {
+		err = runErr
 	}
 	if err != nil {
 		cancel()
-		s := <-done
-		if said := strings.TrimSpace(s.res.Stdout + " " + s.res.Stderr); said != "" {
-			err = fmt.Errorf("%w (the sandbox's iperf3 server said: %s)", err, agent.Printable(clip(said)))
-		} else if s.err != nil {
-			err = fmt.Errorf("%w (the sandbox's iperf3 server: %v)", err, s.err)
-		}
-		return res, err
+		<-srvDone
+		return ir, fmt.Errorf("%w (the host's iperf3 server said: %s)", err, agent.Printable(clip(strings.TrimSpace(said.String()+" "+srvErr.String()))))
 	}
-	s := <-done
-	if s.err == nil {
-		s.err = s.res.Err()
+	if werr := <-srvDone; werr != nil {
+		return ir, fmt.Errorf("the host's iperf3 server: %w: %s", werr, agent.Printable(clip(srvErr.String())))
 	}
-	if s.err != nil {
-		return res, fmt.Errorf("the sandbox's iperf3 server: %w", s.err)
+	if len(ir.Warnings) > 0 {
+		rec.Attr(strings.TrimSuffix(name, ".json")+".warnings", strings.Join(ir.Warnings, "; "))
 	}
-	if res.Reverse != reverse {
-		return res, fmt.Errorf("iperf3 report: reverse is %v, asked for %v", res.Reverse, reverse)
+	if ir.Reverse != reverse {
+		return ir, fmt.Errorf("iperf3 report: reverse is %v, asked for %v", ir.Reverse, reverse)
 	}
-	return res, nil
+	return ir, nil
+}
+
+// freePort returns a TCP port free on addr right now.
+func freePort(addr netip.Addr) (int, error) {
+	ln, err := net.Listen("tcp4", netip.AddrPortFrom(addr, 0).String())
+	if err != nil {
+		return 0, fmt.Errorf("finding a free port on %s: %w", addr, err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port, nil
 }
 
 func seconds(ds []time.Duration) []float64 {

@@ -1,0 +1,83 @@
+package host
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/isobench/isobench/internal/driver"
+	"github.com/isobench/isobench/internal/driver/drivertest"
+	"github.com/isobench/isobench/internal/testutil"
+)
+
+func testEnv(t *testing.T) driver.Env {
+	dir := t.TempDir()
+	return driver.Env{StateDir: filepath.Join(dir, "state"), RunDir: filepath.Join(dir, "run")}
+}
+
+// TestDriverSuite runs the suite every driver passes. The host baseline
+// has no network isolation; its Spec.Network is a veth link into a
+// namespace of its own (needs root).
+func TestDriverSuite(t *testing.T) {
+	testutil.RequireRoot(t)
+	env := testEnv(t)
+	d, err := New(env, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	drivertest.Run(t, d, testutil.MinimalImage(t), drivertest.WithEnv(env),
+		drivertest.WithoutNetworkIsolation("the host baseline runs on the host's network unless asked for a link"),
+		drivertest.WithoutScratch(driver.ScratchVolume, "the host baseline's scratch is a host directory, not a mount, whatever the kind"))
+}
+
+// TestStartTiming: Start reports launch and ready in order within the
+// call, and HostPIDs names the agent while the instance runs and nothing
+// after Stop.
+func TestStartTiming(t *testing.T) {
+	env := testEnv(t)
+	d, err := New(env, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	inst, err := d.Create(ctx, driver.Spec{ID: driver.IDPrefix + "host-timing-" + filepath.Base(t.TempDir()), Image: testutil.MinimalImage(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer inst.Close()
+	st := inst.(driver.StartTimer)
+	if _, ok := st.StartTiming(); ok {
+		t.Error("StartTiming says ok before Start")
+	}
+	before := time.Now()
+	if err := inst.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	after := time.Now()
+	tm, ok := st.StartTiming()
+	if !ok {
+		t.Fatal("no StartTiming after a successful Start")
+	}
+	if err := tm.Check(); err != nil {
+		t.Fatal(err)
+	}
+	if tm.Begin.Before(before) || tm.Ready.After(after) {
+		t.Errorf("timing %+v outside the Start call [%v, %v]", tm, before, after)
+	}
+	pids := inst.(driver.HostProcesses).HostPIDs()
+	if len(pids) != 1 {
+		t.Fatalf("HostPIDs %v, want the agent", pids)
+	}
+	m, err := driver.ReadProcessMemory(pids[0])
+	if err != nil || m.PSS <= 0 || m.RSS < m.PSS {
+		t.Errorf("memory of the agent: %+v, %v", m, err)
+	}
+	if err := inst.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if pids := inst.(driver.HostProcesses).HostPIDs(); len(pids) != 0 {
+		t.Errorf("HostPIDs after Stop: %v", pids)
+	}
+}

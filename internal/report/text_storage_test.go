@@ -1,0 +1,56 @@
+package report
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/isobench/isobench/internal/result"
+	"github.com/isobench/isobench/internal/workload"
+	"github.com/isobench/isobench/internal/workload/sysbench"
+)
+
+// TestTextStorageAndResolution: the terminal table shows the filesystem
+// each runtime's files were on, and a latency the tool printed as zero as
+// "below half its print step", not as a zero.
+func TestTextStorageAndResolution(t *testing.T) {
+	var reg workload.Registry
+	reg.Register(sysbench.Memory{})
+	reg.Register(sysbench.FileIO{})
+	run := &result.Run{ID: "r", Baseline: "host", Runtimes: []result.Runtime{{Name: "host"}, {Name: "runc"}}}
+	start := time.Unix(0, 0)
+	add := func(rt, wl string, params map[string]string, attrs map[string]string, samples ...result.Sample) {
+		for i := 0; i < 3; i++ {
+			run.Trials = append(run.Trials, result.Trial{
+				Cell: result.Cell{Runtime: rt, Workload: wl, Params: params}, Index: i, Status: result.StatusOK,
+				Samples: samples, Attrs: attrs, Start: start, End: start,
+			})
+		}
+	}
+	res := map[string]string{sysbench.ResolutionAttr("latency_min"): "1e-05"}
+	mem := map[string]string{"block-size": "1K"}
+	add("host", "memory", mem, res, result.Sample{Metric: "latency_min", Unit: "sec", Value: 0}, result.Sample{Metric: "total_time", Unit: "sec", Value: 1})
+	add("runc", "memory", mem, res, result.Sample{Metric: "latency_min", Unit: "sec", Value: 2e-5}, result.Sample{Metric: "total_time", Unit: "sec", Value: 1.1})
+	fio := map[string]string{"mode": "seqwr", "scratch": "rootfs"}
+	add("host", "fileio", fio, map[string]string{"scratch.fs": "ext4"}, result.Sample{Metric: "write_bytes_per_sec", Unit: "B/s", Value: 1 << 20})
+	add("runc", "fileio", fio, map[string]string{"scratch.fs": "overlay"}, result.Sample{Metric: "write_bytes_per_sec", Unit: "B/s", Value: 2 << 20})
+	var b bytes.Buffer
+	if err := Text(&b, run, &reg); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	for _, want := range []string{"SCRATCH FS", "ext4", "overlay", "scratch=rootfs", "<5µs", "20.00µs"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("table lacks %q:\n%s", want, out)
+		}
+	}
+	memTable := out[strings.Index(out, "memory"):]
+	memTable = memTable[:strings.Index(memTable, "\n\n")+1]
+	if strings.Contains(memTable, "SCRATCH FS") {
+		t.Errorf("the memory table has a scratch column:\n%s", memTable)
+	}
+	if strings.Contains(memTable, " 0s") {
+		t.Errorf("a latency below the print step shows as zero:\n%s", memTable)
+	}
+}
