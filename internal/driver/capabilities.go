@@ -1,8 +1,10 @@
 package driver
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -24,6 +26,8 @@ import (
 //     whose memory use is charged to it.
 //   - Networker (net): the link between the host and a sandbox made with
 //     Spec.Network.
+//   - OneShot (startup): a run-to-completion sandbox, whose only process is
+//     a command rather than the agent.
 
 // StartTiming splits one Start in two phases, on the host's monotonic
 // clock (times taken with time.Now in this process).
@@ -151,3 +155,14 @@ type Networker interface {
 // FeatureNetwork is the Info.Features key of drivers that implement
 // Spec.Network; its value is the link's kind ("veth" or "tap").
 const FeatureNetwork = "network"
+
+// OneShot is implemented by instances that can run a command as the
+// sandbox's first and only process, to completion, in place of the agent:
+// the life of a run-to-completion sandbox, as `runc run` or
+// `docker run --rm` give it. RunOnce replaces Start (the instance must not
+// have been started) and returns when the command exited and the runtime
+// let the sandbox go; a non-zero exit is an *ExitError. Close is still to be
+// called, and frees what is left.
+type OneShot interface {
+	RunOnce(ctx context.Context, argv []string, stdout, stderr io.Writer) error
+}

@@ -164,6 +164,7 @@ func Run(t *testing.T, d driver.Driver, img *image.Image, opts ...Option) {
 	t.Run("Scratch", s.testScratch)
 	t.Run("NoNetwork", s.testNoNetwork)
 	t.Run("Network", s.testNetwork)
+	t.Run("RunOnce", s.testRunOnce)
 }
 
 // newID returns a fresh sandbox id.
@@ -402,6 +403,50 @@ func (s *suite) testCloseWithoutStart(t *testing.T) {
 	defer cancel()
 	if err := inst.Start(ctx); err == nil {
 		t.Fatal("Start after Close returned nil")
+	}
+}
+
+// testRunOnce checks driver.OneShot where the driver has it: the command's
+// output and exit status come back, Start is refused afterwards, and Close
+// leaves nothing.
+func (s *suite) testRunOnce(t *testing.T) {
+	probe := s.create(t, s.spec(t))
+	if _, ok := probe.(driver.OneShot); !ok {
+		t.Skip("the driver's instances do not implement driver.OneShot")
+	}
+	cases := []struct {
+		name     string
+		argv     []string
+		stdout   string
+		exitCode int
+	}{
+		{"output", []string{"/bin/sh", "-c", "echo once; echo err >&2"}, "once\n", 0},
+		{"exit status", []string{"/bin/sh", "-c", "exit 3"}, "", 3},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			inst := s.create(t, s.spec(t))
+			ctx, cancel := context.WithTimeout(context.Background(), s.cfg.startTimeout)
+			defer cancel()
+			var stdout, stderr bytes.Buffer
+			err := inst.(driver.OneShot).RunOnce(ctx, tc.argv, &stdout, &stderr)
+			var ee *driver.ExitError
+			switch {
+			case tc.exitCode == 0 && err != nil:
+				t.Fatalf("RunOnce: %v (stderr %q)", err, stderr.String())
+			case tc.exitCode != 0 && (!errors.As(err, &ee) || ee.Code != tc.exitCode):
+				t.Fatalf("RunOnce: error %v, want *driver.ExitError with code %d", err, tc.exitCode)
+			}
+			if stdout.String() != tc.stdout {
+				t.Errorf("stdout %q, want %q", stdout.String(), tc.stdout)
+			}
+			if err := inst.Start(ctx); err == nil {
+				t.Error("Start after RunOnce returned nil")
+			}
+			if err := inst.Close(); err != nil {
+				t.Fatalf("Close: %v", err)
+			}
+		})
 	}
 }
 

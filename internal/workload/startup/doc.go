@@ -16,6 +16,12 @@
 //	delete       Instance.Close: every host resource freed and checked gone
 //	total        Create called → Close returned
 //
+// Run to completion. With oneshot=true each trial also makes starts
+// sandboxes whose only process is the exec command, run by the runtime in
+// the foreground (driver.OneShot: `runc run` as a user types it, what
+// `docker run --rm` does): oneshot is that run alone, oneshot_total create
+// to delete. Drivers without it leave the figures out and the trial says so.
+//
 // The boundary between start and ready is the driver's (driver.StartTimer);
 // a driver without it reports start_ready only, and the trial says so. Per
 // driver:

@@ -17,7 +17,7 @@ import (
 func TestStartupOnRuntimes(t *testing.T) {
 	for _, rt := range workloadtest.Runtimes() {
 		t.Run(rt, func(t *testing.T) {
-			tr := workloadtest.Trial(t, Workload{}, rt, map[string]string{"starts": "1", "cold": "true"})
+			tr := workloadtest.Trial(t, Workload{}, rt, map[string]string{"starts": "1", "cold": "true", "oneshot": "true"})
 			if tr.Status != result.StatusOK {
 				t.Fatalf("trial %s: %s", tr.Status, tr.Error)
 			}
@@ -42,6 +42,18 @@ func TestStartupOnRuntimes(t *testing.T) {
 			if err != nil || len(p["total"]) != 1 {
 				t.Errorf("pooled values %v, %v: want one per warm sandbox", p, err)
 			}
+			// Run to completion: every OCI runtime can; a driver that
+			// cannot says so and records no figure.
+			once, okOnce := tr.Value("oneshot")
+			onceTotal, _ := tr.Value("oneshot_total")
+			switch note := tr.Attrs["startup.oneshot"]; {
+			case note != "" && okOnce:
+				t.Errorf("oneshot = %v recorded although %q", once, note)
+			case note == "" && (!okOnce || once <= 0 || onceTotal < once):
+				t.Errorf("oneshot = %v (ok %v), oneshot_total = %v", once, okOnce, onceTotal)
+			case note != "" && (rt == "runc" || rt == "crun" || rt == "runsc"):
+				t.Errorf("%s cannot run to completion: %s", rt, note)
+			}
 			cold, _ := tr.Value("cold_total")
 			t.Logf("%s: warm total %v s, cold total %v s", rt, p["total"], cold)
 		})
@@ -49,12 +61,12 @@ func TestStartupOnRuntimes(t *testing.T) {
 }
 
 func TestCheck(t *testing.T) {
-	good := map[string]string{"starts": "3", "cold": "false", "exec": "/bin/true"}
+	good := map[string]string{"starts": "3", "cold": "false", "exec": "/bin/true", "oneshot": "true"}
 	if err := (Workload{}).Check(driver.Info{Name: "host"}, good); err != nil {
 		t.Fatal(err)
 	}
-	for k, v := range map[string]string{"starts": "0", "cold": "maybe", "exec": " "} {
-		p := map[string]string{"starts": "3", "cold": "false", "exec": "/bin/true"}
+	for k, v := range map[string]string{"starts": "0", "cold": "maybe", "exec": " ", "oneshot": "yes"} {
+		p := map[string]string{"starts": "3", "cold": "false", "exec": "/bin/true", "oneshot": "true"}
 		p[k] = v
 		if err := (Workload{}).Check(driver.Info{Name: "host"}, p); err == nil {
 			t.Errorf("%s=%q accepted", k, v)

@@ -40,6 +40,7 @@ func (Workload) Params() []workload.Param {
 		{Name: "starts", Default: "10", Doc: "warm sandboxes started one after another in each trial; the trial's figures are their medians, every single start is kept for the tail percentiles", Profiles: map[string]string{"quick": "5"}},
 		{Name: "cold", Default: "true", Doc: "true: each trial first starts one sandbox right after writing back and dropping the host's page cache (the cold_* figures); false: none"},
 		{Name: "exec", Default: "/bin/true", Doc: "the trivial command the exec phase runs in each sandbox (space-separated argv)"},
+		{Name: "oneshot", Default: "true", Doc: "true: each trial also runs starts run-to-completion sandboxes whose only process is the exec command (runc run, docker run --rm), where the runtime can (the oneshot figures); false: none"},
 	}
 }
 
@@ -73,13 +74,17 @@ func (Workload) Metrics() []workload.Metric {
 		ms = append(ms, workload.Metric{Name: "cold_" + p, Unit: workload.UnitSeconds, Label: "cold " + phaseLabel[p],
 			Headline: p == "total"})
 	}
-	return ms
+	return append(ms,
+		workload.Metric{Name: "oneshot", Unit: workload.UnitSeconds, Label: "run to completion"},
+		workload.Metric{Name: "oneshot_total", Unit: workload.UnitSeconds, Label: "run to completion, create to delete"},
+	)
 }
 
 type config struct {
-	starts int
-	cold   bool
-	exec   []string
+	starts  int
+	cold    bool
+	oneshot bool
+	exec    []string
 }
 
 func parse(p map[string]string) (config, error) {
@@ -95,6 +100,13 @@ func parse(p map[string]string) (config, error) {
 	case "false":
 	default:
 		return c, fmt.Errorf("parameter cold: %q is not true or false", p["cold"])
+	}
+	switch p["oneshot"] {
+	case "true":
+		c.oneshot = true
+	case "false":
+	default:
+		return c, fmt.Errorf("parameter oneshot: %q is not true or false", p["oneshot"])
 	}
 	c.exec = strings.Fields(p["exec"])
 	if len(c.exec) == 0 {
@@ -118,7 +130,11 @@ func (Workload) TrialTimeout(p map[string]string) time.Duration {
 	if err != nil {
 		return 0
 	}
-	return time.Duration(c.starts+1)*perSandbox + time.Minute
+	n := c.starts + 1
+	if c.oneshot {
+		n += c.starts
+	}
+	return time.Duration(n)*perSandbox + time.Minute
 }
 
 // Times are one sandbox's phases, in seconds; a phase the driver cannot
@@ -181,6 +197,36 @@ func Cycle(ctx context.Context, d driver.Driver, spec driver.Spec, argv []string
 	return tm, nil
 }
 
+// errNoOneShot says a driver's instances cannot run to completion.
+var errNoOneShot = errors.New("the runtime's driver cannot run a command as the sandbox's only process")
+
+// OneShot makes one sandbox with spec and runs argv as its only process,
+// to completion (driver.OneShot): "oneshot" is the run alone, from the call
+// to the runtime's return, and "oneshot_total" create to delete. It
+// returns errNoOneShot, having closed the instance, when the driver cannot.
+func OneShot(ctx context.Context, d driver.Driver, spec driver.Spec, argv []string) (Times, error) {
+	t0 := time.Now()
+	inst, err := d.Create(ctx, spec)
+	if err != nil {
+		return nil, fmt.Errorf("create: %w", err)
+	}
+	once, ok := inst.(driver.OneShot)
+	if !ok {
+		return nil, errors.Join(errNoOneShot, inst.Close())
+	}
+	var stderr strings.Builder
+	t1 := time.Now()
+	err = once.RunOnce(ctx, argv, nil, &limited{w: &stderr, n: 2000})
+	t2 := time.Now()
+	if err != nil {
+		return nil, errors.Join(fmt.Errorf("run %s: %w", strings.Join(argv, " "), err), inst.Close())
+	}
+	if err := inst.Close(); err != nil {
+		return nil, fmt.Errorf("delete: %w", err)
+	}
+	return Times{"oneshot": t2.Sub(t1).Seconds(), "oneshot_total": time.Since(t0).Seconds()}, nil
+}
+
 // limited keeps the first n bytes written to it.
 type limited struct {
 	w interface{ WriteString(string) (int, error) }
@@ -235,8 +281,23 @@ func (Workload) Run(ctx context.Context, t *workload.Target, rec workload.Record
 			}
 		}
 	}
+	if c.oneshot {
+		for i := 0; i < c.starts; i++ {
+			tm, err := OneShot(ctx, t.Driver, t.NewSpec(), c.exec)
+			if errors.Is(err, errNoOneShot) {
+				rec.Attr("startup.oneshot", errNoOneShot.Error())
+				break
+			}
+			if err != nil {
+				return fmt.Errorf("startup: run-to-completion sandbox %d of %d: %w", i+1, c.starts, err)
+			}
+			for p, v := range tm {
+				pooled.Add(p, v)
+			}
+		}
+	}
 	rec.Raw(workload.PooledRaw, pooled.Encode())
-	for _, p := range phases() {
+	for _, p := range append(phases(), "oneshot", "oneshot_total") {
 		if vs := pooled[p]; len(vs) > 0 {
 			rec.Sample(p, median(vs))
 		}
