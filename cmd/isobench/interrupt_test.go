@@ -30,8 +30,9 @@ import (
 // SIGTERM, not even before it), and every trial that had finished must be
 // in the results store.
 
-// binaries builds isobench once per test process into a temporary
-// directory and returns its path and the agent's.
+// binaries builds isobench once per test process into bin/test of the
+// checkout (beside the agent testutil builds; ignored by git), and returns
+// its path and the agent's.
 type binaries struct {
 	once           sync.Once
 	isobench, errs string
@@ -41,17 +42,25 @@ func build(t *testing.T, b *binaries) (isobench, agentBin string) {
 	t.Helper()
 	agentBin = testutil.Agent(t)
 	b.once.Do(func() {
-		dir, err := os.MkdirTemp("", "isobench-e2e-bin-")
-		if err != nil {
+		dir := filepath.Join(testutil.ModuleRoot(t), "bin", "test")
+		if err := os.MkdirAll(dir, 0o755); err != nil {
 			b.errs = err.Error()
 			return
 		}
+		// Built under a name of this process and renamed into place, so
+		// that test processes running at once never see half a binary.
+		tmp := filepath.Join(dir, fmt.Sprintf(".isobench-%d", os.Getpid()))
 		out := filepath.Join(dir, "isobench")
-		cmd := exec.Command("go", "build", "-buildvcs=false", "-o", out, "./cmd/isobench")
+		cmd := exec.Command("go", "build", "-buildvcs=false", "-o", tmp, "./cmd/isobench")
 		cmd.Dir = testutil.ModuleRoot(t)
 		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 		if msg, err := cmd.CombinedOutput(); err != nil {
+			os.Remove(tmp)
 			b.errs = fmt.Sprintf("building isobench: %v: %s", err, msg)
+			return
+		}
+		if err := os.Rename(tmp, out); err != nil {
+			b.errs = err.Error()
 			return
 		}
 		b.isobench = out

@@ -71,7 +71,8 @@ func (a *app) setupCommand() *cobra.Command {
 		Short: "Install the runtimes and workload tools this distribution packages",
 		Long: `Install, with the distribution's package manager (apt-get), the runtimes
 and workload tools isobench uses that are not installed yet. Installed packages
-are left alone; what was done is printed. Needs root.
+are left alone; what was done is printed. Needs root. Then, unless the cache
+has one, fetch the guest kernel of the VM runtimes (isobench image kernel).
 
 With --gvisor, also build a current gVisor (runsc and its containerd shim)
 from gVisor's Go module at a pinned version, with the Go toolchain, into
@@ -80,6 +81,9 @@ distribution's runsc is from 2022 and lacks the systrap platform.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := a.setup(cmd.Context(), cmd.OutOrStdout(), dryRun, tests); err != nil {
+				return err
+			}
+			if err := a.setupGuestKernel(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr(), dryRun); err != nil {
 				return err
 			}
 			if gvisor {

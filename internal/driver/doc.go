@@ -11,4 +11,9 @@
 //
 // Drivers are listed in one place (package builtin) through a Registry; there
 // is no global registration.
+//
+// What a driver makes on the host is tracked (state records in Env.StateDir,
+// the IDPrefix name, labels) so that a Collector can remove, after a crash,
+// exactly what isobench processes that no longer run left, and a
+// LeftoverFinder can say what that is without removing it.
 package driver

@@ -9,4 +9,12 @@
 // over the run (heat, other load, page cache) spreads over every runtime
 // instead of favouring the ones measured first. The blocks order runs all
 // trials of one cell together, for comparison.
+//
+// A suite comes from flags or from a suite file (ParseSuite,
+// LoadSuiteFile): YAML read strictly, node by node, so that every unknown
+// field, value of the wrong type or impossible value is reported with the
+// file, line, column and field path, all problems of a file at once, and
+// workload parameters are checked by the workloads themselves. A list of
+// values for a parameter sweeps it. The loader is fuzzed; it never panics
+// and bounds what a file may expand into.
 package plan

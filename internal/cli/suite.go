@@ -1,0 +1,271 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/isobench/isobench/internal/builtin"
+	"github.com/isobench/isobench/internal/driver"
+	"github.com/isobench/isobench/internal/plan"
+	"github.com/isobench/isobench/internal/workload"
+)
+
+func (a *app) suiteCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "suite",
+		Short: "Work with suite files (what isobench run -f reads)",
+	}
+	check := &cobra.Command{
+		Use:   "check FILE...",
+		Short: "Check suite files without running anything",
+		Long: `Read each suite file strictly, as isobench run -f does, and say what is wrong
+with it: an unknown field, a value of the wrong type or an impossible value is
+reported with the file, line and field. Runtime names and variants, workload
+names and parameter values are checked against this isobench; whether a
+runtime works on this host is not (see isobench doctor). Prints a summary of
+each good file.`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return a.suiteCheck(cmd.Context(), args, cmd.OutOrStdout())
+		},
+	}
+	cmd.AddCommand(check)
+	return cmd
+}
+
+// known is what suite files are checked against: this isobench's drivers
+// and workloads. Making a driver value does not touch the host.
+func (a *app) known() (plan.Known, error) {
+	denv, err := a.driverEnv()
+	if err != nil {
+		return plan.Known{}, err
+	}
+	reg := builtin.Drivers()
+	return plan.Known{
+		Workloads: builtin.Workloads(),
+		Runtime: func(ref string) error {
+			_, err := reg.New(denv, ref)
+			return err
+		},
+	}, nil
+}
+
+func (a *app) suiteCheck(ctx context.Context, files []string, w io.Writer) error {
+	known, err := a.known()
+	if err != nil {
+		return err
+	}
+	bad := 0
+	var errs []string
+	for _, file := range files {
+		s, err := plan.LoadSuiteFile(file, known)
+		if err != nil {
+			bad++
+			errs = append(errs, err.Error())
+			continue
+		}
+		p, err := plan.Expand(withRuntimes(*s, builtin.Drivers().Names()), known.Workloads)
+		if err != nil {
+			bad++
+			errs = append(errs, fmt.Sprintf("%s: %v", file, err))
+			continue
+		}
+		fmt.Fprintf(w, "%s: ok: %s\n", file, describeSuite(*s, p))
+	}
+	if bad > 0 {
+		return withStatus(ExitUsage, fmt.Errorf("%d of %d suite files have problems:\n%s", bad, len(files), strings.Join(errs, "\n")))
+	}
+	return nil
+}
+
+// withRuntimes gives s every runtime when it names none, as run does.
+func withRuntimes(s plan.Suite, all []string) plan.Suite {
+	if len(s.Runtimes) == 0 {
+		s.Runtimes = all
+	}
+	return s
+}
+
+// describeSuite says in one line what a suite runs.
+func describeSuite(s plan.Suite, p *plan.Plan) string {
+	rts := strings.Join(s.Runtimes, ", ")
+	var wl []string
+	for _, w := range s.Workloads {
+		wl = append(wl, w.Name)
+	}
+	seed := "random seed"
+	if s.Seed != 0 {
+		seed = fmt.Sprintf("seed %d", s.Seed)
+	}
+	return fmt.Sprintf("%d runtimes (%s) × %d workloads (%s) = %d cells, %d trials with warm-ups, profile %s, %s order, %s",
+		len(s.Runtimes), rts, len(s.Workloads), strings.Join(dedupe(wl), ", "), len(p.Cells), len(p.Steps), s.Profile, s.Order, seed)
+}
+
+func dedupe(xs []string) []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, x := range xs {
+		if !seen[x] {
+			seen[x] = true
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+// suiteFromFile reads the suite of run -f and lays the flags the user gave
+// over it: --runtimes, --profile (which the file is then read under), --trials, --warmups, --seed, --order,
+// --baseline, --scratch and --timeout win over the file; --workloads and
+// --set cannot be mixed with a file.
+func (a *app) suiteFromFile(f runFlags, wreg *workload.Registry) (plan.Suite, error) {
+	known, err := a.known()
+	if err != nil {
+		return plan.Suite{}, err
+	}
+	changed := f.changed
+	if changed == nil {
+		changed = func(string) bool { return false }
+	}
+	for _, name := range []string{"workloads", "set"} {
+		if changed(name) {
+			return plan.Suite{}, fmt.Errorf("--%s cannot be given with -f: the suite file says which workloads run, with which parameters", name)
+		}
+	}
+	if changed("profile") {
+		known.Profile = f.profile
+	}
+	sp, err := plan.LoadSuiteFile(f.file, known)
+	if err != nil {
+		return plan.Suite{}, err
+	}
+	s := *sp
+	if changed("runtimes") {
+		s.Runtimes = f.runtimes
+		for _, r := range f.runtimes {
+			if err := known.Runtime(r); err != nil {
+				return plan.Suite{}, fmt.Errorf("--runtimes: %w", err)
+			}
+		}
+	}
+	if changed("trials") {
+		s.Trials = f.trials
+	}
+	if changed("warmups") {
+		s.Warmups = f.warmups
+	}
+	if changed("seed") {
+		s.Seed = f.seed
+	}
+	if changed("order") {
+		s.Order = f.order
+	}
+	if changed("baseline") {
+		s.Baseline = f.baseline
+	}
+	if changed("scratch") {
+		for i, wc := range s.Workloads {
+			w, err := wreg.Get(wc.Name)
+			if err != nil {
+				return plan.Suite{}, err
+			}
+			for _, p := range w.Params() {
+				if p.Name == "scratch" {
+					set := map[string]string{}
+					for k, v := range wc.Set {
+						set[k] = v
+					}
+					set["scratch"] = f.scratch
+					s.Workloads[i].Set = set
+				}
+			}
+		}
+	}
+	if changed("timeout") {
+		applyTimeout(&s, f.timeout)
+	}
+	return s, nil
+}
+
+// applyTimeout makes d the limit of every trial of s.
+func applyTimeout(s *plan.Suite, d time.Duration) {
+	s.Timeout = d
+	for i := range s.Workloads {
+		s.Workloads[i].Timeout = 0
+	}
+}
+
+// runtimeOptions returns the sandbox options the suite gives a runtime.
+func runtimeOptions(s plan.Suite, name string) plan.RuntimeOptions {
+	return s.Options[name]
+}
+
+// warnLeftovers tells the user what isobench processes that no longer run
+// left on this host, before a run adds to it. It removes nothing.
+func (a *app) warnLeftovers(ctx context.Context, denv driver.Env, w io.Writer) {
+	reg := builtin.Drivers()
+	var lines []string
+	for _, name := range reg.Names() {
+		d, err := reg.New(denv, name)
+		if err != nil {
+			continue
+		}
+		f, ok := d.(driver.LeftoverFinder)
+		if !ok {
+			continue
+		}
+		left, err := f.Leftovers(ctx)
+		for _, l := range left {
+			lines = append(lines, fmt.Sprintf("  %s: %s", name, l))
+		}
+		if err != nil {
+			lines = append(lines, fmt.Sprintf("  %s: cannot read all state records: %v", name, err))
+		}
+	}
+	if len(lines) == 0 {
+		return
+	}
+	const max = 10
+	more := ""
+	if len(lines) > max {
+		more = fmt.Sprintf("\n  and %d more", len(lines)-max)
+		lines = lines[:max]
+	}
+	fmt.Fprintf(w, "warning: isobench processes that no longer run left sandboxes on this host (state directory %s):\n%s%s\nrun `isobench gc` to remove them; this run leaves them alone\n",
+		denv.StateDir, strings.Join(lines, "\n"), more)
+}
+
+// watchInterrupt tells the user, as it happens, what an interrupt does:
+// the first stops the run after the current trial is cleaned up; a second
+// (env.Hurry) frees the sandbox at once. It returns a function that ends
+// the watch.
+func (a *app) watchInterrupt(ctx context.Context, w io.Writer) func() {
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		select {
+		case <-ctx.Done():
+		case <-done:
+			return
+		}
+		fmt.Fprintln(w, "isobench: interrupted: stopping the trial in flight and removing its sandbox; interrupt again to stop faster")
+		if a.env.Hurry == nil {
+			return
+		}
+		select {
+		case <-a.env.Hurry:
+		case <-done:
+			return
+		}
+		fmt.Fprintln(w, "isobench: interrupted again: freeing the sandbox without a graceful stop; a third interrupt kills isobench at once (then run isobench gc)")
+	}()
+	return func() {
+		close(done)
+		<-finished
+	}
+}
