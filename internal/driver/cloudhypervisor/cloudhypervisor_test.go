@@ -1,0 +1,146 @@
+package cloudhypervisor
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/isobench/isobench/internal/driver"
+	"github.com/isobench/isobench/internal/driver/drivertest"
+	"github.com/isobench/isobench/internal/driver/vmm"
+	"github.com/isobench/isobench/internal/driver/vmm/apitest"
+	"github.com/isobench/isobench/internal/image/guesttest"
+	"github.com/isobench/isobench/internal/testutil"
+)
+
+const spec = "testdata/cloud-hypervisor.yaml"
+
+// TestContractAPI is a contract test: Cloud Hypervisor does not run on
+// every host (it needs KVM, and no distribution packages it), so the
+// requests the driver sends to boot and stop a guest go to a stand-in
+// server that checks each against Cloud Hypervisor's published API
+// description.
+func TestContractAPI(t *testing.T) {
+	tests := []struct {
+		name  string
+		m     vmm.Machine
+		disks []string
+	}{
+		{"root disk only", vmm.Machine{CPUs: 1, MemoryBytes: 1 << 30, KernelPath: "/k/vmlinux", Initramfs: "/k/initramfs.cpio", Cmdline: "console=ttyS0 quiet", RootDisk: "/d/root.ext4"}, []string{"/d/root.ext4"}},
+		{"with a volume", vmm.Machine{CPUs: 2, MemoryBytes: 512 << 20, KernelPath: "/k/vmlinux", Initramfs: "/k/initramfs.cpio", Cmdline: "console=ttyS0", RootDisk: "/d/root.ext4", VolumeDisk: "/d/volume.ext4"}, []string{"/d/root.ext4", "/d/volume.ext4"}},
+		{"probe boot, no disk", vmm.Machine{CPUs: 1, MemoryBytes: 256 << 20, KernelPath: "/k/vmlinux", Initramfs: "/k/initramfs.cpio", Cmdline: "isobench.probe=1"}, nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := apitest.NewServer(t, spec, nil)
+			c := &controller{api: vmm.NewAPIClient(srv.Socket), m: &tc.m}
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			if err := c.Boot(ctx); err != nil {
+				t.Fatalf("Boot: %v", err)
+			}
+			if err := c.Quit(ctx); err != nil {
+				t.Fatalf("Quit: %v", err)
+			}
+			reqs := srv.Requests()
+			var ops []string
+			for _, r := range reqs {
+				if r.Err != nil {
+					t.Errorf("%v", r.Err)
+				}
+				ops = append(ops, r.Operation)
+			}
+			want := []string{"createVM", "bootVM", "shutdownVM", "shutdownVMM"}
+			if len(ops) != len(want) {
+				t.Fatalf("operations %q, want %q", ops, want)
+			}
+			for i := range want {
+				if ops[i] != want[i] {
+					t.Fatalf("operations %q, want %q", ops, want)
+				}
+			}
+			var cfg vmConfig
+			if err := json.Unmarshal(reqs[0].Body, &cfg); err != nil {
+				t.Fatal(err)
+			}
+			if cfg.Cpus.BootVcpus != tc.m.CPUs || cfg.Memory.Size != tc.m.MemoryBytes {
+				t.Errorf("vm.create %s: want %d vCPUs and %d bytes", reqs[0].Body, tc.m.CPUs, tc.m.MemoryBytes)
+			}
+			if cfg.Payload.Kernel != tc.m.KernelPath || cfg.Payload.Initramfs != tc.m.Initramfs || cfg.Payload.Cmdline != tc.m.Cmdline {
+				t.Errorf("payload %+v", cfg.Payload)
+			}
+			if cfg.Serial.Mode != "Tty" || cfg.Console.Mode != "Off" {
+				t.Errorf("serial %q console %q: the agent talks on the serial console, on the VMM's stdio", cfg.Serial.Mode, cfg.Console.Mode)
+			}
+			var disks []string
+			for _, d := range cfg.Disks {
+				disks = append(disks, d.Path)
+			}
+			if len(disks) != len(tc.disks) {
+				t.Fatalf("disks %q, want %q", disks, tc.disks)
+			}
+			for i := range disks {
+				if disks[i] != tc.disks[i] {
+					t.Errorf("disks %q, want %q in that order", disks, tc.disks)
+				}
+			}
+		})
+	}
+}
+
+// TestContractRejectsNonConforming checks the stand-in itself.
+func TestContractRejectsNonConforming(t *testing.T) {
+	srv := apitest.NewServer(t, spec, nil)
+	api := vmm.NewAPIClient(srv.Socket)
+	ctx := context.Background()
+	bad := []struct {
+		path string
+		body any
+	}{
+		{apiPrefix + "/vm.create", map[string]any{"cpus": map[string]any{"boot_vcpus": 1, "max_vcpus": 1}}},
+		{apiPrefix + "/vm.create", map[string]any{"payload": map[string]any{"kernel": "/k"}, "serial": map[string]any{"mode": "Serial"}}},
+		{apiPrefix + "/vm.create", map[string]any{"payload": map[string]any{"kernel": "/k"}, "disks": []any{map[string]any{"file": "/d"}}}},
+		{apiPrefix + "/vm.start", nil},
+		{"/vm.create", map[string]any{"payload": map[string]any{"kernel": "/k"}}},
+	}
+	for _, b := range bad {
+		err := api.Do(ctx, "PUT", b.path, b.body, nil)
+		var ae *vmm.APIError
+		if !errors.As(err, &ae) {
+			t.Errorf("PUT %s %v: error %v, want the stand-in to reject it", b.path, b.body, err)
+		}
+	}
+}
+
+// TestCloudHypervisor runs the shared driver suite on the real Cloud
+// Hypervisor wherever it works; elsewhere it skips with what is missing.
+func TestCloudHypervisor(t *testing.T) {
+	testutil.RequireRoot(t)
+	if _, err := exec.LookPath(Binary); err != nil {
+		t.Skipf("%s not installed: no distribution packages it (install a release of the Cloud Hypervisor project); the contract test covers the driver's API use", Binary)
+	}
+	guesttest.Kernel(t)
+	dir, err := os.MkdirTemp("", "isobench-ch-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	env := driver.Env{StateDir: filepath.Join(dir, "state"), RunDir: filepath.Join(dir, "run"), CacheDir: guesttest.CacheDir(t)}
+	d, err := New(env, "", vmm.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if _, err := d.Probe(ctx); errors.Is(err, driver.ErrNotSupported) {
+		t.Skipf("cloud-hypervisor does not work here: %v", err)
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	drivertest.Run(t, d, testutil.MinimalImage(t), drivertest.WithEnv(env))
+}

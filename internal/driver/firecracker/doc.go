@@ -1,0 +1,19 @@
+// Package firecracker is the Firecracker driver: each guest is a
+// firecracker process configured through its REST API on a unix socket in
+// the instance directory (machine config, boot source, drives,
+// InstanceStart), booting the cached guest kernel's uncompressed vmlinux
+// and initramfs with a private copy (a reflink where the file system
+// allows) of the workload image's ext4 disk, and for the volume scratch a
+// second drive. The guest's serial console is firecracker's stdio, over
+// which the agent talks as in every VM (package vmm). The jailer is not
+// used.
+//
+// Firecracker needs KVM, and a guest kernel with virtio-mmio devices named
+// on the command line (CONFIG_VIRTIO_MMIO_CMDLINE_DEVICES): Probe and
+// doctor say which of these, and the binary, are missing.
+//
+// Where Firecracker cannot run, the requests the driver sends are checked
+// by a contract test against Firecracker's published API description
+// (testdata/firecracker.yaml); the integration test runs wherever the
+// binary, working KVM and a fitting kernel exist.
+package firecracker

@@ -1,0 +1,189 @@
+package firecracker
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/isobench/isobench/internal/driver"
+	"github.com/isobench/isobench/internal/driver/drivertest"
+	"github.com/isobench/isobench/internal/driver/vmm"
+	"github.com/isobench/isobench/internal/driver/vmm/apitest"
+	"github.com/isobench/isobench/internal/image/guesttest"
+	"github.com/isobench/isobench/internal/testutil"
+)
+
+const spec = "testdata/firecracker.yaml"
+
+// TestContractAPI is a contract test: Firecracker does not run on every
+// host (it needs KVM, and no distribution packages it), so the requests
+// the driver sends to boot and stop a guest go to a stand-in server that
+// checks each against Firecracker's published API description.
+func TestContractAPI(t *testing.T) {
+	tests := []struct {
+		name       string
+		m          vmm.Machine
+		wantDrives []string
+	}{
+		{"root disk only", vmm.Machine{CPUs: 1, MemoryBytes: 1 << 30, KernelPath: "/k/vmlinux", Initramfs: "/k/initramfs.cpio", Cmdline: "console=ttyS0 quiet", RootDisk: "/d/root.ext4"}, []string{"root"}},
+		{"with a volume", vmm.Machine{CPUs: 2, MemoryBytes: 512 << 20, KernelPath: "/k/vmlinux", Initramfs: "/k/initramfs.cpio", Cmdline: "console=ttyS0", RootDisk: "/d/root.ext4", VolumeDisk: "/d/volume.ext4"}, []string{"root", "volume"}},
+		{"probe boot, no disk", vmm.Machine{CPUs: 1, MemoryBytes: 256 << 20, KernelPath: "/k/vmlinux", Initramfs: "/k/initramfs.cpio", Cmdline: "isobench.probe=1"}, nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := apitest.NewServer(t, spec, nil)
+			c := &controller{api: vmm.NewAPIClient(srv.Socket), m: &tc.m}
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			if err := c.Boot(ctx); err != nil {
+				t.Fatalf("Boot: %v", err)
+			}
+			if err := c.Quit(ctx); err != nil {
+				t.Fatalf("Quit: %v", err)
+			}
+			reqs := srv.Requests()
+			var ops []string
+			var drives []string
+			for _, r := range reqs {
+				if r.Err != nil {
+					t.Errorf("%v", r.Err)
+				}
+				ops = append(ops, r.Operation)
+				var body map[string]any
+				json.Unmarshal(r.Body, &body)
+				switch r.Operation {
+				case "putMachineConfiguration":
+					if int(body["vcpu_count"].(float64)) != tc.m.CPUs || int64(body["mem_size_mib"].(float64)) != tc.m.MemoryBytes>>20 {
+						t.Errorf("machine config %s, want %d vCPUs and %d MiB", r.Body, tc.m.CPUs, tc.m.MemoryBytes>>20)
+					}
+				case "putGuestBootSource":
+					if body["kernel_image_path"] != tc.m.KernelPath || body["initrd_path"] != tc.m.Initramfs || body["boot_args"] != tc.m.Cmdline {
+						t.Errorf("boot source %s", r.Body)
+					}
+				case "putGuestDriveByID":
+					drives = append(drives, body["drive_id"].(string))
+					if "/drives/"+body["drive_id"].(string) != r.Path {
+						t.Errorf("drive %s put at %s", body["drive_id"], r.Path)
+					}
+					if body["is_root_device"] != false {
+						t.Errorf("drive %s is a root device: the initramfs mounts it", r.Body)
+					}
+				}
+			}
+			if strings.Join(drives, ",") != strings.Join(tc.wantDrives, ",") {
+				t.Errorf("drives %q, want %q in that order", drives, tc.wantDrives)
+			}
+			// InstanceStart comes last of the boot; Ctrl-Alt-Del stops.
+			if len(reqs) < 2 || !strings.Contains(string(reqs[len(reqs)-2].Body), "InstanceStart") || !strings.Contains(string(reqs[len(reqs)-1].Body), "SendCtrlAltDel") {
+				t.Errorf("requests %q: want InstanceStart, then SendCtrlAltDel last", ops)
+			}
+			for _, want := range []string{"putMachineConfiguration", "putGuestBootSource", "createSyncAction"} {
+				if !contains(ops, want) {
+					t.Errorf("requests %q lack %s", ops, want)
+				}
+			}
+		})
+	}
+}
+
+// TestContractRejectsNonConforming checks the stand-in itself: a request
+// outside the description must be caught, or the contract test proves
+// nothing.
+func TestContractRejectsNonConforming(t *testing.T) {
+	srv := apitest.NewServer(t, spec, nil)
+	api := vmm.NewAPIClient(srv.Socket)
+	ctx := context.Background()
+	bad := []struct {
+		path string
+		body any
+	}{
+		{"/machine-config", map[string]any{"vcpu_count": "two", "mem_size_mib": 128}},
+		{"/machine-config", map[string]any{"vcpu_count": 1}},
+		{"/actions", map[string]any{"action_type": "Reboot"}},
+		{"/drives/root", map[string]any{"drive_id": "root", "is_root_device": false, "path": "/x"}},
+		{"/no-such-thing", map[string]any{}},
+	}
+	for _, b := range bad {
+		err := api.Do(ctx, "PUT", b.path, b.body, nil)
+		var ae *vmm.APIError
+		if !errors.As(err, &ae) {
+			t.Errorf("PUT %s %v: error %v, want the stand-in to reject it", b.path, b.body, err)
+		}
+	}
+}
+
+func contains(xs []string, x string) bool {
+	for _, y := range xs {
+		if y == x {
+			return true
+		}
+	}
+	return false
+}
+
+// TestFirecracker runs the shared driver suite on the real Firecracker
+// wherever it works (the binary, working KVM and a guest kernel that
+// fits); elsewhere it skips with what is missing.
+func TestFirecracker(t *testing.T) {
+	testutil.RequireRoot(t)
+	if _, err := exec.LookPath(Binary); err != nil {
+		t.Skipf("%s not installed: no distribution packages it (install a release of the Firecracker project); the contract test covers the driver's API use", Binary)
+	}
+	guesttest.Kernel(t)
+	dir, err := os.MkdirTemp("", "isobench-fc-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	env := driver.Env{StateDir: filepath.Join(dir, "state"), RunDir: filepath.Join(dir, "run"), CacheDir: guesttest.CacheDir(t)}
+	d, err := New(env, "", vmm.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if _, err := d.Probe(ctx); errors.Is(err, driver.ErrNotSupported) {
+		t.Skipf("firecracker does not work here: %v", err)
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	drivertest.Run(t, d, testutil.MinimalImage(t), drivertest.WithEnv(env))
+}
+
+// TestProbeSaysWhatIsMissing: where Firecracker cannot run, Probe (and so
+// doctor) names everything missing at once: the binary, working KVM, a
+// kernel that fits.
+func TestProbeSaysWhatIsMissing(t *testing.T) {
+	k := guesttest.Kernel(t)
+	base := t.TempDir()
+	env := driver.Env{StateDir: filepath.Join(base, "state"), RunDir: filepath.Join(base, "run"), CacheDir: guesttest.CacheDir(t)}
+	d, err := New(env, "/nonexistent-isobench/firecracker", vmm.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = d.Probe(context.Background())
+	if !errors.Is(err, driver.ErrNotSupported) {
+		t.Fatalf("Probe with no binary: %v, want ErrNotSupported", err)
+	}
+	msg := err.Error()
+	t.Logf("%s", msg)
+	want := []string{"no firecracker binary at /nonexistent-isobench/firecracker"}
+	if k.Config().State("CONFIG_VIRTIO_MMIO_CMDLINE_DEVICES") != "y" {
+		want = append(want, "lacks CONFIG_VIRTIO_MMIO_CMDLINE_DEVICES=y")
+	}
+	qemu, _ := exec.LookPath("qemu-system-x86_64")
+	if st := vmm.ProbeKVM(context.Background(), qemu, t.TempDir(), 5*time.Second); !st.Usable() {
+		want = append(want, st.Short)
+	}
+	for _, w := range want {
+		if !strings.Contains(msg, w) {
+			t.Errorf("Probe's reason lacks %q", w)
+		}
+	}
+}

@@ -1,0 +1,21 @@
+// Package qemu is the QEMU driver family: qemu-microvm (-M microvm, the
+// minimal machine: virtio-mmio devices, no PCI, no firmware beyond qboot)
+// and qemu-vm (-M q35, the full-VM reference: PCI, ACPI, SeaBIOS).
+//
+// Each guest boots the cached guest kernel and initramfs (package image)
+// with the workload image's ext4 disk under a qcow2 copy-on-write overlay
+// of its own, and, for the volume scratch, a second virtio-blk disk. QEMU
+// starts paused (-S) and is driven through QMP (a small client in qmp.go,
+// each call bounded by its context): query-status, cont, quit.
+// The guest's serial console is QEMU's stdio, over which the agent (PID 1
+// in the guest) talks to the host through agent.Link frames that survive
+// the guest kernel's log lines.
+//
+// Acceleration is KVM when a probe guest really runs under it within
+// seconds, otherwise TCG (software emulation), recorded in
+// Info.Features["accel"] with a warning that the numbers are not
+// comparable with hardware ones. The variant forces one: qemu-microvm:tcg.
+//
+// The shared machinery (state records, Collect, the agent link, the VMM's
+// memory) is package vmm's.
+package qemu

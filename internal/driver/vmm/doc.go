@@ -1,0 +1,43 @@
+// Package vmm is what the VM drivers (QEMU microvm and q35, Firecracker,
+// Cloud Hypervisor) share; each brings a Family (how to find its VMM, lay
+// out a root disk, launch it and drive its API) and gets a Driver.
+//
+// A guest boots the cached guest kernel (image.DefaultKernel) with the
+// initramfs that loads its modules and hands over to the agent as PID 1
+// (agent mode "vm"), on a private copy-on-write root disk over the image's
+// shared ext4 disk (image.GuestDisk); the volume scratch is a second
+// virtio-blk disk, the tmpfs scratch guest memory. The guest's serial
+// console is the VMM's stdin and stdout: the host talks to the agent over
+// it through agent.Guest, whose frames survive the guest kernel's log
+// lines. Start returns when the agent says hello; Exec runs a command
+// through it; Stop asks the agent to sync and power off, then the VMM's
+// API to quit, then kills the VMM's process group.
+//
+// # Acceleration
+//
+// ProbeKVM tells apart "no KVM" (no usable /dev/kvm, or QEMU cannot use
+// it) from "KVM present but guests do not run" (a probe guest of five
+// instructions does not finish within seconds: broken nested
+// virtualisation). QEMU falls back to software emulation (TCG), recorded in
+// Info.Features["accel"] with TCGWarning; Firecracker and Cloud Hypervisor
+// need KVM. Probe also checks the kernel against the VMM (image.CheckKernel)
+// and boots a probe guest, and names everything missing in one
+// NotSupported error.
+//
+// # Host resources
+//
+// Each guest has a state record (StateDir/vm/ID.json: the isobench process,
+// and the VMM's pid and start time once it runs) written before anything
+// is made, and an instance directory (RunDir/ID: disks, sockets, logs).
+// The VMM runs in its own process group, dies with isobench (parent-death
+// signal), and is never given a tap device: guests have no network.
+// Close removes everything; Collect (isobench gc) removes what dead
+// isobench processes left, killing a VMM only when its pid still has the
+// recorded start time.
+//
+// # Host cost
+//
+// Instance implements driver.HostProcesses: HostPIDs names the VMM
+// process, whose resident and proportional memory driver.ReadProcessMemory
+// reads (the density workload's per-guest cost).
+package vmm

@@ -1,0 +1,149 @@
+package vmm
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/isobench/isobench/internal/driver"
+	"github.com/isobench/isobench/internal/image"
+)
+
+// probeGuest boots the guest kernel and initramfs with the probe parameter
+// (they power off at once), once per Driver, and returns how long it took.
+func (d *Driver) probeGuest(ctx context.Context, r *resolved) (time.Duration, error) {
+	d.mu.Lock()
+	if d.probed {
+		defer d.mu.Unlock()
+		return d.probeBoot, d.probeErr
+	}
+	d.mu.Unlock()
+	took, err := d.bootProbe(ctx, r)
+	if ctx.Err() != nil {
+		return took, err // not remembered: the caller gave up
+	}
+	d.mu.Lock()
+	d.probed, d.probeBoot, d.probeErr = true, took, err
+	d.mu.Unlock()
+	return took, err
+}
+
+func (d *Driver) bootProbe(ctx context.Context, r *resolved) (time.Duration, error) {
+	b := make([]byte, 5)
+	if _, err := rand.Read(b); err != nil {
+		return 0, err
+	}
+	id := driver.IDPrefix + "probe-" + hex.EncodeToString(b)
+	limit := 20 * time.Second
+	if r.accel == AccelTCG {
+		limit = 90 * time.Second
+	}
+	if err := os.MkdirAll(d.env.RunDir, 0o711); err != nil {
+		return 0, fmt.Errorf("%s: probe: %w", d.Name(), err)
+	}
+	m := Machine{
+		ID: id, Dir: filepath.Join(d.env.RunDir, id), Binary: r.binary, Accel: r.accel,
+		CPUs: DefaultCPUs, MemoryBytes: 256 << 20, Kernel: r.kernel,
+		KernelPath: bootImage(d.fam, r.kernel), Initramfs: r.kernel.Initramfs(),
+	}
+	m.Cmdline = strings.Join(append(append(baseCmdline(), d.fam.KernelArgs(&m, r.tscKHz)...), image.ParamProbe+"=1"), " ")
+	start, ok := procStartTime(os.Getpid())
+	if !ok {
+		return 0, errors.New("cannot read this process's start time from /proc")
+	}
+	rec := record{Version: recordVersion, Runtime: d.runtime(), ID: id, Dir: m.Dir, Created: time.Now().UTC(), OwnerPID: os.Getpid(), OwnerStart: start}
+	if err := writeRecord(d.env.StateDir, rec, true); err != nil {
+		return 0, fmt.Errorf("%s: probe: %w", d.Name(), err)
+	}
+	defer removeRecord(d.env.StateDir, id)
+	if err := os.Mkdir(m.Dir, 0o700); err != nil {
+		return 0, fmt.Errorf("%s: probe: %w", d.Name(), err)
+	}
+	defer os.RemoveAll(m.Dir)
+	cmd, ctrl, err := d.fam.Launch(&m)
+	if err != nil {
+		return 0, fmt.Errorf("%s: probe: %w", d.Name(), err)
+	}
+	defer ctrl.Close()
+	console, err := newConsoleLog(m.Path("console.log"))
+	if err != nil {
+		return 0, err
+	}
+	defer console.Close()
+	log, err := os.OpenFile(m.Path("vmm.log"), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return 0, err
+	}
+	defer log.Close()
+	outR, outW, err := os.Pipe()
+	if err != nil {
+		return 0, err
+	}
+	defer outR.Close()
+	inR, inW, err := os.Pipe()
+	if err != nil {
+		outW.Close()
+		return 0, err
+	}
+	defer inW.Close()
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = inR, outW, log
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	t0 := time.Now()
+	err = cmd.Start()
+	outW.Close()
+	inR.Close()
+	if err != nil {
+		return 0, driver.NotSupported(d.Name(), "starting %s: %v", cmd.Path, err)
+	}
+	rec.VMMPID = cmd.Process.Pid
+	rec.VMMStart, _ = procStartTime(cmd.Process.Pid)
+	_ = writeRecord(d.env.StateDir, rec, false)
+	copied := make(chan struct{})
+	go func() {
+		io.Copy(console, outR)
+		close(copied)
+	}()
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	pctx, cancel := context.WithTimeout(ctx, limit)
+	defer cancel()
+	bootErr := make(chan error, 1)
+	go func() { bootErr <- ctrl.Boot(pctx) }()
+	var waitErr error
+	select {
+	case waitErr = <-exited:
+	case <-pctx.Done():
+		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		waitErr = <-exited
+		<-copied
+		if ctx.Err() != nil {
+			return 0, fmt.Errorf("%s: probe: %w", d.Name(), ctx.Err())
+		}
+		return 0, driver.NotSupported(d.Name(), "a probe guest (kernel %s and initramfs, which power off at once) did not finish within %s (accel %s): %s", r.kernel.Release, limit, r.accel, probeSaid(console, m))
+	}
+	took := time.Since(t0)
+	<-copied
+	if err := <-bootErr; err != nil {
+		return took, driver.NotSupported(d.Name(), "a probe guest could not be started through the %s API: %v; %s", d.fam.VMM(), err, probeSaid(console, m))
+	}
+	if !strings.Contains(console.tail(64), image.ProbeOK) {
+		return took, driver.NotSupported(d.Name(), "a probe guest (kernel %s) ended (%v) without its initramfs saying it ran: %s", r.kernel.Release, waitErr, probeSaid(console, m))
+	}
+	return took, nil
+}
+
+func probeSaid(c *consoleLog, m Machine) string {
+	s := "guest console: " + c.tail(6)
+	if t := readTail(m.Path("vmm.log"), 600); t != "" {
+		s += "; VMM said: " + t
+	}
+	return s
+}
