@@ -37,8 +37,12 @@ type Group struct {
 // RuntimeCount counts a runtime's trials in a group.
 type RuntimeCount struct {
 	Runtime string `json:"runtime"`
-	OK      int    `json:"ok"`
-	Failed  int    `json:"failed"`
+	// Emulated is true for a runtime that ran under software emulation
+	// (QEMU's TCG): its figures are not comparable with hardware numbers,
+	// and every table says so beside its name.
+	Emulated bool `json:"emulated,omitempty"`
+	OK       int  `json:"ok"`
+	Failed   int  `json:"failed"`
 	// Errors holds the distinct errors of failed trials.
 	Errors []string `json:"errors,omitempty"`
 	// Attrs holds facts every OK trial agreed on (e.g. the scratch
@@ -100,7 +104,9 @@ func Analyze(run *result.Run, reg *workload.Registry) *Analysis {
 			}
 		}
 		for _, rt := range rts {
-			g.Runtimes = append(g.Runtimes, countTrials(rt, byRuntime[rt]))
+			rc := countTrials(rt, byRuntime[rt])
+			rc.Emulated = emulated(run, rt)
+			g.Runtimes = append(g.Runtimes, rc)
 		}
 		for _, m := range metricsOf(reg, g.Workload, byRuntime) {
 			g.Metrics = append(g.Metrics, a.metricRow(m, rts, byRuntime, run.Seed))
@@ -109,6 +115,28 @@ func Analyze(run *result.Run, reg *workload.Registry) *Analysis {
 		a.Groups = append(a.Groups, *g)
 	}
 	return a
+}
+
+// emulated reports whether the run recorded the runtime as running under
+// software emulation (its driver's "accel" feature is "tcg").
+func emulated(run *result.Run, rt string) bool {
+	for _, r := range run.Runtimes {
+		if r.Name == rt {
+			return r.Features["accel"] == "tcg"
+		}
+	}
+	return false
+}
+
+// EmulatedMark is what tables put beside the name of an emulated runtime.
+const EmulatedMark = " [TCG: emulated]"
+
+// label is a runtime's name for tables, marked when it was emulated.
+func (rc RuntimeCount) label() string {
+	if rc.Emulated {
+		return rc.Runtime + EmulatedMark
+	}
+	return rc.Runtime
 }
 
 // runtimeOrder lists the run's runtimes as the run recorded them, then any

@@ -175,6 +175,14 @@ func htmlTemplate() *template.Template {
 		},
 		"pct":      func(f float64) string { return fmt.Sprintf("%g%%", f*100) },
 		"warnings": cellWarnings,
+		"rtlabel": func(g Group, rt string) string {
+			for _, rc := range g.Runtimes {
+				if rc.Runtime == rt {
+					return rc.label()
+				}
+			}
+			return rt
+		},
 		"counts": func(g Group, rt string) string {
 			for _, rc := range g.Runtimes {
 				if rc.Runtime == rt {
@@ -291,7 +299,7 @@ footer { margin-top: 3em; color: #777; font-size: 12px; }
 <h3>{{$g.Workload}} <span class="caption">{{params $g.Params}}</span></h3>
 <table>
 <tr><th>metric</th><th>runtime</th><th>trials</th><th>median</th><th>{{pct $.R.Method.Confidence}} CI</th><th>ratio to {{$.R.Method.Baseline}} [CI]</th><th>p (Holm)</th><th>significant</th><th>notes</th></tr>
-{{range $m := $g.Metrics}}{{range $c := $m.Cells}}<tr><td>{{$m.Metric.Label}} {{better $m.Metric.HigherIsBetter}}</td><td>{{$c.Runtime}}</td><td class="num">{{counts $g $c.Runtime}}</td><td class="num">{{if $c.Summary.N}}{{value $c.Summary.Median $m.Metric.Unit}}{{else}}-{{end}}</td><td class="num">{{ci $c $m.Metric.Unit}}</td><td class="num">{{ratioCI $c}}</td><td class="num">{{pvalue $c}}</td><td>{{signif $c}}</td><td>{{warnings $c}}{{with $c.RatioError}} {{.}}{{end}}</td></tr>
+{{range $m := $g.Metrics}}{{range $c := $m.Cells}}<tr><td>{{$m.Metric.Label}} {{better $m.Metric.HigherIsBetter}}</td><td>{{rtlabel $g $c.Runtime}}</td><td class="num">{{counts $g $c.Runtime}}</td><td class="num">{{if $c.Summary.N}}{{value $c.Summary.Median $m.Metric.Unit}}{{else}}-{{end}}</td><td class="num">{{ci $c $m.Metric.Unit}}</td><td class="num">{{ratioCI $c}}</td><td class="num">{{pvalue $c}}</td><td>{{signif $c}}</td><td>{{warnings $c}}{{with $c.RatioError}} {{.}}{{end}}</td></tr>
 {{end}}{{end}}</table>
 {{with $g.Tails}}<table class="tails">
 <tr><th colspan="7">tails: {{tailNote}}</th></tr>

@@ -62,13 +62,13 @@ func (r *Report) Markdown(w io.Writer) error {
 				if c.Compare != nil {
 					p = fmt.Sprintf("%.3g", c.PHolm)
 				}
-				counts := ""
+				counts, name := "", c.Runtime
 				for _, rc := range g.Runtimes {
 					if rc.Runtime == c.Runtime {
-						counts = trialsText(rc)
+						counts, name = trialsText(rc), rc.label()
 					}
 				}
-				fmt.Fprintf(ew, "| %s %s | %s | %s | %s | %s | %s | %s | %s |\n", md(m.Metric.Label), arrow, md(c.Runtime),
+				fmt.Fprintf(ew, "| %s %s | %s | %s | %s | %s | %s | %s | %s |\n", md(m.Metric.Label), arrow, md(name),
 					counts, median, ci, ratio, p, md(strings.TrimSpace(cellWarnings(c)+" "+c.RatioError)))
 			}
 		}

@@ -61,7 +61,7 @@ func (a *Analysis) Text(w io.Writer) error {
 		}
 		fmt.Fprintln(tw, strings.Join(head, "\t"))
 		for i, rc := range g.Runtimes {
-			cols := []string{rc.Runtime, trialsText(rc)}
+			cols := []string{rc.label(), trialsText(rc)}
 			if showFS {
 				cols = append(cols, orText(rc.Attrs[AttrScratchFS], "?"))
 			}
