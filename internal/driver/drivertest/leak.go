@@ -8,9 +8,10 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
+
+	"github.com/isobench/isobench/internal/driver/driverkit"
 )
 
 // leftovers reports what of sandbox id is still on the host. Processes get
@@ -66,22 +67,14 @@ func mountsNaming(id string) []string {
 // procsNaming returns the processes (but this one) whose command line or
 // working directory mentions id.
 func procsNaming(id string) []string {
-	ents, err := os.ReadDir("/proc")
-	if err != nil {
+	if _, err := os.ReadDir("/proc"); err != nil {
 		return []string{"cannot read /proc: " + err.Error()}
 	}
 	var out []string
-	for _, e := range ents {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil || pid == os.Getpid() {
-			continue
-		}
-		b, _ := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
-		cmd := string(bytes.TrimRight(bytes.ReplaceAll(b, []byte{0}, []byte{' '}), " "))
-		cwd, _ := os.Readlink(filepath.Join("/proc", e.Name(), "cwd"))
-		if strings.Contains(cmd, id) || strings.Contains(cwd, id) {
-			out = append(out, fmt.Sprintf("pid %d cmdline %q cwd %q", pid, clip(cmd), cwd))
-		}
+	for _, p := range driverkit.ScanProcs(func(p driverkit.Proc) bool {
+		return strings.Contains(p.Cmdline, id) || strings.Contains(p.Cwd, id)
+	}) {
+		out = append(out, fmt.Sprintf("pid %d cmdline %q cwd %q", p.PID, clip(p.Cmdline), p.Cwd))
 	}
 	return out
 }

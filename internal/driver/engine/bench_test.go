@@ -2,10 +2,10 @@ package engine
 
 import (
 	"context"
-	"io"
 	"testing"
 
 	"github.com/isobench/isobench/internal/driver"
+	"github.com/isobench/isobench/internal/driver/drivertest"
 	"github.com/isobench/isobench/internal/testutil"
 )
 
@@ -30,50 +30,13 @@ func BenchmarkLatency(b *testing.B) {
 			}
 			env := testEnv(b)
 			d := newDriver(b, env, rt.engine, rt.variant)
-			ctx := context.Background()
-			if _, err := d.Probe(ctx); err != nil {
+			if _, err := d.Probe(context.Background()); err != nil {
 				b.Fatal(err)
 			}
-			img := testutil.MinimalImage(b)
 			n := 0
-			spec := func() driver.Spec {
+			drivertest.BenchLatency(b, d, testutil.MinimalImage(b), func() string {
 				n++
-				return driver.Spec{ID: driver.IDPrefix + "bench-" + d.token + "-" + itoa(n), Image: img}
-			}
-			b.Run("start", func(b *testing.B) {
-				for i := 0; i < b.N; i++ {
-					b.StopTimer()
-					inst, err := d.Create(ctx, spec())
-					if err != nil {
-						b.Fatal(err)
-					}
-					b.StartTimer()
-					err = inst.Start(ctx)
-					b.StopTimer()
-					if err != nil {
-						b.Fatal(err)
-					}
-					if err := inst.Close(); err != nil {
-						b.Fatal(err)
-					}
-					b.StartTimer()
-				}
-			})
-			b.Run("exec", func(b *testing.B) {
-				inst, err := d.Create(ctx, spec())
-				if err != nil {
-					b.Fatal(err)
-				}
-				defer inst.Close()
-				if err := inst.Start(ctx); err != nil {
-					b.Fatal(err)
-				}
-				b.ResetTimer()
-				for i := 0; i < b.N; i++ {
-					if err := inst.Exec(ctx, []string{"/bin/true"}, io.Discard, io.Discard); err != nil {
-						b.Fatal(err)
-					}
-				}
+				return driver.IDPrefix + "bench-" + d.token + "-" + itoa(n)
 			})
 		})
 	}

@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	"github.com/moby/moby/client"
+
+	"github.com/isobench/isobench/internal/driver/driverkit"
 )
 
 // Collect removes what isobench processes that no longer run left in the
@@ -31,7 +33,7 @@ import (
 // labels or belongs to a live isobench process (other than sandboxes of
 // this very driver value that it does not hold open).
 func (d *Driver) Collect(ctx context.Context) ([]string, error) {
-	me, err := self()
+	me, err := driverkit.Self()
 	if err != nil {
 		return nil, fmt.Errorf("%s: collect: %w", d.Name(), err)
 	}
@@ -79,7 +81,7 @@ func (d *Driver) Collect(ctx context.Context) ([]string, error) {
 // collectTransient collects through a private service of the engine's
 // default runtime, started for the purpose (or a running one, shared) and
 // released at once.
-func (d *Driver) collectTransient(ctx context.Context, me procIdentity) ([]string, error) {
+func (d *Driver) collectTransient(ctx context.Context, me driverkit.Identity) ([]string, error) {
 	if _, err := exec.LookPath(d.eng.daemonBinary); err != nil {
 		return nil, nil
 	}
@@ -117,7 +119,7 @@ func (d *Driver) privateLayouts() []layout {
 }
 
 // collectPrivate collects in and around a recorded private daemon.
-func (d *Driver) collectPrivate(ctx context.Context, l layout, me procIdentity) ([]string, error) {
+func (d *Driver) collectPrivate(ctx context.Context, l layout, me driverkit.Identity) ([]string, error) {
 	if _, err := os.Stat(l.record); errors.Is(err, os.ErrNotExist) {
 		return nil, nil
 	}
@@ -130,7 +132,7 @@ func (d *Driver) collectPrivate(ctx context.Context, l layout, me procIdentity) 
 	if err != nil || rec == nil {
 		return nil, err
 	}
-	if !rec.Daemon.alive() || pingSocket(ctx, rec.Socket) != nil {
+	if !rec.Daemon.Alive() || pingSocket(ctx, rec.Socket) != nil {
 		return stopRecorded(ctx, l, *rec)
 	}
 	lines, err := d.collectIn(ctx, rec.Socket, me)
@@ -146,7 +148,7 @@ func (d *Driver) collectPrivate(ctx context.Context, l layout, me procIdentity) 
 
 // collectIn removes, in the daemon at socket, the containers and volumes
 // of dead owners and the workload images nothing needs.
-func (d *Driver) collectIn(ctx context.Context, socket string, me procIdentity) ([]string, error) {
+func (d *Driver) collectIn(ctx context.Context, socket string, me driverkit.Identity) ([]string, error) {
 	cli, err := newClient(socket)
 	if err != nil {
 		return nil, err
@@ -195,9 +197,9 @@ func (d *Driver) collectIn(ctx context.Context, socket string, me procIdentity) 
 
 // keep says whether a labelled thing belongs to a live isobench process
 // (other than a sandbox of this driver value that it does not hold open).
-func (d *Driver) keep(labels map[string]string, me procIdentity) bool {
-	owner, err := parseIdentity(labels[labelOwner])
-	if err != nil || !owner.alive() {
+func (d *Driver) keep(labels map[string]string, me driverkit.Identity) bool {
+	owner, err := driverkit.ParseIdentity(labels[labelOwner])
+	if err != nil || !owner.Alive() {
 		return false
 	}
 	if owner == me && labels[labelDriver] == d.token {

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/isobench/isobench/internal/driver"
+	"github.com/isobench/isobench/internal/driver/driverkit"
 )
 
 // recordVersion is the format version of the daemon record.
@@ -71,19 +72,19 @@ func newLayout(env driver.Env, eng engine, key string) layout {
 // daemonRecord says which private daemon isobench started, so that later
 // processes can use it and gc can stop it once no isobench process does.
 type daemonRecord struct {
-	Version int          `json:"version"`
-	Engine  string       `json:"engine"`
-	Daemon  procIdentity `json:"daemon"`
+	Version int                `json:"version"`
+	Engine  string             `json:"engine"`
+	Daemon  driverkit.Identity `json:"daemon"`
 	// StartedBy is the isobench process that started the daemon.
-	StartedBy procIdentity `json:"started_by"`
-	Binary    string       `json:"binary"`
-	Args      []string     `json:"args"`
-	Socket    string       `json:"socket"`
-	PIDFile   string       `json:"pidfile,omitempty"`
-	DataRoot  string       `json:"data_root,omitempty"`
-	ExecRoot  string       `json:"exec_root,omitempty"`
-	Log       string       `json:"log"`
-	Started   time.Time    `json:"started"`
+	StartedBy driverkit.Identity `json:"started_by"`
+	Binary    string             `json:"binary"`
+	Args      []string           `json:"args"`
+	Socket    string             `json:"socket"`
+	PIDFile   string             `json:"pidfile,omitempty"`
+	DataRoot  string             `json:"data_root,omitempty"`
+	ExecRoot  string             `json:"exec_root,omitempty"`
+	Log       string             `json:"log"`
+	Started   time.Time          `json:"started"`
 }
 
 func readDaemonRecord(path string) (*daemonRecord, error) {
@@ -175,22 +176,22 @@ type daemonHandle struct {
 }
 
 // userFile returns the name of a use file.
-func userFile(me procIdentity, token string) string {
+func userFile(me driverkit.Identity, token string) string {
 	return fmt.Sprintf("%d-%d-%s", me.PID, me.Start, token)
 }
 
 // parseUserFile reads the holder back from a use file's name.
-func parseUserFile(name string) (procIdentity, bool) {
+func parseUserFile(name string) (driverkit.Identity, bool) {
 	f := strings.SplitN(name, "-", 3)
 	if len(f) != 3 {
-		return procIdentity{}, false
+		return driverkit.Identity{}, false
 	}
 	pid, err1 := strconv.Atoi(f[0])
 	start, err2 := strconv.ParseUint(f[1], 10, 64)
 	if err1 != nil || err2 != nil || pid <= 0 {
-		return procIdentity{}, false
+		return driverkit.Identity{}, false
 	}
-	return procIdentity{PID: pid, Start: start}, true
+	return driverkit.Identity{PID: pid, Start: start}, true
 }
 
 // liveUsers counts the uses held by live processes and removes the files of
@@ -203,7 +204,7 @@ func liveUsers(l layout) int {
 	n := 0
 	for _, e := range ents {
 		id, ok := parseUserFile(e.Name())
-		if ok && id.alive() {
+		if ok && id.Alive() {
 			n++
 			continue
 		}
@@ -224,7 +225,7 @@ type daemonSpec struct {
 // starting it when none runs (or the recorded one is dead or does not
 // answer), all under the engine's lock so that concurrent isobench
 // processes and drivers share one daemon.
-func acquireDaemon(ctx context.Context, eng engine, l layout, spec daemonSpec, me procIdentity, token string, startTimeout time.Duration) (*daemonHandle, error) {
+func acquireDaemon(ctx context.Context, eng engine, l layout, spec daemonSpec, me driverkit.Identity, token string, startTimeout time.Duration) (*daemonHandle, error) {
 	if len(l.socket) > maxSocketPath {
 		return nil, fmt.Errorf("private %s daemon: socket path %s is longer than a unix socket allows (%d bytes); use a shorter state directory", eng.name, l.socket, maxSocketPath)
 	}
@@ -244,7 +245,7 @@ func acquireDaemon(ctx context.Context, eng engine, l layout, spec daemonSpec, m
 		return nil, fmt.Errorf("private %s daemon: %w (remove it if no isobench process runs)", eng.name, err)
 	}
 	if rec != nil {
-		if rec.Daemon.alive() && pingSocket(ctx, rec.Socket) == nil {
+		if rec.Daemon.Alive() && pingSocket(ctx, rec.Socket) == nil {
 			return register(l, *rec, me, token)
 		}
 		// Dead, or alive but not answering: end it and what it left.
@@ -263,7 +264,7 @@ func acquireDaemon(ctx context.Context, eng engine, l layout, spec daemonSpec, m
 	return register(l, r, me, token)
 }
 
-func register(l layout, rec daemonRecord, me procIdentity, token string) (*daemonHandle, error) {
+func register(l layout, rec daemonRecord, me driverkit.Identity, token string) (*daemonHandle, error) {
 	h := &daemonHandle{l: l, rec: rec, user: filepath.Join(l.users, userFile(me, token))}
 	if err := os.WriteFile(h.user, nil, 0o600); err != nil {
 		return nil, fmt.Errorf("registering a use of the private %s daemon: %w", rec.Engine, err)
@@ -273,7 +274,7 @@ func register(l layout, rec daemonRecord, me procIdentity, token string) (*daemo
 
 // startDaemon starts a daemon, records it, and waits until its socket
 // answers. The caller holds the engine's lock.
-func startDaemon(ctx context.Context, eng engine, l layout, spec daemonSpec, me procIdentity, timeout time.Duration) (daemonRecord, error) {
+func startDaemon(ctx context.Context, eng engine, l layout, spec daemonSpec, me driverkit.Identity, timeout time.Duration) (daemonRecord, error) {
 	fail := func(err error) (daemonRecord, error) {
 		return daemonRecord{}, fmt.Errorf("starting a private %s (%s): %w", eng.daemonBinary, eng.name, err)
 	}
@@ -314,14 +315,14 @@ func startDaemon(ctx context.Context, eng engine, l layout, spec daemonSpec, me 
 		_ = cmd.Wait()
 		close(exited)
 	}()
-	start, ok := procStartTime(cmd.Process.Pid)
+	start, ok := driverkit.ProcStartTime(cmd.Process.Pid)
 	if !ok {
 		<-exited
 		return fail(fmt.Errorf("it exited at once: %s", tailFrom(l.log, logStart)))
 	}
 	rec := daemonRecord{
 		Version: recordVersion, Engine: eng.name,
-		Daemon:    procIdentity{PID: cmd.Process.Pid, Start: start},
+		Daemon:    driverkit.Identity{PID: cmd.Process.Pid, Start: start},
 		StartedBy: me, Binary: bin, Args: spec.args, Socket: l.socket, Log: l.log,
 		Started: time.Now().UTC(),
 	}
@@ -369,7 +370,7 @@ func tailFrom(path string, offset int64) string {
 	if s == "" {
 		return "(nothing in its log)"
 	}
-	return tail(s, 1500)
+	return driverkit.TailBytes(s, 1500)
 }
 
 // release gives up a use of the daemon; the last use stops it.
@@ -411,7 +412,7 @@ func stopRecorded(ctx context.Context, l layout, rec daemonRecord) ([]string, er
 // pid file. Its data root, the image cache, stays.
 func stopDaemon(ctx context.Context, rec daemonRecord) ([]string, error) {
 	var lines []string
-	if rec.Daemon.alive() {
+	if rec.Daemon.Alive() {
 		_ = syscall.Kill(rec.Daemon.PID, syscall.SIGTERM)
 		grace := daemonStopGrace
 		if dl, ok := ctx.Deadline(); ok {
@@ -435,14 +436,14 @@ func stopDaemon(ctx context.Context, rec daemonRecord) ([]string, error) {
 		}
 	}
 	if rec.ExecRoot != "" || rec.DataRoot != "" {
-		mounts, err := readMounts()
+		mounts, err := driverkit.ReadMountInfo()
 		if err != nil {
 			errs = append(errs, err)
 		} else {
 			var points []string
 			for _, dir := range []string{rec.ExecRoot, rec.DataRoot} {
 				if dir != "" {
-					points = append(points, mountsUnder(mounts, dir)...)
+					points = append(points, driverkit.MountsUnder(mounts, dir)...)
 				}
 			}
 			sort.Sort(sort.Reverse(sort.StringSlice(points)))

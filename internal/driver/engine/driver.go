@@ -19,6 +19,7 @@ import (
 	"github.com/moby/moby/client"
 
 	"github.com/isobench/isobench/internal/driver"
+	"github.com/isobench/isobench/internal/driver/driverkit"
 )
 
 var (
@@ -91,7 +92,7 @@ type conn struct {
 	rt     runtimeChoice
 	// limits are the rlimits containers get explicitly (Podman).
 	limits []*container.Ulimit
-	me     procIdentity
+	me     driverkit.Identity
 }
 
 // New returns the driver of an engine ("docker" or "podman") with the OCI
@@ -213,7 +214,7 @@ func (d *Driver) connect(ctx context.Context) (*conn, error) {
 }
 
 func (d *Driver) dial(ctx context.Context) (c *conn, err error) {
-	me, err := self()
+	me, err := driverkit.Self()
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", d.Name(), err)
 	}
@@ -245,11 +246,11 @@ func (d *Driver) dial(ctx context.Context) (c *conn, err error) {
 		if os.Geteuid() != 0 {
 			return nil, driver.NotSupported(d.Name(), "a private %s daemon needs root: run isobench as root", d.eng.title)
 		}
-		var mounts []mountEntry
-		if mounts, err = readMounts(); err != nil {
+		var mounts []driverkit.Mount
+		if mounts, err = driverkit.ReadMountInfo(); err != nil {
 			return nil, fmt.Errorf("%s: %w", d.Name(), err)
 		}
-		if wrappers, err = writeWrappers(d.l.runtimes, hybridCgroup2(mounts)); err != nil {
+		if wrappers, err = writeWrappers(d.l.runtimes, driverkit.Cgroups(mounts).HybridUnified()); err != nil {
 			return nil, fmt.Errorf("%s: %w", d.Name(), err)
 		}
 		var spec daemonSpec
@@ -409,7 +410,7 @@ func podmanDefaultRuntime(ctx context.Context) (string, error) {
 	if err != nil {
 		var ee *exec.ExitError
 		if errors.As(err, &ee) {
-			return "", fmt.Errorf("podman info: %w: %s", err, tail(string(ee.Stderr), 500))
+			return "", fmt.Errorf("podman info: %w: %s", err, driverkit.TailBytes(string(ee.Stderr), 500))
 		}
 		return "", fmt.Errorf("podman info: %w", err)
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/moby/moby/client"
 
 	"github.com/isobench/isobench/internal/driver"
+	"github.com/isobench/isobench/internal/driver/driverkit"
 	"github.com/isobench/isobench/internal/driver/drivertest"
 	"github.com/isobench/isobench/internal/testutil"
 )
@@ -153,11 +154,11 @@ func TestPodmanRunscSuite(t *testing.T) { runSuite(t, "podman", "runsc") }
 // what Info says of each: the OCI runtime that pairs the row with the
 // direct runtime's, its binary, the workaround where one applies.
 func TestVariants(t *testing.T) {
-	mounts, err := readMounts()
+	mounts, err := driverkit.ReadMountInfo()
 	if err != nil {
 		t.Fatal(err)
 	}
-	hybrid := len(hybridCgroup2(mounts)) > 0
+	hybrid := len(driverkit.Cgroups(mounts).HybridUnified()) > 0
 	for _, tc := range []struct{ engine, variant, oci string }{
 		{"docker", "runc", "runc"}, {"docker", "crun", "crun"}, {"podman", "runc", "runc"}, {"podman", "crun", "crun"},
 	} {

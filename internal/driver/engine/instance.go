@@ -9,8 +9,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -22,6 +20,7 @@ import (
 
 	"github.com/isobench/isobench/internal/agent"
 	"github.com/isobench/isobench/internal/driver"
+	"github.com/isobench/isobench/internal/driver/driverkit"
 	"github.com/isobench/isobench/internal/image"
 )
 
@@ -38,32 +37,6 @@ const (
 	volumeSuffix = "-scratch"
 )
 
-type phase int
-
-const (
-	phaseCreated phase = iota
-	phaseRunning
-	phaseStopped
-	phaseFailed // Start failed; everything is already removed
-	phaseClosed
-)
-
-func (p phase) String() string {
-	switch p {
-	case phaseCreated:
-		return "created (not started)"
-	case phaseRunning:
-		return "running"
-	case phaseStopped:
-		return "stopped"
-	case phaseFailed:
-		return "failed to start"
-	case phaseClosed:
-		return "closed"
-	}
-	return "phase " + strconv.Itoa(int(p))
-}
-
 // instance is one sandbox: a container of the engine.
 type instance struct {
 	d    *Driver
@@ -75,7 +48,7 @@ type instance struct {
 	volume string // the scratch volume's name, or ""
 
 	mu       sync.Mutex
-	phase    phase
+	phase    driverkit.Phase
 	closeErr error
 	// cleaned says what the last teardown removed or ended, for tests and
 	// debugging.
@@ -84,42 +57,7 @@ type instance struct {
 
 // validateSpec checks a spec before anything is made for it.
 func validateSpec(s driver.Spec) error {
-	if !strings.HasPrefix(s.ID, driver.IDPrefix) || len(s.ID) == len(driver.IDPrefix) {
-		return fmt.Errorf("sandbox id %q does not start with %q", s.ID, driver.IDPrefix)
-	}
-	if len(s.ID) > maxIDLen {
-		return fmt.Errorf("sandbox id %q is longer than %d bytes", s.ID, maxIDLen)
-	}
-	for _, c := range s.ID {
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
-			return fmt.Errorf("sandbox id %q: character %q not allowed (letters, digits, '-', '_', '.')", s.ID, c)
-		}
-	}
-	if s.Image == nil {
-		return errors.New("no image")
-	}
-	if s.Image.Rootfs == "" || !filepath.IsAbs(s.Image.Rootfs) {
-		return fmt.Errorf("image root filesystem must be an absolute path, got %q", s.Image.Rootfs)
-	}
-	fi, err := os.Stat(s.Image.Rootfs)
-	if err != nil {
-		return fmt.Errorf("image root filesystem: %w", err)
-	}
-	if !fi.IsDir() {
-		return fmt.Errorf("image root filesystem %s is not a directory", s.Image.Rootfs)
-	}
-	switch s.Scratch {
-	case "", driver.ScratchRootfs, driver.ScratchVolume, driver.ScratchTmpfs:
-	default:
-		return fmt.Errorf("unknown scratch kind %q (want %s, %s or %s)", s.Scratch, driver.ScratchRootfs, driver.ScratchVolume, driver.ScratchTmpfs)
-	}
-	if s.CPUs < 0 {
-		return fmt.Errorf("negative CPU count %d", s.CPUs)
-	}
-	if s.MemoryBytes < 0 {
-		return fmt.Errorf("negative memory size %d", s.MemoryBytes)
-	}
-	return nil
+	return driverkit.ValidateSpec(s, driverkit.SpecRules{MaxIDLen: maxIDLen})
 }
 
 // labels returns the labels of what the driver makes for a sandbox: the
@@ -226,15 +164,15 @@ func (in *instance) create(ctx context.Context) error {
 func (in *instance) Start(ctx context.Context) error {
 	in.mu.Lock()
 	defer in.mu.Unlock()
-	if in.phase != phaseCreated {
+	if in.phase != driverkit.PhaseCreated {
 		return fmt.Errorf("%s: start %s: instance is %s; Start may be called once", in.d.Name(), in.spec.ID, in.phase)
 	}
 	err := in.start(ctx)
 	if err == nil {
-		in.phase = phaseRunning
+		in.phase = driverkit.PhaseRunning
 		return nil
 	}
-	in.phase = phaseFailed
+	in.phase = driverkit.PhaseFailed
 	if _, serr := os.Lstat(filepath.Join(in.spec.Image.Rootfs, image.AgentPath)); serr != nil {
 		// Some engines do not pass the runtime's reason on (Podman with
 		// runsc says only "exit status 128").
@@ -350,7 +288,7 @@ func (in *instance) endedEarly(ctx context.Context, output string, readErr error
 }
 
 func orNothing(s string) string {
-	s = tail(s, 1500)
+	s = driverkit.TailBytes(s, 1500)
 	if s == "" {
 		return "(nothing)"
 	}
@@ -370,7 +308,7 @@ func (in *instance) Exec(ctx context.Context, argv []string, stdout, stderr io.W
 	ph := in.phase
 	in.mu.Unlock()
 	what := fmt.Sprintf("%s: exec %s in %s", in.d.Name(), argv[0], in.spec.ID)
-	if ph != phaseRunning {
+	if ph != driverkit.PhaseRunning {
 		return fmt.Errorf("%s: the sandbox is %s, not running", what, ph)
 	}
 	if stdout == nil {
@@ -392,7 +330,7 @@ func (in *instance) Exec(ctx context.Context, argv []string, stdout, stderr io.W
 		return fmt.Errorf("%s: %w", what, err)
 	}
 	defer att.Close()
-	errTail := &ringBuffer{max: 4096}
+	errTail := driverkit.NewTailBuffer(4096)
 	done := make(chan error, 1)
 	go func() {
 		_, err := stdcopy.StdCopy(stdout, io.MultiWriter(stderr, errTail), att.Reader)
@@ -419,7 +357,7 @@ func (in *instance) Exec(ctx context.Context, argv []string, stdout, stderr io.W
 		}
 		if !res.Running {
 			if res.ExitCode != 0 {
-				return fmt.Errorf("%s: %w", what, &driver.ExitError{Code: res.ExitCode, Stderr: tail(errTail.String(), 1000)})
+				return fmt.Errorf("%s: %w", what, &driver.ExitError{Code: res.ExitCode, Stderr: driverkit.TailBytes(errTail.String(), 1000)})
 			}
 			return nil
 		}
@@ -436,10 +374,10 @@ func (in *instance) Exec(ctx context.Context, argv []string, stdout, stderr io.W
 func (in *instance) Stop(ctx context.Context) error {
 	in.mu.Lock()
 	defer in.mu.Unlock()
-	if in.phase != phaseRunning {
+	if in.phase != driverkit.PhaseRunning {
 		return nil
 	}
-	in.phase = phaseStopped
+	in.phase = driverkit.PhaseStopped
 	grace := int(stopGrace / time.Second)
 	if _, err := in.c.cli.ContainerStop(ctx, in.cid, client.ContainerStopOptions{Timeout: &grace}); err != nil && !cerrdefs.IsNotFound(err) {
 		return fmt.Errorf("%s: stop %s: %w", in.d.Name(), in.spec.ID, err)
@@ -453,14 +391,14 @@ func (in *instance) Stop(ctx context.Context) error {
 func (in *instance) Close() error {
 	in.mu.Lock()
 	defer in.mu.Unlock()
-	if in.phase == phaseClosed {
+	if in.phase == driverkit.PhaseClosed {
 		return in.closeErr
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), closeTimeout)
 	defer cancel()
 	lines, err := in.teardown(ctx)
 	in.cleaned = append(in.cleaned, lines...)
-	in.phase = phaseClosed
+	in.phase = driverkit.PhaseClosed
 	in.d.untrack(in.spec.ID)
 	if err != nil {
 		in.closeErr = fmt.Errorf("%s: close %s: %w", in.d.Name(), in.spec.ID, err)
@@ -523,10 +461,10 @@ func removeSandbox(ctx context.Context, cli *client.Client, cid, volume string) 
 		if err != nil {
 			errs = append(errs, err)
 		}
-		if mounts, err := readMounts(); err != nil {
+		if mounts, err := driverkit.ReadMountInfo(); err != nil {
 			errs = append(errs, err)
 		} else {
-			l, err := unmountAll(mountsMentioning(mounts, cid))
+			l, err := unmountAll(driverkit.MountsMentioning(mounts, cid))
 			lines = append(lines, l...)
 			if err != nil {
 				errs = append(errs, err)
@@ -553,29 +491,6 @@ func short(id string) string {
 		return id[:12]
 	}
 	return id
-}
-
-// ringBuffer keeps the last max bytes written to it.
-type ringBuffer struct {
-	mu  sync.Mutex
-	max int
-	b   []byte
-}
-
-func (r *ringBuffer) Write(p []byte) (int, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.b = append(r.b, p...)
-	if len(r.b) > r.max {
-		r.b = append(r.b[:0], r.b[len(r.b)-r.max:]...)
-	}
-	return len(p), nil
-}
-
-func (r *ringBuffer) String() string {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return string(r.b)
 }
 
 // stdcopyBoth demultiplexes an engine output stream into one writer.

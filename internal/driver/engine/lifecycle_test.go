@@ -18,6 +18,7 @@ import (
 	"github.com/moby/moby/client"
 
 	"github.com/isobench/isobench/internal/driver"
+	"github.com/isobench/isobench/internal/driver/driverkit"
 	"github.com/isobench/isobench/internal/image"
 	"github.com/isobench/isobench/internal/testutil"
 )
@@ -28,7 +29,7 @@ import (
 func hostLeftovers(t testing.TB, names ...string) []string {
 	t.Helper()
 	var left []string
-	mounts, err := readMounts()
+	mounts, err := driverkit.ReadMountInfo()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -37,9 +38,9 @@ func hostLeftovers(t testing.TB, names ...string) []string {
 			continue
 		}
 		for _, p := range procsMentioning(n) {
-			left = append(left, fmt.Sprintf("process %d: %s", p.id.PID, clip(p.cmd, 200)))
+			left = append(left, fmt.Sprintf("process %d: %s", p.id.PID, driverkit.Clip(p.cmd, 200)))
 		}
-		for _, m := range mountsMentioning(mounts, n) {
+		for _, m := range driverkit.MountsMentioning(mounts, n) {
 			left = append(left, "mount "+m)
 		}
 	}
@@ -207,7 +208,7 @@ func TestPrivateDaemonShared(t *testing.T) {
 	if err := a.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if !rec.Daemon.alive() {
+	if !rec.Daemon.Alive() {
 		t.Fatal("the daemon stopped while another driver used it")
 	}
 	if _, err := b.Probe(ctx); err != nil {
@@ -235,7 +236,7 @@ func TestPrivateDaemonShared(t *testing.T) {
 // checkDaemonGone checks that nothing of a private daemon is left.
 func checkDaemonGone(t *testing.T, rec daemonRecord) {
 	t.Helper()
-	if rec.Daemon.alive() {
+	if rec.Daemon.Alive() {
 		t.Errorf("daemon pid %d still runs", rec.Daemon.PID)
 	}
 	for _, p := range []string{rec.Socket, rec.PIDFile, rec.ExecRoot} {
@@ -250,8 +251,8 @@ func checkDaemonGone(t *testing.T, rec daemonRecord) {
 		t.Errorf("left of the daemon:\n%s", strings.Join(left, "\n"))
 	}
 	if rec.DataRoot != "" {
-		mounts, _ := readMounts()
-		if m := mountsUnder(mounts, rec.DataRoot); len(m) > 0 {
+		mounts, _ := driverkit.ReadMountInfo()
+		if m := driverkit.MountsUnder(mounts, rec.DataRoot); len(m) > 0 {
 			t.Errorf("mounts under the data root: %q", m)
 		}
 	}
@@ -314,7 +315,7 @@ func testCollectAfterCrash(t *testing.T, eng engine) {
 	if err != nil || rec == nil {
 		t.Fatalf("no daemon record after the crash: %v", err)
 	}
-	if !rec.Daemon.alive() {
+	if !rec.Daemon.Alive() {
 		t.Fatal("the crashed process's daemon does not run")
 	}
 	if len(procsMentioning(cid)) == 0 {
@@ -423,7 +424,7 @@ func TestProbeReasons(t *testing.T) {
 			}
 			// A daemon that failed its probe is not left running.
 			l := newLayout(env, d.eng, d.l.state[len(filepath.Dir(d.l.state))+1:])
-			if rec, _ := readDaemonRecord(l.record); rec != nil && rec.Daemon.alive() {
+			if rec, _ := readDaemonRecord(l.record); rec != nil && rec.Daemon.Alive() {
 				t.Errorf("a private daemon (pid %d) is left running", rec.Daemon.PID)
 			}
 		})

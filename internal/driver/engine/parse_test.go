@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/isobench/isobench/internal/driver/driverkit"
 )
 
 func TestParseRunscFlags(t *testing.T) {
@@ -60,66 +62,6 @@ func FuzzParseRunscFlags(f *testing.F) {
 			}
 			if v == "" {
 				t.Errorf("empty default for %q", k)
-			}
-		}
-	})
-}
-
-func TestParseMountInfo(t *testing.T) {
-	f, err := os.Open("testdata/mountinfo-hybrid.txt")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	mounts, err := parseMountInfo(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := hybridCgroup2(mounts); !reflect.DeepEqual(got, []string{"/sys/fs/cgroup/unified"}) {
-		t.Errorf("hybridCgroup2 = %q", got)
-	}
-	if got := mountsUnder(mounts, "/tmp/isobench-mi test"); !reflect.DeepEqual(got, []string{"/tmp/isobench-mi test"}) {
-		t.Errorf("mount with an escaped space: %q", got)
-	}
-	if got := mountsMentioning(mounts, "isobench-mi"); len(got) != 1 {
-		t.Errorf("mountsMentioning = %q", got)
-	}
-	if got := mountsUnder(mounts, "/sys/fs/cgroup"); len(got) != 11 || got[0] != "/sys/fs/cgroup/unified" || got[10] != "/sys/fs/cgroup" {
-		t.Errorf("mountsUnder(/sys/fs/cgroup) = %q, want 11 deepest (latest) first", got)
-	}
-	for _, tc := range []struct {
-		name string
-		in   []mountEntry
-		want []string
-	}{
-		{"pure v2", []mountEntry{{Point: "/sys/fs/cgroup", FSType: "cgroup2"}}, nil},
-		{"pure v1", []mountEntry{{Point: "/sys/fs/cgroup/cpu", FSType: "cgroup"}}, nil},
-	} {
-		if got := hybridCgroup2(tc.in); !reflect.DeepEqual(got, tc.want) {
-			t.Errorf("%s: hybridCgroup2 = %q, want %q", tc.name, got, tc.want)
-		}
-	}
-	for _, bad := range []string{"1 2 3", "22 27 0:21 / /proc rw,relatime proc proc rw", "22 27 0:21 / /proc rw -"} {
-		if _, err := parseMountInfo(strings.NewReader(bad)); err == nil || !strings.Contains(err.Error(), "line 1") {
-			t.Errorf("parseMountInfo(%q): error %v, want one naming line 1", bad, err)
-		}
-	}
-}
-
-func FuzzParseMountInfo(f *testing.F) {
-	if b, err := os.ReadFile("testdata/mountinfo-hybrid.txt"); err == nil {
-		f.Add(string(b))
-	}
-	f.Add("41 31 0:38 / /a\\040b rw - cgroup2 cgroup2 rw\n")
-	f.Add("41 31 0:38 / /a\\04 rw shared:1 - x\n")
-	f.Fuzz(func(t *testing.T, s string) {
-		ms, err := parseMountInfo(strings.NewReader(s))
-		if err != nil {
-			return
-		}
-		for _, m := range ms {
-			if m.FSType == "" {
-				t.Errorf("entry without a type: %+v", m)
 			}
 		}
 	})
@@ -267,25 +209,10 @@ func TestFingerprint(t *testing.T) {
 	}
 }
 
-func TestParseIdentity(t *testing.T) {
-	me, err := self()
+func TestUserFile(t *testing.T) {
+	me, err := driverkit.Self()
 	if err != nil {
 		t.Fatal(err)
-	}
-	back, err := parseIdentity(me.String())
-	if err != nil || back != me {
-		t.Fatalf("parseIdentity(%q) = %v, %v", me.String(), back, err)
-	}
-	if !back.alive() {
-		t.Error("this process is not alive by its identity")
-	}
-	if (procIdentity{PID: me.PID, Start: me.Start + 1}).alive() {
-		t.Error("a process with another start time counts as alive")
-	}
-	for _, bad := range []string{"", "12", "x:1", "1:x", "-1:5", "0:3"} {
-		if _, err := parseIdentity(bad); err == nil {
-			t.Errorf("parseIdentity(%q) accepted", bad)
-		}
 	}
 	if id, ok := parseUserFile(userFile(me, "tok-en")); !ok || id != me {
 		t.Errorf("parseUserFile(userFile) = %v, %v", id, ok)

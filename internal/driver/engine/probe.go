@@ -10,6 +10,7 @@ import (
 	"github.com/moby/moby/client"
 
 	"github.com/isobench/isobench/internal/driver"
+	"github.com/isobench/isobench/internal/driver/driverkit"
 )
 
 // testContainer runs `true` in a container of the probe image with the
@@ -68,7 +69,7 @@ func (d *Driver) logsOf(c *conn, cid string) string {
 	}
 	defer rc.Close()
 	var b strings.Builder
-	buf := &ringBuffer{max: 1000}
+	buf := driverkit.NewTailBuffer(1000)
 	_, _ = stdcopyBoth(buf, rc)
 	b.WriteString(strings.TrimSpace(buf.String()))
 	if b.Len() == 0 {

@@ -18,6 +18,7 @@ import (
 
 	"github.com/isobench/isobench/internal/agent"
 	"github.com/isobench/isobench/internal/driver"
+	"github.com/isobench/isobench/internal/driver/driverkit"
 	"github.com/isobench/isobench/internal/driver/sandboxnet"
 	"github.com/isobench/isobench/internal/image"
 )
@@ -212,7 +213,7 @@ func (in *Instance) Start(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("host: start: %w", err)
 	}
-	tail := &tailBuffer{max: 2048}
+	tail := driverkit.NewTailBuffer(2048)
 	cmd.Stderr = tail
 	if err := in.startCmd(cmd); err != nil {
 		in.stopped = true
@@ -359,7 +360,7 @@ func (in *Instance) Exec(ctx context.Context, argv []string, stdout, stderr io.W
 		return errors.New("host: exec: instance is not running")
 	}
 	cmd := in.command(ctx, argv)
-	tail := &tailBuffer{max: 4096}
+	tail := driverkit.NewTailBuffer(4096)
 	cmd.Stdout = stdout
 	if stderr != nil {
 		cmd.Stderr = io.MultiWriter(stderr, tail)
@@ -503,27 +504,4 @@ func processAlive(pid int) bool {
 	}
 	err := syscall.Kill(pid, 0)
 	return err == nil || errors.Is(err, syscall.EPERM)
-}
-
-// tailBuffer keeps the last max bytes written.
-type tailBuffer struct {
-	mu  sync.Mutex
-	buf []byte
-	max int
-}
-
-func (t *tailBuffer) Write(p []byte) (int, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.buf = append(t.buf, p...)
-	if len(t.buf) > t.max {
-		t.buf = t.buf[len(t.buf)-t.max:]
-	}
-	return len(p), nil
-}
-
-func (t *tailBuffer) String() string {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return string(t.buf)
 }

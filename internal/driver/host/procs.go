@@ -3,13 +3,12 @@ package host
 import (
 	"fmt"
 	"os"
-	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/isobench/isobench/internal/driver"
+	"github.com/isobench/isobench/internal/driver/driverkit"
 )
 
 // procsIn returns the processes (other than this one) whose working
@@ -17,25 +16,12 @@ import (
 // running (its agent, the commands it ran), all started in its scratch
 // directory.
 func procsIn(dir string) []int {
-	ents, err := os.ReadDir("/proc")
-	if err != nil {
-		return nil
-	}
-	self := os.Getpid()
 	var out []int
-	for _, e := range ents {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil || pid == self {
-			continue
-		}
-		cwd, err := os.Readlink(filepath.Join("/proc", e.Name(), "cwd"))
-		if err != nil {
-			continue
-		}
-		cwd = strings.TrimSuffix(cwd, " (deleted)")
-		if cwd == dir || strings.HasPrefix(cwd, dir+"/") {
-			out = append(out, pid)
-		}
+	for _, p := range driverkit.ScanProcs(func(p driverkit.Proc) bool {
+		cwd := strings.TrimSuffix(p.Cwd, " (deleted)")
+		return cwd != "" && (cwd == dir || strings.HasPrefix(cwd, dir+"/"))
+	}) {
+		out = append(out, p.PID)
 	}
 	return out
 }

@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/isobench/isobench/internal/driver/driverkit"
 )
 
 // Request is what the client sends, as given to an observer (the contract
@@ -149,7 +151,7 @@ func (c *client) send(ctx context.Context, method, path string, query url.Values
 	}
 	var env response
 	if err := json.Unmarshal(b, &env); err != nil {
-		return nil, fmt.Errorf("incus API %s %s: answer (HTTP %d) is not an Incus response: %w: %q", method, path, resp.StatusCode, err, clip(string(b), 200))
+		return nil, fmt.Errorf("incus API %s %s: answer (HTTP %d) is not an Incus response: %w: %q", method, path, resp.StatusCode, err, driverkit.Clip(string(b), 200))
 	}
 	if env.Type == "error" || resp.StatusCode >= 400 {
 		code := env.ErrorCode
@@ -287,12 +289,4 @@ func (c *client) websocket(ctx context.Context, opID, secret string) (*websocket
 		return nil, fmt.Errorf("incus API: connecting to websocket of operation %s: %w", opID, err)
 	}
 	return conn, nil
-}
-
-func clip(s string, n int) string {
-	s = strings.TrimSpace(s)
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "…"
 }

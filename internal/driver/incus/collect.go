@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/isobench/isobench/internal/driver"
+	"github.com/isobench/isobench/internal/driver/driverkit"
 )
 
 // Collect removes what earlier isobench processes left in Incus after a
@@ -38,7 +39,7 @@ func (d *Driver) Collect(ctx context.Context) ([]string, error) {
 		if r.OwnerPID == self {
 			continue // this process's daemons: their drivers' Close stops them
 		}
-		if t, ok := procStartTime(r.OwnerPID); ok && t == r.OwnerStart {
+		if r.ownerAlive() {
 			continue
 		}
 		l, err := d.collectDaemon(ctx, r)
@@ -72,10 +73,7 @@ func (d *Driver) collectDaemon(ctx context.Context, r daemonRecord) ([]string, e
 	var lines []string
 	var errs []error
 	socket := filepath.Join(r.Dir, "unix.socket")
-	alive := false
-	if t, ok := procStartTime(r.DaemonPID); ok && t == r.DaemonStart {
-		alive = true
-	}
+	alive := driverkit.Identity{PID: r.DaemonPID, Start: r.DaemonStart}.Alive()
 	if _, err := os.Stat(r.Dir); err == nil {
 		var dm *daemon
 		if !alive {
@@ -175,5 +173,5 @@ func (d *Driver) collectShared(ctx context.Context, socket string) ([]string, er
 func (d *Driver) leftBehind(name string, config map[string]string) bool {
 	own, ok := config[keyOwner]
 	return ok && strings.HasPrefix(name, driver.IDPrefix) && config[keyRunDir] == d.env.RunDir &&
-		!ownerAlive(own) && !d.isOpen(name)
+		!ownerAlive(own) && !d.open.Has(name)
 }

@@ -1,19 +1,18 @@
 package incus
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/isobench/isobench/internal/driver/driverkit"
 )
 
 // SystemSocket is where a system-wide Incus daemon listens (its default
@@ -57,65 +56,36 @@ type daemonRecord struct {
 
 func recordDir(stateDir string) string { return filepath.Join(stateDir, "incus") }
 
+// daemonRecords are the records of private daemons, each named like the
+// daemon's directory; the directory may hold other files.
+func daemonRecords(stateDir string) driverkit.Records[daemonRecord] {
+	return driverkit.Records[daemonRecord]{
+		Dir: recordDir(stateDir), Key: func(r daemonRecord) string { return filepath.Base(r.Dir) },
+		KeyName: "directory", Prefix: daemonDirPrefix,
+	}
+}
+
 // daemonRecordPath is the record of the private daemon in dir, named
 // like the directory.
 func daemonRecordPath(stateDir, dir string) string {
-	return filepath.Join(recordDir(stateDir), filepath.Base(dir)+".json")
+	return daemonRecords(stateDir).Path(filepath.Base(dir))
 }
 
+// writeDaemonRecord writes (or rewrites, once the daemon runs) a record.
 func writeDaemonRecord(stateDir string, r daemonRecord) error {
-	if err := os.MkdirAll(recordDir(stateDir), 0o700); err != nil {
-		return fmt.Errorf("making state directory: %w", err)
-	}
-	b, err := json.MarshalIndent(r, "", "  ")
-	if err != nil {
-		return err
-	}
-	path := daemonRecordPath(stateDir, r.Dir)
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, append(b, '\n'), 0o600); err != nil {
-		return fmt.Errorf("writing state record: %w", err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("writing state record: %w", err)
-	}
-	return nil
+	return daemonRecords(stateDir).Write(r)
 }
 
 // readDaemonRecords reads every daemon record; unreadable ones are
 // reported and skipped.
 func readDaemonRecords(stateDir string) ([]daemonRecord, error) {
-	ents, err := os.ReadDir(recordDir(stateDir))
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("reading state directory: %w", err)
-	}
-	var out []daemonRecord
-	var errs []error
-	for _, e := range ents {
-		if !strings.HasPrefix(e.Name(), daemonDirPrefix) || !strings.HasSuffix(e.Name(), ".json") {
-			continue
-		}
-		b, err := os.ReadFile(filepath.Join(recordDir(stateDir), e.Name()))
-		if err != nil {
-			errs = append(errs, fmt.Errorf("state record %s: %w", e.Name(), err))
-			continue
-		}
-		var r daemonRecord
-		if err := json.Unmarshal(b, &r); err != nil {
-			errs = append(errs, fmt.Errorf("state record %s: %w", e.Name(), err))
-			continue
-		}
-		if e.Name() != filepath.Base(r.Dir)+".json" {
-			errs = append(errs, fmt.Errorf("state record %s names directory %q", e.Name(), r.Dir))
-			continue
-		}
-		out = append(out, r)
-	}
-	return out, errors.Join(errs...)
+	return daemonRecords(stateDir).ReadAll()
+}
+
+// ownerAlive reports whether the isobench process that started the
+// daemon still runs.
+func (r daemonRecord) ownerAlive() bool {
+	return driverkit.Identity{PID: r.OwnerPID, Start: r.OwnerStart}.Alive()
 }
 
 // daemon is the Incus daemon a driver talks to.
@@ -164,12 +134,11 @@ func answers(ctx context.Context, socket string) bool {
 // startDaemon starts a private incusd with INCUS_DIR dir (made here, which
 // must not exist), records it, and waits for its socket to answer.
 func startDaemon(ctx context.Context, incusd, dir, stateDir string) (*daemon, error) {
-	self := os.Getpid()
-	selfStart, ok := procStartTime(self)
-	if !ok {
-		return nil, errors.New("cannot read this process's start time from /proc")
+	me, err := driverkit.Self()
+	if err != nil {
+		return nil, err
 	}
-	rec := daemonRecord{Version: 1, Dir: dir, Created: time.Now().UTC(), OwnerPID: self, OwnerStart: selfStart}
+	rec := daemonRecord{Version: 1, Dir: dir, Created: time.Now().UTC(), OwnerPID: me.PID, OwnerStart: me.Start}
 	if err := writeDaemonRecord(stateDir, rec); err != nil {
 		return nil, err
 	}
@@ -211,7 +180,7 @@ func startDaemonIn(ctx context.Context, incusd, dir string, started func(*daemon
 	logf.Close()
 	d := &daemon{socket: filepath.Join(dir, "unix.socket"), private: true, dir: dir, pid: cmd.Process.Pid, wait: make(chan error, 1), log: logPath}
 	go func() { d.wait <- cmd.Wait() }()
-	d.start, _ = procStartTime(d.pid)
+	d.start, _ = driverkit.ProcStartTime(d.pid)
 	if started != nil {
 		if err := started(d); err != nil {
 			return d, err
@@ -243,7 +212,7 @@ func (d *daemon) stop() error {
 	if !d.private || d.pid <= 0 {
 		return nil
 	}
-	if t, ok := procStartTime(d.pid); !ok || t != d.start {
+	if !(driverkit.Identity{PID: d.pid, Start: d.start}).Alive() {
 		return nil
 	}
 	_ = syscall.Kill(d.pid, syscall.SIGTERM)
@@ -267,7 +236,7 @@ func (d *daemon) stop() error {
 // killAndWait stops a process that is not this one's child: SIGTERM, wait,
 // SIGKILL, wait.
 func killAndWait(pid int, start uint64, grace time.Duration) error {
-	same := func() bool { t, ok := procStartTime(pid); return ok && t == start }
+	same := driverkit.Identity{PID: pid, Start: start}.Alive
 	if !same() {
 		return nil
 	}
@@ -296,30 +265,28 @@ func removeDaemonDir(dir string) ([]string, error) {
 	var lines []string
 	for _, p := range procsMentioning("", dir) {
 		if syscall.Kill(p.PID, syscall.SIGKILL) == nil {
-			lines = append(lines, fmt.Sprintf("killed leftover process %d: %s", p.PID, clip(p.Cmdline, 160)))
+			lines = append(lines, fmt.Sprintf("killed leftover process %d: %s", p.PID, driverkit.Clip(p.Cmdline, 160)))
 		}
 	}
 	for _, p := range procsWithArg(dir) {
 		if syscall.Kill(p.PID, syscall.SIGKILL) == nil {
-			lines = append(lines, fmt.Sprintf("killed leftover process %d: %s", p.PID, clip(p.Cmdline, 160)))
+			lines = append(lines, fmt.Sprintf("killed leftover process %d: %s", p.PID, driverkit.Clip(p.Cmdline, 160)))
 		}
 	}
-	table, err := readMountInfo()
+	table, err := driverkit.ReadMountInfo()
 	if err != nil {
 		return lines, err
 	}
-	mounts := mountsAt(table, dir)
-	// Deepest first.
-	for i := len(mounts) - 1; i >= 0; i-- {
-		if err := unmount(mounts[i]); err != nil {
+	for _, m := range driverkit.MountsUnder(table, dir) {
+		if err := driverkit.Unmount(m); err != nil {
 			return lines, err
 		}
-		lines = append(lines, "unmounted "+mounts[i])
+		lines = append(lines, "unmounted "+m)
 	}
 	if _, err := os.Lstat(dir); err != nil {
 		return lines, nil
 	}
-	if err := removeDirUnmounted(dir); err != nil {
+	if err := driverkit.RemoveDirUnmounted(dir); err != nil {
 		return lines, err
 	}
 	return append(lines, "removed directory "+dir), nil
@@ -404,33 +371,18 @@ func readTail(path string, n int) string {
 	if err != nil {
 		return ""
 	}
-	s := strings.TrimSpace(string(b))
-	if len(s) > n {
-		s = "…" + s[len(s)-n:]
-	}
-	return s
+	return driverkit.TailBytes(string(b), n)
 }
 
 // procsWithArg returns processes (other than this one) with arg among
 // their arguments or as a prefix of one (an LXC monitor names its path).
-func procsWithArg(arg string) []proc {
-	var out []proc
-	ents, _ := os.ReadDir("/proc")
-	for _, e := range ents {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil || pid == os.Getpid() {
-			continue
-		}
-		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
-		if err != nil || len(b) == 0 {
-			continue
-		}
-		for _, a := range bytes.Split(b, []byte{0}) {
-			if s := string(a); s == arg || strings.HasPrefix(s, arg+"/") || strings.Contains(s, " "+arg) {
-				out = append(out, proc{PID: pid, Cmdline: string(bytes.ReplaceAll(b, []byte{0}, []byte{' '}))})
-				break
+func procsWithArg(arg string) []driverkit.Proc {
+	return driverkit.ScanProcs(func(p driverkit.Proc) bool {
+		for _, a := range p.Args {
+			if a == arg || strings.HasPrefix(a, arg+"/") || strings.Contains(a, " "+arg) {
+				return true
 			}
 		}
-	}
-	return out
+		return false
+	})
 }

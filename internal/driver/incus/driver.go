@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/isobench/isobench/internal/driver"
+	"github.com/isobench/isobench/internal/driver/driverkit"
 	"github.com/isobench/isobench/internal/image"
 )
 
@@ -72,7 +73,7 @@ type Driver struct {
 
 	mu      sync.Mutex
 	conn    *conn
-	open    map[string]bool
+	open    driverkit.OpenSet
 	imageMu sync.Mutex
 	images  map[string]string // image ID -> alias imported by this driver
 }
@@ -108,7 +109,7 @@ func New(env driver.Env, variant string, vm bool, opts ...Option) (*Driver, erro
 	if o.probeTimeout <= 0 {
 		return nil, fmt.Errorf("%s: probe timeout must be positive, got %s", name, o.probeTimeout)
 	}
-	suffix, err := randomSuffix()
+	suffix, err := driverkit.RandomSuffix()
 	if err != nil {
 		return nil, err
 	}
@@ -119,7 +120,7 @@ func New(env driver.Env, variant string, vm bool, opts ...Option) (*Driver, erro
 	if len(filepath.Join(o.daemonDir, "unix.socket")) > 100 {
 		return nil, fmt.Errorf("%s: the run directory %q is too long for the private daemon's socket", name, env.RunDir)
 	}
-	return &Driver{env: env, vm: vm, opt: o, open: map[string]bool{}, images: map[string]string{}}, nil
+	return &Driver{env: env, vm: vm, opt: o, images: map[string]string{}}, nil
 }
 
 // Factory is the driver.Factory of Incus system containers.
@@ -367,24 +368,6 @@ func (d *Driver) Probe(ctx context.Context) (driver.Info, error) {
 	}
 	info.Features["privileged"] = "no (Incus's default: an unprivileged container with an id map)"
 	return info, d.probeContainer(pctx, ctx, cn)
-}
-
-func (d *Driver) track(id string) {
-	d.mu.Lock()
-	d.open[id] = true
-	d.mu.Unlock()
-}
-
-func (d *Driver) untrack(id string) {
-	d.mu.Lock()
-	delete(d.open, id)
-	d.mu.Unlock()
-}
-
-func (d *Driver) isOpen(id string) bool {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return d.open[id]
 }
 
 // imageFor returns the alias of the workload image in the daemon,

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/isobench/isobench/internal/driver"
+	"github.com/isobench/isobench/internal/driver/driverkit"
 	"github.com/isobench/isobench/internal/driver/drivertest"
 	"github.com/isobench/isobench/internal/testutil"
 )
@@ -41,7 +42,7 @@ func requireIncus(t testing.TB) {
 	if _, err := findIncusd(""); err != nil {
 		t.Skip(err)
 	}
-	if _, err := staticBusybox(); err != nil {
+	if _, err := driverkit.StaticBusybox("the test container"); err != nil {
 		t.Skipf("the probe needs a static busybox: %v", err)
 	}
 }
@@ -323,7 +324,7 @@ func TestCollect(t *testing.T) {
 			if p := procsWithArg(dm.dir); len(p) > 0 {
 				t.Errorf("processes of the crashed daemon still run: %v", p)
 			}
-			if t, ok := procStartTime(dm.pid); ok && t == dm.start {
+			if t, ok := driverkit.ProcStartTime(dm.pid); ok && t == dm.start {
 				_ = killAndWait(dm.pid, dm.start, time.Second)
 			}
 			if lines, err := gc.Collect(ctx); err != nil || len(lines) > 0 {
@@ -407,7 +408,7 @@ func TestSharedDaemon(t *testing.T) {
 	if _, err := admin.do(ctx, http.MethodPatch, apiPath("instances", left), nil, patch); err != nil {
 		t.Fatal(err)
 	}
-	d.untrack(left)
+	d.open.Remove(left)
 	// Another environment's instance, marked the same way, is not touched.
 	other, err := New(driver.Env{StateDir: env.StateDir, RunDir: env.RunDir + "-other"}, "", false, WithSocket(ocn.d.socket))
 	if err != nil {

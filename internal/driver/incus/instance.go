@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/isobench/isobench/internal/driver"
+	"github.com/isobench/isobench/internal/driver/driverkit"
 	"github.com/isobench/isobench/internal/driver/lxc/sysinit"
 	"github.com/isobench/isobench/internal/image"
 )
@@ -41,20 +42,6 @@ const (
 	keyLabel  = "user.isobench.label."
 )
 
-type phase int
-
-const (
-	phaseCreated phase = iota
-	phaseRunning
-	phaseStopped
-	phaseFailed
-	phaseClosed
-)
-
-func (p phase) String() string {
-	return [...]string{"created (not started)", "running", "stopped", "failed to start", "closed"}[p]
-}
-
 // instance is one Incus instance.
 type instance struct {
 	d    *Driver
@@ -63,7 +50,7 @@ type instance struct {
 	vol  string // custom volume name for volume scratch, or ""
 
 	mu       sync.Mutex
-	phase    phase
+	phase    driverkit.Phase
 	timing   driver.StartTiming
 	closeErr error
 }
@@ -74,41 +61,9 @@ func layerFor(img *image.Image) ([]sysinit.File, error) {
 }
 
 func validateSpec(s driver.Spec) error {
-	if !strings.HasPrefix(s.ID, driver.IDPrefix) || len(s.ID) == len(driver.IDPrefix) {
-		return fmt.Errorf("sandbox id %q does not start with %q", s.ID, driver.IDPrefix)
-	}
-	if len(s.ID) > maxIDLen {
-		return fmt.Errorf("sandbox id %q is longer than %d bytes", s.ID, maxIDLen)
-	}
-	for i, c := range s.ID {
-		// Incus instance names are host names: letters, digits, '-'.
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-') || (c == '-' && i == len(s.ID)-1) {
-			return fmt.Errorf("sandbox id %q: Incus names take letters, digits and inner '-' only", s.ID)
-		}
-	}
-	if s.Image == nil {
-		return errors.New("no image")
-	}
-	if s.Image.Rootfs == "" || !filepath.IsAbs(s.Image.Rootfs) {
-		return fmt.Errorf("image root filesystem must be an absolute path, got %q", s.Image.Rootfs)
-	}
-	fi, err := os.Stat(s.Image.Rootfs)
+	err := driverkit.ValidateSpec(s, driverkit.SpecRules{MaxIDLen: maxIDLen, CheckID: checkIncusName})
 	if err != nil {
-		return fmt.Errorf("image root filesystem: %w", err)
-	}
-	if !fi.IsDir() {
-		return fmt.Errorf("image root filesystem %s is not a directory", s.Image.Rootfs)
-	}
-	switch s.Scratch {
-	case "", driver.ScratchRootfs, driver.ScratchVolume, driver.ScratchTmpfs:
-	default:
-		return fmt.Errorf("unknown scratch kind %q (want %s, %s or %s)", s.Scratch, driver.ScratchRootfs, driver.ScratchVolume, driver.ScratchTmpfs)
-	}
-	if s.CPUs < 0 {
-		return fmt.Errorf("negative CPU count %d", s.CPUs)
-	}
-	if s.MemoryBytes < 0 {
-		return fmt.Errorf("negative memory size %d", s.MemoryBytes)
+		return err
 	}
 	for k, v := range s.Labels {
 		if k == "" || strings.ContainsAny(k, " \t\n\r") || strings.ContainsAny(v, "\n\r") {
@@ -118,27 +73,32 @@ func validateSpec(s driver.Spec) error {
 	return nil
 }
 
+// checkIncusName checks an id as an Incus instance name, which is a host
+// name: letters, digits and '-', not last.
+func checkIncusName(id string) error {
+	for i, c := range id {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-') || (c == '-' && i == len(id)-1) {
+			return fmt.Errorf("sandbox id %q: Incus names take letters, digits and inner '-' only", id)
+		}
+	}
+	return nil
+}
+
 // owner is the value of keyOwner for this process.
 func owner() (string, error) {
-	t, ok := procStartTime(os.Getpid())
-	if !ok {
-		return "", errors.New("cannot read this process's start time from /proc")
+	me, err := driverkit.Self()
+	if err != nil {
+		return "", err
 	}
-	return fmt.Sprintf("%d:%d", os.Getpid(), t), nil
+	return me.String(), nil
 }
 
 // ownerAlive reports whether the isobench process an owner value names
 // still runs; a value that does not parse counts as alive (not isobench's
 // to judge).
 func ownerAlive(v string) bool {
-	p, s, ok := strings.Cut(v, ":")
-	pid, err1 := strconv.Atoi(p)
-	start, err2 := strconv.ParseUint(s, 10, 64)
-	if !ok || err1 != nil || err2 != nil {
-		return true
-	}
-	t, ok := procStartTime(pid)
-	return ok && t == start
+	id, err := driverkit.ParseIdentity(v)
+	return err != nil || id.Alive()
 }
 
 // instanceBody is the request that creates a sandbox's instance.
@@ -212,7 +172,7 @@ func (d *Driver) Create(ctx context.Context, spec driver.Spec) (driver.Instance,
 		}
 		return nil, fmt.Errorf("%s: create %s: %w", d.Name(), spec.ID, err)
 	}
-	d.track(spec.ID)
+	d.open.Add(spec.ID)
 	return in, nil
 }
 
@@ -245,17 +205,17 @@ func (in *instance) create(ctx context.Context, own string) error {
 func (in *instance) Start(ctx context.Context) error {
 	in.mu.Lock()
 	defer in.mu.Unlock()
-	if in.phase != phaseCreated {
+	if in.phase != driverkit.PhaseCreated {
 		return fmt.Errorf("%s: start %s: instance is %s; Start may be called once", in.d.Name(), in.spec.ID, in.phase)
 	}
 	in.timing = driver.StartTiming{Begin: time.Now()}
 	err := in.start(ctx)
 	if err == nil {
 		in.timing.Ready = time.Now()
-		in.phase = phaseRunning
+		in.phase = driverkit.PhaseRunning
 		return nil
 	}
-	in.phase = phaseFailed
+	in.phase = driverkit.PhaseFailed
 	err = fmt.Errorf("%s: start %s: %w", in.d.Name(), in.spec.ID, err)
 	if cerr := in.remove(context.WithoutCancel(ctx)); cerr != nil {
 		err = errors.Join(err, fmt.Errorf("cleaning up after the failed start: %w", cerr))
@@ -294,12 +254,12 @@ func (in *instance) start(ctx context.Context) error {
 				return err
 			}
 			if st.Status != "Running" {
-				return fmt.Errorf("the instance is %s before its agent was ready (console: %s)%s", st.Status, clip(string(console), 1000), in.lxcLog(ctx))
+				return fmt.Errorf("the instance is %s before its agent was ready (console: %s)%s", st.Status, driverkit.Clip(string(console), 1000), in.lxcLog(ctx))
 			}
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("waiting for the agent to be ready: %w (console: %s)", ctx.Err(), clip(string(console), 1000))
+			return fmt.Errorf("waiting for the agent to be ready: %w (console: %s)", ctx.Err(), driverkit.Clip(string(console), 1000))
 		case <-time.After(delay):
 		}
 		delay = min(2*delay, 20*time.Millisecond)
@@ -312,19 +272,7 @@ func (in *instance) lxcLog(ctx context.Context) string {
 	if err != nil {
 		return ""
 	}
-	var lines []string
-	for _, l := range strings.Split(string(b), "\n") {
-		if strings.Contains(l, " ERROR ") {
-			lines = append(lines, strings.TrimSpace(l))
-		}
-	}
-	if len(lines) == 0 {
-		return ""
-	}
-	if len(lines) > 6 {
-		lines = lines[len(lines)-6:]
-	}
-	return " (LXC's log: " + strings.Join(lines, "; ") + ")"
+	return driverkit.LXCLogErrors(b, 6)
 }
 
 // StartTiming implements driver.StartTimer: Launched is when Incus's start
@@ -351,7 +299,7 @@ func (in *instance) Exec(ctx context.Context, argv []string, stdout, stderr io.W
 	ph := in.phase
 	in.mu.Unlock()
 	what := fmt.Sprintf("%s: exec %s in %s", in.d.Name(), argv[0], in.spec.ID)
-	if ph != phaseRunning {
+	if ph != driverkit.PhaseRunning {
 		return fmt.Errorf("%s: the instance is %s, not running", what, ph)
 	}
 	if stdout == nil {
@@ -360,13 +308,13 @@ func (in *instance) Exec(ctx context.Context, argv []string, stdout, stderr io.W
 	if stderr == nil {
 		stderr = io.Discard
 	}
-	errTail := &ringBuffer{max: 4096}
+	errTail := driverkit.NewTailBuffer(4096)
 	res, err := in.cn.c.exec(ctx, in.spec.ID, argv, stdout, io.MultiWriter(stderr, errTail))
 	if err != nil {
 		return fmt.Errorf("%s: %w", what, err)
 	}
 	if res.Code != 0 {
-		return fmt.Errorf("%s: %w", what, &driver.ExitError{Code: res.Code, Stderr: tail(errTail.String(), 1000)})
+		return fmt.Errorf("%s: %w", what, &driver.ExitError{Code: res.Code, Stderr: driverkit.Tail(errTail.String(), 1000)})
 	}
 	return nil
 }
@@ -377,10 +325,10 @@ func (in *instance) Exec(ctx context.Context, argv []string, stdout, stderr io.W
 func (in *instance) Stop(ctx context.Context) error {
 	in.mu.Lock()
 	defer in.mu.Unlock()
-	if in.phase != phaseRunning {
+	if in.phase != driverkit.PhaseRunning {
 		return nil
 	}
-	in.phase = phaseStopped
+	in.phase = driverkit.PhaseStopped
 	c, name := in.cn.c, in.spec.ID
 	_, err := c.doWait(ctx, http.MethodPut, apiPath("instances", name, "state"), nil, map[string]any{"action": "stop", "timeout": int(stopTimeout / time.Second)})
 	if err == nil {
@@ -398,13 +346,13 @@ func (in *instance) Stop(ctx context.Context) error {
 func (in *instance) Close() error {
 	in.mu.Lock()
 	defer in.mu.Unlock()
-	if in.phase == phaseClosed {
+	if in.phase == driverkit.PhaseClosed {
 		return in.closeErr
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), closeTimeout)
 	defer cancel()
 	var errs []error
-	if in.phase != phaseFailed {
+	if in.phase != driverkit.PhaseFailed {
 		if err := in.remove(ctx); err != nil {
 			errs = append(errs, err)
 		}
@@ -412,8 +360,8 @@ func (in *instance) Close() error {
 	if err := in.leftovers(ctx); err != nil {
 		errs = append(errs, err)
 	}
-	in.phase = phaseClosed
-	in.d.untrack(in.spec.ID)
+	in.phase = driverkit.PhaseClosed
+	in.d.open.Remove(in.spec.ID)
 	if len(errs) > 0 {
 		in.closeErr = fmt.Errorf("%s: close %s: %w", in.d.Name(), in.spec.ID, errors.Join(errs...))
 	}
@@ -479,7 +427,7 @@ func (in *instance) leftovers(ctx context.Context) error {
 			}
 		}
 	}
-	if table, err := readMountInfo(); err == nil {
+	if table, err := driverkit.ReadMountInfo(); err == nil {
 		for _, m := range table {
 			if strings.Contains(m.Point, "/"+name) || m.Source == name {
 				left = append(left, "mount "+m.Point)
@@ -487,7 +435,7 @@ func (in *instance) leftovers(ctx context.Context) error {
 		}
 	}
 	for _, p := range procsMentioning(name, "") {
-		left = append(left, fmt.Sprintf("process %d (%s)", p.PID, clip(p.Cmdline, 120)))
+		left = append(left, fmt.Sprintf("process %d (%s)", p.PID, driverkit.Clip(p.Cmdline, 120)))
 	}
 	if len(left) > 0 {
 		return fmt.Errorf("left: %s", strings.Join(left, "; "))
@@ -499,11 +447,11 @@ func (in *instance) leftovers(ctx context.Context) error {
 // inittab writes a mark on the console; the image and instance are deleted
 // afterwards.
 func (d *Driver) probeContainer(ctx, outer context.Context, cn *conn) (err error) {
-	bb, err := staticBusybox()
+	bb, err := driverkit.StaticBusybox("the test container")
 	if err != nil {
 		return driver.NotSupported(d.Name(), "%v", err)
 	}
-	suffix, err := randomSuffix()
+	suffix, err := driverkit.RandomSuffix()
 	if err != nil {
 		return err
 	}
@@ -562,7 +510,7 @@ func (d *Driver) probeContainer(ctx, outer context.Context, cn *conn) (err error
 		}
 		select {
 		case <-ctx.Done():
-			return d.probeFailure(ctx, outer, fmt.Errorf("no mark on the test container's console: %q", clip(string(b), 500)))
+			return d.probeFailure(ctx, outer, fmt.Errorf("no mark on the test container's console: %q", driverkit.Clip(string(b), 500)))
 		case <-time.After(5 * time.Millisecond):
 		}
 	}
@@ -582,7 +530,7 @@ func (d *Driver) probeFailure(ctx, outer context.Context, err error) error {
 // Incus cannot run VMs it says why (e.g. "vhost_vsock kernel module not
 // loaded").
 func (d *Driver) probeVM(ctx context.Context, cn *conn) error {
-	suffix, err := randomSuffix()
+	suffix, err := driverkit.RandomSuffix()
 	if err != nil {
 		return err
 	}

@@ -18,7 +18,7 @@ func (d *Driver) Leftovers(ctx context.Context) ([]driver.Leftover, error) {
 	records, err := readDaemonRecords(d.env.StateDir)
 	var out []driver.Leftover
 	for _, r := range records {
-		if t, ok := procStartTime(r.OwnerPID); ok && t == r.OwnerStart {
+		if r.ownerAlive() {
 			continue
 		}
 		out = append(out, driver.Leftover{

@@ -2,45 +2,11 @@ package incus
 
 import (
 	"archive/tar"
-	"crypto/rand"
-	"debug/elf"
-	"encoding/hex"
-	"errors"
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
-	"strings"
 	"time"
 )
-
-// staticBusybox finds a statically linked busybox in PATH: the one program
-// the probe's test container runs.
-func staticBusybox() (string, error) {
-	p, err := exec.LookPath("busybox")
-	if err != nil {
-		return "", errors.New("no busybox in PATH (the test container runs a static busybox; Debian package busybox-static)")
-	}
-	f, err := elf.Open(p)
-	if err != nil {
-		return "", fmt.Errorf("%s: not a readable ELF file: %w", p, err)
-	}
-	defer f.Close()
-	for _, prog := range f.Progs {
-		if prog.Type == elf.PT_INTERP {
-			return "", fmt.Errorf("%s is dynamically linked; the test container needs a static busybox (Debian package busybox-static)", p)
-		}
-	}
-	return p, nil
-}
-
-func randomSuffix() (string, error) {
-	b := make([]byte, 6)
-	if _, err := rand.Read(b); err != nil {
-		return "", fmt.Errorf("random id: %w", err)
-	}
-	return hex.EncodeToString(b), nil
-}
 
 // writeProbeTar writes the probe's image: a static busybox as /sbin/init,
 // whose inittab writes mark on the console once the system has booted.
@@ -86,33 +52,3 @@ func writeProbeTar(w io.Writer, busybox, mark string) error {
 	}
 	return tw.Close()
 }
-
-// tail returns the last n bytes of s, starting at a line boundary where
-// possible, trimmed.
-func tail(s string, n int) string {
-	s = strings.TrimSpace(s)
-	if len(s) <= n {
-		return s
-	}
-	s = s[len(s)-n:]
-	if i := strings.IndexByte(s, '\n'); i >= 0 && i < len(s)-1 {
-		s = s[i+1:]
-	}
-	return "…" + s
-}
-
-// ringBuffer keeps the last bytes written to it.
-type ringBuffer struct {
-	buf []byte
-	max int
-}
-
-func (r *ringBuffer) Write(p []byte) (int, error) {
-	r.buf = append(r.buf, p...)
-	if len(r.buf) > r.max {
-		r.buf = append(r.buf[:0], r.buf[len(r.buf)-r.max:]...)
-	}
-	return len(p), nil
-}
-
-func (r *ringBuffer) String() string { return string(r.buf) }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/isobench/isobench/internal/driver"
+	"github.com/isobench/isobench/internal/driver/driverkit"
 	"github.com/isobench/isobench/internal/driver/sandboxnet"
 )
 
@@ -37,7 +38,7 @@ func (d *Driver) Collect(ctx context.Context) ([]string, error) {
 	}
 	var lines []string
 	var errs []error
-	records, err := readRecords(d.env.StateDir)
+	records, err := stateRecords(d.env.StateDir).ReadAll()
 	if err != nil {
 		errs = append(errs, err)
 	}
@@ -45,7 +46,7 @@ func (d *Driver) Collect(ctx context.Context) ([]string, error) {
 	done := map[string]bool{}
 	self := os.Getpid()
 	for _, r := range records {
-		if r.ownerAlive() && (r.OwnerPID != self || d.isOpen(r.ID)) {
+		if r.ownerAlive() && (r.OwnerPID != self || d.open.Has(r.ID)) {
 			live[r.ID] = true
 			continue
 		}
@@ -61,7 +62,7 @@ func (d *Driver) Collect(ctx context.Context) ([]string, error) {
 		errs = append(errs, err)
 	}
 	for _, name := range names {
-		if !strings.HasPrefix(name, driver.IDPrefix) || live[name] || done[name] || d.isOpen(name) {
+		if !strings.HasPrefix(name, driver.IDPrefix) || live[name] || done[name] || d.open.Has(name) {
 			continue
 		}
 		confDir := filepath.Join(res.tools.lxcpath, name)
@@ -132,37 +133,14 @@ func (d *Driver) collectRecord(ctx context.Context, res *resolved, r record) ([]
 	} else if err := os.Remove(lockPath(rr.tools.lxcpath, r.ID)); err == nil {
 		lines = append(lines, "removed LXC lock file "+lockPath(rr.tools.lxcpath, r.ID))
 	}
-	table, err := readMountInfo()
-	if err != nil {
-		return lines, errors.Join(append(errs, err)...)
-	}
-	for _, m := range r.Mounts {
-		if !under(m, r.Dir) {
-			errs = append(errs, fmt.Errorf("state record names mount %q outside %s; not touching it", m, r.Dir))
-			continue
-		}
-		if !isMountPoint(table, m) {
-			continue
-		}
-		if err := unmount(m); err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		lines = append(lines, "unmounted "+m)
-	}
-	if _, err := os.Lstat(r.Dir); err == nil {
-		if err := removeDirUnmounted(r.Dir); err != nil {
-			errs = append(errs, err)
-		} else {
-			lines = append(lines, "removed directory "+r.Dir)
-		}
-	}
+	removed, rerrs := driverkit.RemoveRecorded(r.Mounts, r.Dir)
+	lines, errs = append(lines, removed...), append(errs, rerrs...)
 	if len(errs) > 0 {
 		// The record stays, so a later collect can try again.
 		return lines, errors.Join(errs...)
 	}
-	if _, err := os.Lstat(recordPath(d.env.StateDir, r.ID)); err == nil {
-		if err := removeRecord(d.env.StateDir, r.ID); err != nil {
+	if _, err := os.Lstat(stateRecords(d.env.StateDir).Path(r.ID)); err == nil {
+		if err := stateRecords(d.env.StateDir).Remove(r.ID); err != nil {
 			return lines, err
 		}
 		lines = append(lines, "removed state record of "+r.ID)
@@ -175,11 +153,11 @@ func (d *Driver) collectRecord(ctx context.Context, res *resolved, r record) ([]
 // timeout, and removes everything of it afterwards. A container that fails
 // or hangs gives a NotSupported error with what LXC said.
 func (d *Driver) tryContainer(ctx context.Context, res *resolved) (err error) {
-	bb, err := staticBusybox()
+	bb, err := driverkit.StaticBusybox("the test container")
 	if err != nil {
 		return driver.NotSupported(Name, "%v", err)
 	}
-	suffix, err := randomSuffix()
+	suffix, err := driverkit.RandomSuffix()
 	if err != nil {
 		return err
 	}
@@ -193,29 +171,24 @@ func (d *Driver) tryContainer(ctx context.Context, res *resolved) (err error) {
 		return fmt.Errorf("%s: probe: %w", Name, err)
 	}
 	rec.Mounts = nil
-	var undo cleanups
+	var undo driverkit.Undo
 	defer func() {
-		if cerr := undo.run(); cerr != nil {
+		if cerr := undo.Run(); cerr != nil {
 			err = errors.Join(err, fmt.Errorf("%s: cleaning up the test container %s: %w", Name, id, cerr))
 		}
 	}()
-	if err := writeRecord(d.env.StateDir, rec); err != nil {
+	if err := stateRecords(d.env.StateDir).Create(rec); err != nil {
 		return fmt.Errorf("%s: probe: %w", Name, err)
 	}
-	undo.push("state record", func() error { return removeRecord(d.env.StateDir, id) })
+	undo.Push("state record", func() error { return stateRecords(d.env.StateDir).Remove(id) })
 	if err := os.MkdirAll(d.env.RunDir, 0o711); err != nil {
 		return fmt.Errorf("%s: probe: making the run directory: %w", Name, err)
 	}
 	if err := os.Mkdir(dir, 0o711); err != nil {
 		return fmt.Errorf("%s: probe: %w", Name, err)
 	}
-	undo.push("test directory", func() error { return removeDirUnmounted(dir) })
-	for _, sub := range []string{"bin", "proc", "sys", "dev", "tmp"} {
-		if err := os.MkdirAll(filepath.Join(rootfs, sub), 0o755); err != nil {
-			return fmt.Errorf("%s: probe: %w", Name, err)
-		}
-	}
-	if err := copyFile(bb, filepath.Join(rootfs, "bin", "busybox"), 0o755); err != nil {
+	undo.Push("test directory", func() error { return driverkit.RemoveDirUnmounted(dir) })
+	if err := driverkit.BusyboxRootfs(rootfs, bb); err != nil {
 		return fmt.Errorf("%s: probe: %w", Name, err)
 	}
 	conf, err := buildConfig(configParams{
@@ -234,11 +207,11 @@ func (d *Driver) tryContainer(ctx context.Context, res *resolved) (err error) {
 	if err := os.Mkdir(confDir, 0o750); err != nil {
 		return fmt.Errorf("%s: probe: defining the test container: %w", Name, err)
 	}
-	undo.push("test container definition", func() error { return removeDefinition(confDir, lockPath(res.tools.lxcpath, id)) })
+	undo.Push("test container definition", func() error { return removeDefinition(confDir, lockPath(res.tools.lxcpath, id)) })
 	if err := os.WriteFile(filepath.Join(confDir, "config"), []byte(conf), 0o640); err != nil {
 		return fmt.Errorf("%s: probe: %w", Name, err)
 	}
-	undo.push("test container", func() error {
+	undo.Push("test container", func() error {
 		tctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
 		_, err := teardown(tctx, res, id, dir)
@@ -248,9 +221,8 @@ func (d *Driver) tryContainer(ctx context.Context, res *resolved) (err error) {
 	defer cancel()
 	t := res.tools
 	cmd := t.command(rctx, t.start, "-n", id, "-F", "-C")
-	var out ringBuffer
-	out.max = 4096
-	cmd.Stdout, cmd.Stderr = &out, &out
+	out := driverkit.NewTailBuffer(4096)
+	cmd.Stdout, cmd.Stderr = out, out
 	cmd.Cancel = func() error {
 		killTree(cmd.Process.Pid)
 		return nil
@@ -264,13 +236,8 @@ func (d *Driver) tryContainer(ctx context.Context, res *resolved) (err error) {
 	if said == "" {
 		said = "(it said nothing)"
 	}
-	switch {
-	case errors.Is(rctx.Err(), context.DeadlineExceeded) && ctx.Err() == nil:
-		return driver.NotSupported(Name, "test container (busybox echo) did not finish within %s; killed it: %s", d.opt.probeTimeout, said)
-	case ctx.Err() != nil:
-		return fmt.Errorf("%s: probe: %w", Name, ctx.Err())
-	case runErr != nil:
-		return driver.NotSupported(Name, "test container (busybox echo) failed: %v: %s", runErr, said)
+	if err := driverkit.ProbeRunFailure(ctx, rctx, Name, "test container (busybox echo)", d.opt.probeTimeout, runErr, said); err != nil {
+		return err
 	}
 	return driver.NotSupported(Name, "test container (busybox echo) ran but its mark is not on its console: %s", said)
 }

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/isobench/isobench/internal/driver"
+	"github.com/isobench/isobench/internal/driver/driverkit"
 	"github.com/isobench/isobench/internal/driver/sandboxnet"
 )
 
@@ -64,7 +65,7 @@ type Driver struct {
 	res *resolved
 	// open holds the ids of this driver's instances not yet closed;
 	// Collect leaves them alone.
-	open map[string]bool
+	open driverkit.OpenSet
 }
 
 // resolved is what a driver learns about the host once.
@@ -98,7 +99,7 @@ func New(env driver.Env, variant string, opts ...Option) (*Driver, error) {
 	if o.lxcpath != "" && (!filepath.IsAbs(o.lxcpath) || !safeValue(o.lxcpath)) {
 		return nil, fmt.Errorf("%s: the LXC path must be absolute, without whitespace, got %q", Name, o.lxcpath)
 	}
-	return &Driver{env: env, opt: o, open: map[string]bool{}}, nil
+	return &Driver{env: env, opt: o}, nil
 }
 
 // Factory is the driver.Factory of LXC.
@@ -149,7 +150,7 @@ type toolError struct {
 
 func (e *toolError) Error() string {
 	if s := strings.TrimSpace(e.stderr); s != "" {
-		return fmt.Sprintf("%s: %v: %s", e.cmd, e.err, tail(s, 1000))
+		return fmt.Sprintf("%s: %v: %s", e.cmd, e.err, driverkit.Tail(s, 1000))
 	}
 	return fmt.Sprintf("%s: %v", e.cmd, e.err)
 }
@@ -258,12 +259,12 @@ func (d *Driver) resolve(ctx context.Context) (*resolved, error) {
 			break
 		}
 	}
-	table, err := readMountInfo()
+	table, err := driverkit.ReadMountInfo()
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", Name, err)
 	}
-	res.cgroup = cgroupLayout(table)
-	res.cgMounts = cgroupMounts(table)
+	cg := driverkit.Cgroups(table)
+	res.cgroup, res.cgMounts = cg.Layout, cg.Mounts
 	d.res = res
 	return res, nil
 }
@@ -314,24 +315,6 @@ func (d *Driver) Probe(ctx context.Context) (driver.Info, error) {
 		return info, err
 	}
 	return info, nil
-}
-
-func (d *Driver) track(id string) {
-	d.mu.Lock()
-	d.open[id] = true
-	d.mu.Unlock()
-}
-
-func (d *Driver) untrack(id string) {
-	d.mu.Lock()
-	delete(d.open, id)
-	d.mu.Unlock()
-}
-
-func (d *Driver) isOpen(id string) bool {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return d.open[id]
 }
 
 // killTree sends SIGKILL to pid and every process below it.

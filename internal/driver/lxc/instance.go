@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/isobench/isobench/internal/driver"
+	"github.com/isobench/isobench/internal/driver/driverkit"
 	"github.com/isobench/isobench/internal/driver/lxc/sysinit"
 	"github.com/isobench/isobench/internal/driver/sandboxnet"
 )
@@ -39,32 +40,6 @@ const (
 	maxIDLen = 64
 )
 
-type phase int
-
-const (
-	phaseCreated phase = iota
-	phaseRunning
-	phaseStopped
-	phaseFailed // Start failed; everything is already undone
-	phaseClosed
-)
-
-func (p phase) String() string {
-	switch p {
-	case phaseCreated:
-		return "created (not started)"
-	case phaseRunning:
-		return "running"
-	case phaseStopped:
-		return "stopped"
-	case phaseFailed:
-		return "failed to start"
-	case phaseClosed:
-		return "closed"
-	}
-	return "phase " + strconv.Itoa(int(p))
-}
-
 // instance is one system container.
 type instance struct {
 	d    *Driver
@@ -79,54 +54,16 @@ type instance struct {
 	link       *sandboxnet.Link // the network of a Spec.Network sandbox
 
 	mu       sync.Mutex
-	phase    phase
+	phase    driverkit.Phase
 	pid      int // init's host pid while running
 	timing   driver.StartTiming
-	undo     cleanups
+	undo     driverkit.Undo
 	closeErr error
 }
 
 // validateSpec checks a spec before anything is made for it.
 func validateSpec(s driver.Spec) error {
-	if !strings.HasPrefix(s.ID, driver.IDPrefix) || len(s.ID) == len(driver.IDPrefix) {
-		return fmt.Errorf("sandbox id %q does not start with %q", s.ID, driver.IDPrefix)
-	}
-	if len(s.ID) > maxIDLen {
-		return fmt.Errorf("sandbox id %q is longer than %d bytes", s.ID, maxIDLen)
-	}
-	for _, c := range s.ID {
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
-			return fmt.Errorf("sandbox id %q: character %q not allowed (letters, digits, '-', '_', '.')", s.ID, c)
-		}
-	}
-	if s.Image == nil {
-		return errors.New("no image")
-	}
-	if s.Image.Rootfs == "" || !filepath.IsAbs(s.Image.Rootfs) {
-		return fmt.Errorf("image root filesystem must be an absolute path, got %q", s.Image.Rootfs)
-	}
-	if strings.ContainsAny(s.Image.Rootfs, ",:\\\n") {
-		return fmt.Errorf("image root filesystem %q: overlayfs cannot take a lower directory whose path holds ',', ':' or '\\'", s.Image.Rootfs)
-	}
-	fi, err := os.Stat(s.Image.Rootfs)
-	if err != nil {
-		return fmt.Errorf("image root filesystem: %w", err)
-	}
-	if !fi.IsDir() {
-		return fmt.Errorf("image root filesystem %s is not a directory", s.Image.Rootfs)
-	}
-	switch s.Scratch {
-	case "", driver.ScratchRootfs, driver.ScratchVolume, driver.ScratchTmpfs:
-	default:
-		return fmt.Errorf("unknown scratch kind %q (want %s, %s or %s)", s.Scratch, driver.ScratchRootfs, driver.ScratchVolume, driver.ScratchTmpfs)
-	}
-	if s.CPUs < 0 {
-		return fmt.Errorf("negative CPU count %d", s.CPUs)
-	}
-	if s.MemoryBytes < 0 {
-		return fmt.Errorf("negative memory size %d", s.MemoryBytes)
-	}
-	return nil
+	return driverkit.ValidateSpec(s, driverkit.SpecRules{MaxIDLen: maxIDLen, Overlay: true})
 }
 
 // Create prepares a system container: its state record, its directory, an
@@ -151,12 +88,12 @@ func (d *Driver) Create(ctx context.Context, spec driver.Spec) (driver.Instance,
 		confDir:    filepath.Join(res.tools.lxcpath, spec.ID),
 	}
 	if err := in.create(ctx); err != nil {
-		if cerr := in.undo.run(); cerr != nil {
+		if cerr := in.undo.Run(); cerr != nil {
 			err = errors.Join(err, fmt.Errorf("cleaning up: %w", cerr))
 		}
 		return nil, fmt.Errorf("%s: create %s: %w", Name, spec.ID, err)
 	}
-	d.track(spec.ID)
+	d.open.Add(spec.ID)
 	return in, nil
 }
 
@@ -170,37 +107,26 @@ func (in *instance) create(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := writeRecord(d.env.StateDir, rec); err != nil {
+	if err := stateRecords(d.env.StateDir).Create(rec); err != nil {
 		return err
 	}
-	in.undo.push("state record", func() error { return removeRecord(d.env.StateDir, id) })
+	in.undo.Push("state record", func() error { return stateRecords(d.env.StateDir).Remove(id) })
 
-	if err := os.MkdirAll(d.env.RunDir, 0o711); err != nil {
-		return fmt.Errorf("making the run directory: %w", err)
+	if err := driverkit.MakeInstanceDir(&in.undo, d.env.RunDir, in.dir); err != nil {
+		return err
 	}
-	if err := os.Mkdir(in.dir, 0o711); err != nil {
-		return fmt.Errorf("making the instance directory: %w", err)
-	}
-	in.undo.push("instance directory", func() error { return removeDirUnmounted(in.dir) })
-
-	upper, work := filepath.Join(in.dir, "upper"), filepath.Join(in.dir, "work")
-	for _, p := range []string{upper, work, in.rootfs} {
-		if err := os.Mkdir(p, 0o755); err != nil {
-			return fmt.Errorf("making overlay directories: %w", err)
-		}
+	ov := driverkit.NewOverlay(in.spec.Image.Rootfs, in.dir, in.rootfs)
+	if err := ov.MakeDirs(); err != nil {
+		return err
 	}
 	// The init layer goes into the upper layer: the image stays untouched
 	// and the sandbox sees it as part of its own root filesystem.
-	if err := sysinit.Write(upper, layer); err != nil {
+	if err := sysinit.Write(ov.Upper, layer); err != nil {
 		return err
 	}
-	opts := "lowerdir=" + in.spec.Image.Rootfs + ",upperdir=" + upper + ",workdir=" + work
-	// The mount's source names the sandbox, so the host's mount table says
-	// whose it is.
-	if err := syscall.Mount(id, in.rootfs, "overlay", 0, opts); err != nil {
-		return fmt.Errorf("mounting an overlay of %s at %s: %w", in.spec.Image.Rootfs, in.rootfs, err)
+	if err := ov.Mount(&in.undo, id); err != nil {
+		return err
 	}
-	in.undo.push("overlay mount", func() error { return unmount(in.rootfs) })
 
 	var volume string
 	if in.spec.Scratch == driver.ScratchVolume {
@@ -221,7 +147,7 @@ func (in *instance) create(ctx context.Context) error {
 			return err
 		}
 		in.link = link
-		in.undo.push("network link", link.Remove)
+		in.undo.Push("network link", link.Remove)
 		netns = link.NetNSPath()
 	}
 	conf, err := buildConfig(configParams{
@@ -242,7 +168,7 @@ func (in *instance) create(ctx context.Context) error {
 		}
 		return fmt.Errorf("defining the container: %w", err)
 	}
-	in.undo.push("container definition", func() error { return removeDefinition(in.confDir, lockPath(in.res.tools.lxcpath, id)) })
+	in.undo.Push("container definition", func() error { return removeDefinition(in.confDir, lockPath(in.res.tools.lxcpath, id)) })
 	if err := os.WriteFile(filepath.Join(in.confDir, "config"), []byte(conf), 0o640); err != nil {
 		return fmt.Errorf("defining the container: %w", err)
 	}
@@ -253,7 +179,7 @@ func (in *instance) create(ctx context.Context) error {
 // lock file LXC left for it.
 func removeDefinition(confDir, lock string) error {
 	var errs []error
-	if err := removeDirUnmounted(confDir); err != nil {
+	if err := driverkit.RemoveDirUnmounted(confDir); err != nil {
 		errs = append(errs, err)
 	}
 	if err := os.Remove(lock); err != nil && !errors.Is(err, os.ErrNotExist) {
@@ -268,10 +194,10 @@ func removeDefinition(confDir, lock string) error {
 func (in *instance) Start(ctx context.Context) error {
 	in.mu.Lock()
 	defer in.mu.Unlock()
-	if in.phase != phaseCreated {
+	if in.phase != driverkit.PhaseCreated {
 		return fmt.Errorf("%s: start %s: instance is %s; Start may be called once", Name, in.spec.ID, in.phase)
 	}
-	in.undo.push("container", func() error {
+	in.undo.Push("container", func() error {
 		tctx, cancel := context.WithTimeout(context.Background(), closeTimeout)
 		defer cancel()
 		_, err := teardown(tctx, in.res, in.spec.ID, in.dir)
@@ -281,12 +207,12 @@ func (in *instance) Start(ctx context.Context) error {
 	err := in.start(ctx)
 	if err == nil {
 		in.timing.Ready = time.Now()
-		in.phase = phaseRunning
+		in.phase = driverkit.PhaseRunning
 		return nil
 	}
-	in.phase = phaseFailed
+	in.phase = driverkit.PhaseFailed
 	err = fmt.Errorf("%s: start %s: %w", Name, in.spec.ID, err)
-	if cerr := in.undo.run(); cerr != nil {
+	if cerr := in.undo.Run(); cerr != nil {
 		err = errors.Join(err, fmt.Errorf("cleaning up after the failed start: %w", cerr))
 	}
 	return err
@@ -319,23 +245,11 @@ func (in *instance) lxcErrors() string {
 	if err != nil {
 		return ""
 	}
-	var lines []string
-	for _, l := range strings.Split(string(b), "\n") {
-		if strings.Contains(l, " ERROR ") {
-			lines = append(lines, strings.TrimSpace(l))
-		}
-	}
-	if len(lines) == 0 {
-		return ""
-	}
-	if len(lines) > 8 {
-		lines = lines[len(lines)-8:]
-	}
-	return " (LXC's log: " + strings.Join(lines, "; ") + ")"
+	return driverkit.LXCLogErrors(b, 8)
 }
 
 func (in *instance) consoleTail() string {
-	s := readTail(in.consoleLog, 1500)
+	s := driverkit.ReadTail(in.consoleLog, 1500)
 	if s == "" {
 		return "(nothing on the console)"
 	}
@@ -362,7 +276,7 @@ func (in *instance) waitReady(ctx context.Context) error {
 			return nil
 		case c.Failure != "":
 			return fmt.Errorf("the system booted but its init could not start the agent: %s", c.Failure)
-		case !alive(in.pid):
+		case !driverkit.Alive(in.pid):
 			return fmt.Errorf("the container's init (pid %d) exited before the agent was ready: %s%s", in.pid, in.consoleTail(), in.lxcErrors())
 		}
 		select {
@@ -400,7 +314,7 @@ func (in *instance) Network() (driver.Network, bool) {
 // (lxc.payload.<id>), none when it does not run.
 func (in *instance) HostCgroups() []string {
 	in.mu.Lock()
-	running := in.phase == phaseRunning
+	running := in.phase == driverkit.PhaseRunning
 	in.mu.Unlock()
 	if !running {
 		return nil
@@ -426,7 +340,7 @@ func (in *instance) Exec(ctx context.Context, argv []string, stdout, stderr io.W
 	in.mu.Lock()
 	ph, pid := in.phase, in.pid
 	in.mu.Unlock()
-	if ph != phaseRunning {
+	if ph != driverkit.PhaseRunning {
 		return fmt.Errorf("%s: exec %s in %s: the container is %s, not running", Name, argv[0], in.spec.ID, ph)
 	}
 	if stdout == nil {
@@ -437,7 +351,7 @@ func (in *instance) Exec(ctx context.Context, argv []string, stdout, stderr io.W
 	}
 	t := in.res.tools
 	cmd := t.command(ctx, t.attach, append([]string{"-n", in.spec.ID, "--clear-env", "--"}, argv...)...)
-	errTail := &ringBuffer{max: 4096}
+	errTail := driverkit.NewTailBuffer(4096)
 	cmd.Stdout = stdout
 	cmd.Stderr = io.MultiWriter(stderr, errTail)
 	cmd.Cancel = func() error {
@@ -454,17 +368,17 @@ func (in *instance) Exec(ctx context.Context, argv []string, stdout, stderr io.W
 	}
 	var ee *exec.ExitError
 	if !errors.As(err, &ee) || ee.ExitCode() <= 0 {
-		return fmt.Errorf("%s: %w: %s", what, err, tail(errTail.String(), 1000))
+		return fmt.Errorf("%s: %w: %s", what, err, driverkit.Tail(errTail.String(), 1000))
 	}
 	// lxc-attach also exits non-zero when it cannot reach the container:
 	// ask whether the container still runs before blaming the command.
-	if !alive(pid) {
-		return fmt.Errorf("%s: the container is not running (lxc-attach exited %d: %s)", what, ee.ExitCode(), tail(errTail.String(), 1000))
+	if !driverkit.Alive(pid) {
+		return fmt.Errorf("%s: the container is not running (lxc-attach exited %d: %s)", what, ee.ExitCode(), driverkit.Tail(errTail.String(), 1000))
 	}
 	if ee.ExitCode() == 1 && strings.Contains(errTail.String(), "lxc-attach: "+in.spec.ID+": ") {
-		return fmt.Errorf("%s: lxc-attach failed: %s", what, tail(errTail.String(), 1000))
+		return fmt.Errorf("%s: lxc-attach failed: %s", what, driverkit.Tail(errTail.String(), 1000))
 	}
-	return fmt.Errorf("%s: %w", what, &driver.ExitError{Code: ee.ExitCode(), Stderr: tail(errTail.String(), 1000)})
+	return fmt.Errorf("%s: %w", what, &driver.ExitError{Code: ee.ExitCode(), Stderr: driverkit.Tail(errTail.String(), 1000)})
 }
 
 // Stop shuts the system down as lxc-stop does (SIGPWR to busybox init,
@@ -474,10 +388,10 @@ func (in *instance) Exec(ctx context.Context, argv []string, stdout, stderr io.W
 func (in *instance) Stop(ctx context.Context) error {
 	in.mu.Lock()
 	defer in.mu.Unlock()
-	if in.phase != phaseRunning {
+	if in.phase != driverkit.PhaseRunning {
 		return nil
 	}
-	in.phase = phaseStopped
+	in.phase = driverkit.PhaseStopped
 	if err := in.stop(ctx, false); err != nil {
 		return fmt.Errorf("%s: stop %s: %w", Name, in.spec.ID, err)
 	}
@@ -508,27 +422,27 @@ func (in *instance) stop(ctx context.Context, kill bool) error {
 func (in *instance) Close() error {
 	in.mu.Lock()
 	defer in.mu.Unlock()
-	if in.phase == phaseClosed {
+	if in.phase == driverkit.PhaseClosed {
 		return in.closeErr
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), closeTimeout)
 	defer cancel()
 	var errs []error
-	if in.phase == phaseRunning {
-		in.phase = phaseStopped
+	if in.phase == driverkit.PhaseRunning {
+		in.phase = driverkit.PhaseStopped
 		if err := in.stop(ctx, true); err != nil {
 			// The container cleanup step removes it the hard way.
 			errs = append(errs, fmt.Errorf("stopping: %w", err))
 		}
 	}
-	if err := in.undo.run(); err != nil {
+	if err := in.undo.Run(); err != nil {
 		errs = append(errs, err)
 	}
 	if err := in.leftovers(ctx); err != nil {
 		errs = append(errs, err)
 	}
-	in.phase = phaseClosed
-	in.d.untrack(in.spec.ID)
+	in.phase = driverkit.PhaseClosed
+	in.d.open.Remove(in.spec.ID)
 	if len(errs) > 0 {
 		in.closeErr = fmt.Errorf("%s: close %s: %w", Name, in.spec.ID, errors.Join(errs...))
 	}
@@ -539,12 +453,12 @@ func (in *instance) Close() error {
 func (in *instance) leftovers(ctx context.Context) error {
 	id := in.spec.ID
 	var left []string
-	if table, err := readMountInfo(); err == nil {
-		for _, m := range mountsAt(table, in.dir) {
+	if table, err := driverkit.ReadMountInfo(); err == nil {
+		for _, m := range driverkit.MountsAt(table, in.dir) {
 			left = append(left, "mount "+m)
 		}
 	}
-	for _, p := range []string{in.dir, in.confDir, recordPath(in.d.env.StateDir, id), lockPath(in.res.tools.lxcpath, id)} {
+	for _, p := range []string{in.dir, in.confDir, stateRecords(in.d.env.StateDir).Path(id), lockPath(in.res.tools.lxcpath, id)} {
 		if _, err := os.Lstat(p); err == nil {
 			left = append(left, p)
 		}
@@ -560,7 +474,7 @@ func (in *instance) leftovers(ctx context.Context) error {
 		left = append(left, "cgroup "+d)
 	}
 	for _, p := range procsMentioning(id, in.dir) {
-		left = append(left, fmt.Sprintf("process %d (%s)", p.PID, clip(p.Cmdline, 120)))
+		left = append(left, fmt.Sprintf("process %d (%s)", p.PID, driverkit.Clip(p.Cmdline, 120)))
 	}
 	if len(left) > 0 {
 		return fmt.Errorf("left on the host: %s", strings.Join(left, "; "))
@@ -592,7 +506,7 @@ func teardown(ctx context.Context, res *resolved, id, dir string) ([]string, err
 	}
 	for _, p := range procsMentioning(id, dir) {
 		if syscall.Kill(p.PID, syscall.SIGKILL) == nil {
-			lines = append(lines, fmt.Sprintf("killed leftover process %d of %s: %s", p.PID, id, clip(p.Cmdline, 160)))
+			lines = append(lines, fmt.Sprintf("killed leftover process %d of %s: %s", p.PID, id, driverkit.Clip(p.Cmdline, 160)))
 		}
 	}
 	removed, err := removeCgroups(res.cgMounts, id, 5*time.Second)
@@ -603,36 +517,4 @@ func teardown(ctx context.Context, res *resolved, id, dir string) ([]string, err
 		errs = append(errs, err)
 	}
 	return lines, errors.Join(errs...)
-}
-
-// cleanup is one undo step, registered when the thing it undoes is made.
-type cleanup struct {
-	name string
-	fn   func() error
-	done bool
-}
-
-// cleanups is a stack of undo steps, run newest first, each at most once.
-type cleanups struct{ steps []*cleanup }
-
-func (c *cleanups) push(name string, fn func() error) *cleanup {
-	s := &cleanup{name: name, fn: fn}
-	c.steps = append(c.steps, s)
-	return s
-}
-
-// run runs every step not yet done, newest first, and joins their errors.
-func (c *cleanups) run() error {
-	var errs []error
-	for i := len(c.steps) - 1; i >= 0; i-- {
-		s := c.steps[i]
-		if s.done {
-			continue
-		}
-		s.done = true
-		if err := s.fn(); err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", s.name, err))
-		}
-	}
-	return errors.Join(errs...)
 }

@@ -13,7 +13,7 @@ var _ driver.LeftoverFinder = (*Driver)(nil)
 // record names an owner that no longer runs. It reads the records only;
 // Collect removes what they name.
 func (d *Driver) Leftovers(ctx context.Context) ([]driver.Leftover, error) {
-	records, err := readRecords(d.env.StateDir)
+	records, err := stateRecords(d.env.StateDir).ReadAll()
 	var out []driver.Leftover
 	for _, r := range records {
 		if r.ownerAlive() {

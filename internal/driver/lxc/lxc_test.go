@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/isobench/isobench/internal/driver"
+	"github.com/isobench/isobench/internal/driver/driverkit"
 	"github.com/isobench/isobench/internal/driver/drivertest"
 	"github.com/isobench/isobench/internal/testutil"
 )
@@ -30,7 +31,7 @@ func requireLXC(t testing.TB) {
 	t.Helper()
 	testutil.RequireRoot(t)
 	testutil.RequireBinary(t, "lxc-start")
-	if _, err := staticBusybox(); err != nil {
+	if _, err := driverkit.StaticBusybox("the test container"); err != nil {
 		t.Skipf("the probe needs a static busybox: %v", err)
 	}
 }
@@ -224,7 +225,7 @@ func TestCollect(t *testing.T) {
 	if err := dead.Run(); err != nil {
 		t.Fatal(err)
 	}
-	recs, err := readRecords(env.StateDir)
+	recs, err := stateRecords(env.StateDir).ReadAll()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -232,15 +233,15 @@ func TestCollect(t *testing.T) {
 		if r.ID != crashed {
 			continue
 		}
-		if err := removeRecord(env.StateDir, r.ID); err != nil {
+		if err := stateRecords(env.StateDir).Remove(r.ID); err != nil {
 			t.Fatal(err)
 		}
 		r.OwnerPID, r.OwnerStart = dead.Process.Pid, 1
-		if err := writeRecord(env.StateDir, r); err != nil {
+		if err := stateRecords(env.StateDir).Create(r); err != nil {
 			t.Fatal(err)
 		}
 	}
-	d.untrack(crashed)
+	d.open.Remove(crashed)
 
 	left, err := d.Leftovers(ctx)
 	if err != nil || len(left) != 1 || left[0].ID != crashed {

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -72,7 +73,7 @@ func TestBundleSpec(t *testing.T) {
 			if s.Process.Terminal || s.Process.Args[0] != "/.isobench/agent" || !s.Process.NoNewPrivileges {
 				t.Errorf("process %+v", s.Process)
 			}
-			if !contains(s.Process.Capabilities.Bounding, "CAP_KILL") || contains(s.Process.Capabilities.Bounding, "CAP_SYS_ADMIN") {
+			if !slices.Contains(s.Process.Capabilities.Bounding, "CAP_KILL") || slices.Contains(s.Process.Capabilities.Bounding, "CAP_SYS_ADMIN") {
 				t.Errorf("capabilities %v", s.Process.Capabilities.Bounding)
 			}
 			if s.Annotations != nil {
@@ -95,7 +96,7 @@ func TestBundleSpec(t *testing.T) {
 		}},
 		{name: "volume", mod: func(p *bundleParams) { p.Scratch = driver.ScratchVolume; p.VolumeDir = "/run/isobench/x/volume" }, check: func(t *testing.T, s *specs.Spec) {
 			m, ok := mountOf(s, driver.ScratchPath)
-			if !ok || m.Type != "bind" || m.Source != "/run/isobench/x/volume" || !contains(m.Options, "rbind") {
+			if !ok || m.Type != "bind" || m.Source != "/run/isobench/x/volume" || !slices.Contains(m.Options, "rbind") {
 				t.Errorf("volume mount %+v", m)
 			}
 		}},

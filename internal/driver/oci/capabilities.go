@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/isobench/isobench/internal/driver"
+	"github.com/isobench/isobench/internal/driver/driverkit"
 )
 
 var (
@@ -42,7 +43,7 @@ func (in *instance) StartTiming() (driver.StartTiming, bool) {
 // the platform's stub processes for runsc.
 func (in *instance) HostPIDs() []int {
 	in.mu.Lock()
-	running := in.phase == phaseRunning
+	running := in.phase == driverkit.PhaseRunning
 	in.mu.Unlock()
 	if !running {
 		return nil
@@ -61,7 +62,7 @@ func (in *instance) HostPIDs() []int {
 // hierarchy.
 func (in *instance) HostCgroups() []string {
 	in.mu.Lock()
-	running := in.phase == phaseRunning
+	running := in.phase == driverkit.PhaseRunning
 	in.mu.Unlock()
 	if !running {
 		return nil

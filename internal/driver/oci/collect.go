@@ -10,6 +10,7 @@ import (
 	"syscall"
 
 	"github.com/isobench/isobench/internal/driver"
+	"github.com/isobench/isobench/internal/driver/driverkit"
 	"github.com/isobench/isobench/internal/driver/sandboxnet"
 )
 
@@ -34,7 +35,7 @@ import (
 func (d *Driver) Collect(ctx context.Context) ([]string, error) {
 	var lines []string
 	var errs []error
-	records, err := readRecords(d.env.StateDir)
+	records, err := stateRecords(d.env.StateDir).ReadAll()
 	if err != nil {
 		errs = append(errs, err)
 	}
@@ -56,7 +57,7 @@ func (d *Driver) Collect(ctx context.Context) ([]string, error) {
 		if r.Runtime != d.fl.name {
 			continue
 		}
-		if r.ownerAlive() && (r.OwnerPID != self || d.isOpen(r.ID)) {
+		if r.ownerAlive() && (r.OwnerPID != self || d.open.Has(r.ID)) {
 			live[r.ID] = true
 			continue
 		}
@@ -86,7 +87,7 @@ func (d *Driver) Collect(ctx context.Context) ([]string, error) {
 			continue
 		}
 		bundle := st.Bundle
-		if bundle == "" || !under(bundle, d.env.RunDir) {
+		if bundle == "" || !driverkit.Under(bundle, d.env.RunDir) {
 			// Another isobench environment's sandbox, or not isobench's.
 			continue
 		}
@@ -129,43 +130,14 @@ func (d *Driver) collectRecord(ctx context.Context, res *resolved, r record) ([]
 	if err != nil {
 		errs = append(errs, err)
 	}
-	table, err := readMountInfo()
-	if err != nil {
-		return lines, errors.Join(append(errs, err)...)
-	}
-	for _, m := range r.Mounts {
-		if !under(m, r.Dir) {
-			errs = append(errs, fmt.Errorf("state record names mount %q outside %s; not touching it", m, r.Dir))
-			continue
-		}
-		if !contains(mountsAt(table, m), m) {
-			continue
-		}
-		if err := unmount(m); err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		lines = append(lines, "unmounted "+m)
-	}
-	if _, err := os.Lstat(r.Dir); err == nil {
-		if err := removeInstanceDir(r.Dir); err != nil {
-			errs = append(errs, err)
-		} else {
-			lines = append(lines, "removed directory "+r.Dir)
-		}
-	}
+	removed, rerrs := driverkit.RemoveRecorded(r.Mounts, r.Dir)
+	lines, errs = append(lines, removed...), append(errs, rerrs...)
 	if len(errs) > 0 {
 		// The record stays, so a later collect can try again.
 		return lines, errors.Join(errs...)
 	}
-	if err := removeRecord(d.env.StateDir, r.ID); err != nil {
+	if err := stateRecords(d.env.StateDir).Remove(r.ID); err != nil {
 		return lines, err
 	}
 	return append(lines, "removed state record of "+r.ID), nil
-}
-
-// under reports whether path is dir or below it.
-func under(path, dir string) bool {
-	path, dir = filepath.Clean(path), filepath.Clean(dir)
-	return path == dir || strings.HasPrefix(path, dir+"/")
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/isobench/isobench/internal/driver"
+	"github.com/isobench/isobench/internal/driver/driverkit"
 	"github.com/isobench/isobench/internal/driver/sandboxnet"
 )
 
@@ -68,7 +69,7 @@ type Driver struct {
 	tried    []string
 	// open holds the ids of this driver's instances not yet closed; Collect
 	// leaves them alone.
-	open map[string]bool
+	open driverkit.OpenSet
 	// netMode is runsc's network mode for sandboxes with a network, found
 	// by networkMode, and netNote what results over it must say.
 	netMode, netNote string
@@ -77,7 +78,7 @@ type Driver struct {
 // resolved is what a driver learns about the host once.
 type resolved struct {
 	binary string
-	cg     cgroupInfo
+	cg     driverkit.CgroupInfo
 	hide   []string // cgroup2 mounts to hide from the runtime (crun, hybrid)
 	sh     string
 }
@@ -110,7 +111,7 @@ func New(env driver.Env, runtimeName, variant string, opts ...Option) (*Driver, 
 	if o.probeTimeout <= 0 {
 		return nil, fmt.Errorf("%s: probe timeout must be positive, got %s", fl.name, o.probeTimeout)
 	}
-	return &Driver{env: env, fl: fl, variant: variant, opt: o, open: map[string]bool{}}, nil
+	return &Driver{env: env, fl: fl, variant: variant, opt: o}, nil
 }
 
 func factory(name string) driver.Factory {
@@ -180,12 +181,12 @@ func (d *Driver) resolve() (*resolved, error) {
 	if os.Geteuid() != 0 {
 		return nil, driver.NotSupported(d.Name(), "needs root: isobench runs %s rootful (found %s)", d.fl.name, bin)
 	}
-	table, err := readMountInfo()
+	table, err := driverkit.ReadMountInfo()
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", d.Name(), err)
 	}
-	res := &resolved{binary: bin, cg: cgroupLayout(table)}
-	if d.fl.hybridWorkaround && res.cg.Layout == cgroupHybrid {
+	res := &resolved{binary: bin, cg: driverkit.Cgroups(table)}
+	if d.fl.hybridWorkaround && res.cg.Layout == driverkit.CgroupHybrid {
 		sh, err := exec.LookPath("sh")
 		if err != nil {
 			return nil, driver.NotSupported(d.Name(), "hybrid cgroup host: %s needs a private mount namespace without cgroup2, made with sh, which is not in PATH", d.fl.name)
@@ -285,7 +286,7 @@ func (d *Driver) networkMode(ctx context.Context, res *resolved, platform string
 		if errors.As(errSandbox, &ns) {
 			reason = ns.Reason
 		}
-		mode, note = netHost, "gVisor hostinet (runsc --network=host in the sandbox's own namespace: the host kernel's network stack, not gVisor's), because netstack does not start here: "+clip(reason, 300)
+		mode, note = netHost, "gVisor hostinet (runsc --network=host in the sandbox's own namespace: the host kernel's network stack, not gVisor's), because netstack does not start here: "+driverkit.Clip(reason, 300)
 	}
 	d.mu.Lock()
 	d.netMode, d.netNote = mode, note
@@ -395,33 +396,15 @@ func (d *Driver) selectPlatform(ctx context.Context, res *resolved) (string, err
 	return "", driver.NotSupported(d.Name(), "no gVisor platform runs a test sandbox here: %s", strings.Join(tried, "; "))
 }
 
-func (d *Driver) track(id string) {
-	d.mu.Lock()
-	d.open[id] = true
-	d.mu.Unlock()
-}
-
-func (d *Driver) untrack(id string) {
-	d.mu.Lock()
-	delete(d.open, id)
-	d.mu.Unlock()
-}
-
-func (d *Driver) isOpen(id string) bool {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return d.open[id]
-}
-
 // newRecord returns the state record of a sandbox of this driver.
 func (d *Driver) newRecord(rt runtime, id, dir string, mounts []string) (record, error) {
-	start, ok := procStartTime(os.Getpid())
-	if !ok {
-		return record{}, errors.New("cannot read this process's start time from /proc")
+	me, err := driverkit.Self()
+	if err != nil {
+		return record{}, err
 	}
 	return record{
 		Version: recordVersion, Runtime: d.fl.name, Binary: rt.binary, Globals: rt.globals,
 		ID: id, Dir: dir, Bundle: dir, Mounts: mounts, Created: time.Now().UTC(),
-		OwnerPID: os.Getpid(), OwnerStart: start,
+		OwnerPID: me.PID, OwnerStart: me.Start,
 	}, nil
 }

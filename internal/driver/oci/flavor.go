@@ -12,6 +12,7 @@ import (
 	"syscall"
 
 	"github.com/isobench/isobench/internal/driver"
+	"github.com/isobench/isobench/internal/driver/driverkit"
 )
 
 // flavor is what differs between the OCI runtimes this package drives.
@@ -133,11 +134,11 @@ func (e *runError) Unwrap() error { return e.err }
 func (r runtime) run(ctx context.Context, args ...string) ([]byte, error) {
 	cmd := r.command(ctx, args...)
 	var stdout bytes.Buffer
-	stderr := &ringBuffer{max: 4096}
+	stderr := driverkit.NewTailBuffer(4096)
 	cmd.Stdout, cmd.Stderr = &stdout, stderr
 	cmd.WaitDelay = waitDelay
 	if err := cmd.Run(); err != nil {
-		return stdout.Bytes(), &runError{what: r.fl.name + " " + strings.Join(args, " "), err: err, stderr: tail(stderr.String(), 1000)}
+		return stdout.Bytes(), &runError{what: r.fl.name + " " + strings.Join(args, " "), err: err, stderr: driverkit.Tail(stderr.String(), 1000)}
 	}
 	return stdout.Bytes(), nil
 }
@@ -174,7 +175,7 @@ func (r runtime) state(ctx context.Context, id string) (st containerState, exist
 		return st, false, err
 	}
 	if err := json.Unmarshal(out, &st); err != nil {
-		return st, true, fmt.Errorf("%s state %s: parsing its output: %w (got %q)", r.fl.name, id, err, clip(string(out), 200))
+		return st, true, fmt.Errorf("%s state %s: parsing its output: %w (got %q)", r.fl.name, id, err, driverkit.Clip(string(out), 200))
 	}
 	if st.ID != "" && st.ID != id {
 		// runsc looks ids up by prefix: an id it no longer knows finds
@@ -244,7 +245,7 @@ func parseList(s string) []string {
 func (r runtime) version(ctx context.Context) (string, error) {
 	out, err := exec.CommandContext(ctx, r.binary, "--version").CombinedOutput()
 	if err != nil {
-		return "", fmt.Errorf("%s --version: %w: %s", r.binary, err, clip(string(out), 300))
+		return "", fmt.Errorf("%s --version: %w: %s", r.binary, err, driverkit.Clip(string(out), 300))
 	}
 	return parseVersion(string(out)), nil
 }

@@ -18,6 +18,7 @@ import (
 
 	"github.com/isobench/isobench/internal/agent"
 	"github.com/isobench/isobench/internal/driver"
+	"github.com/isobench/isobench/internal/driver/driverkit"
 	"github.com/isobench/isobench/internal/driver/sandboxnet"
 	"github.com/isobench/isobench/internal/image"
 )
@@ -42,38 +43,12 @@ const (
 	readyPoll = time.Millisecond
 )
 
-type phase int
-
-const (
-	phaseCreated phase = iota
-	phaseRunning
-	phaseStopped
-	phaseFailed // Start failed; everything is already undone
-	phaseClosed
-)
-
-func (p phase) String() string {
-	switch p {
-	case phaseCreated:
-		return "created (not started)"
-	case phaseRunning:
-		return "running"
-	case phaseStopped:
-		return "stopped"
-	case phaseFailed:
-		return "failed to start"
-	case phaseClosed:
-		return "closed"
-	}
-	return "phase " + strconv.Itoa(int(p))
-}
-
 // instance is one sandbox: a bundle on an overlay of the image, run by the
 // runtime.
 type instance struct {
 	d    *Driver
 	rt   runtime
-	cg   cgroupInfo
+	cg   driverkit.CgroupInfo
 	spec driver.Spec
 
 	dir     string // instance directory = bundle
@@ -84,57 +59,19 @@ type instance struct {
 	execs atomic.Int64 // numbers exec pid files
 
 	mu        sync.Mutex
-	phase     phase
+	phase     driverkit.Phase
 	pid       int
 	timing    driver.StartTiming // of the successful Start
 	link      *sandboxnet.Link   // the network of a Spec.Network sandbox
 	netNote   string             // what results over the link must say
-	undo      cleanups
-	container *cleanup // the runtime's part of undo
+	undo      driverkit.Undo
+	container *driverkit.Step // the runtime's part of undo
 	closeErr  error
 }
 
 // validateSpec checks a spec before anything is made for it.
 func validateSpec(s driver.Spec) error {
-	if !strings.HasPrefix(s.ID, driver.IDPrefix) || len(s.ID) == len(driver.IDPrefix) {
-		return fmt.Errorf("sandbox id %q does not start with %q", s.ID, driver.IDPrefix)
-	}
-	if len(s.ID) > maxIDLen {
-		return fmt.Errorf("sandbox id %q is longer than %d bytes", s.ID, maxIDLen)
-	}
-	for _, c := range s.ID {
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
-			return fmt.Errorf("sandbox id %q: character %q not allowed (letters, digits, '-', '_', '.')", s.ID, c)
-		}
-	}
-	if s.Image == nil {
-		return errors.New("no image")
-	}
-	if s.Image.Rootfs == "" || !filepath.IsAbs(s.Image.Rootfs) {
-		return fmt.Errorf("image root filesystem must be an absolute path, got %q", s.Image.Rootfs)
-	}
-	if strings.ContainsAny(s.Image.Rootfs, ",:\\\n") {
-		return fmt.Errorf("image root filesystem %q: overlayfs cannot take a lower directory whose path holds ',', ':' or '\\'", s.Image.Rootfs)
-	}
-	fi, err := os.Stat(s.Image.Rootfs)
-	if err != nil {
-		return fmt.Errorf("image root filesystem: %w", err)
-	}
-	if !fi.IsDir() {
-		return fmt.Errorf("image root filesystem %s is not a directory", s.Image.Rootfs)
-	}
-	switch s.Scratch {
-	case "", driver.ScratchRootfs, driver.ScratchVolume, driver.ScratchTmpfs:
-	default:
-		return fmt.Errorf("unknown scratch kind %q (want %s, %s or %s)", s.Scratch, driver.ScratchRootfs, driver.ScratchVolume, driver.ScratchTmpfs)
-	}
-	if s.CPUs < 0 {
-		return fmt.Errorf("negative CPU count %d", s.CPUs)
-	}
-	if s.MemoryBytes < 0 {
-		return fmt.Errorf("negative memory size %d", s.MemoryBytes)
-	}
-	return nil
+	return driverkit.ValidateSpec(s, driverkit.SpecRules{MaxIDLen: maxIDLen, Overlay: true})
 }
 
 // Create prepares a sandbox: its state record, its directory, an overlay of
@@ -171,12 +108,12 @@ func (d *Driver) Create(ctx context.Context, spec driver.Spec) (driver.Instance,
 		pidPath: filepath.Join(dir, "init.pid"),
 	}
 	if err := in.create(); err != nil {
-		if cerr := in.undo.run(); cerr != nil {
+		if cerr := in.undo.Run(); cerr != nil {
 			err = errors.Join(err, fmt.Errorf("cleaning up: %w", cerr))
 		}
 		return nil, fmt.Errorf("%s: create %s: %w", d.Name(), spec.ID, err)
 	}
-	d.track(spec.ID)
+	d.open.Add(spec.ID)
 	return in, nil
 }
 
@@ -186,32 +123,21 @@ func (in *instance) create() error {
 	if err != nil {
 		return err
 	}
-	if err := writeRecord(d.env.StateDir, rec); err != nil {
+	if err := stateRecords(d.env.StateDir).Create(rec); err != nil {
 		return err
 	}
-	in.undo.pushLast("state record", func() error { return removeRecord(d.env.StateDir, id) })
+	in.undo.PushLast("state record", func() error { return stateRecords(d.env.StateDir).Remove(id) })
 
-	if err := os.MkdirAll(d.env.RunDir, 0o711); err != nil {
-		return fmt.Errorf("making the run directory: %w", err)
+	if err := driverkit.MakeInstanceDir(&in.undo, d.env.RunDir, in.dir); err != nil {
+		return err
 	}
-	if err := os.Mkdir(in.dir, 0o711); err != nil {
-		return fmt.Errorf("making the instance directory: %w", err)
+	ov := driverkit.NewOverlay(in.spec.Image.Rootfs, in.dir, in.rootfs)
+	if err := ov.MakeDirs(); err != nil {
+		return err
 	}
-	in.undo.push("instance directory", func() error { return removeInstanceDir(in.dir) })
-
-	upper, work := filepath.Join(in.dir, "upper"), filepath.Join(in.dir, "work")
-	for _, p := range []string{upper, work, in.rootfs} {
-		if err := os.Mkdir(p, 0o755); err != nil {
-			return fmt.Errorf("making overlay directories: %w", err)
-		}
+	if err := ov.Mount(&in.undo, id); err != nil {
+		return err
 	}
-	opts := "lowerdir=" + in.spec.Image.Rootfs + ",upperdir=" + upper + ",workdir=" + work
-	// The mount's source names the sandbox, so the host's mount table says
-	// whose it is.
-	if err := syscall.Mount(id, in.rootfs, "overlay", 0, opts); err != nil {
-		return fmt.Errorf("mounting an overlay of %s at %s: %w", in.spec.Image.Rootfs, in.rootfs, err)
-	}
-	in.undo.push("overlay mount", func() error { return unmount(in.rootfs) })
 
 	var netnsPath string
 	if in.spec.Network {
@@ -221,7 +147,7 @@ func (in *instance) create() error {
 		if err != nil {
 			return err
 		}
-		in.undo.push("sandbox network", link.Remove)
+		in.undo.Push("sandbox network", link.Remove)
 		in.link = link
 		netnsPath = link.NetNSPath()
 	}
@@ -259,10 +185,10 @@ func (in *instance) create() error {
 func (in *instance) Start(ctx context.Context) error {
 	in.mu.Lock()
 	defer in.mu.Unlock()
-	if in.phase != phaseCreated {
+	if in.phase != driverkit.PhaseCreated {
 		return fmt.Errorf("%s: start %s: instance is %s; Start may be called once", in.d.Name(), in.spec.ID, in.phase)
 	}
-	in.container = in.undo.push("container", func() error {
+	in.container = in.undo.Push("container", func() error {
 		tctx, cancel := context.WithTimeout(context.Background(), closeTimeout)
 		defer cancel()
 		_, err := teardown(tctx, in.rt, in.cg, in.spec.ID, in.dir)
@@ -271,13 +197,13 @@ func (in *instance) Start(ctx context.Context) error {
 	begin := time.Now()
 	launched, err := in.start(ctx)
 	if err == nil {
-		in.phase = phaseRunning
+		in.phase = driverkit.PhaseRunning
 		in.timing = driver.StartTiming{Begin: begin, Launched: launched, Ready: time.Now()}
 		return nil
 	}
-	in.phase = phaseFailed
+	in.phase = driverkit.PhaseFailed
 	err = fmt.Errorf("%s: start %s: %w", in.d.Name(), in.spec.ID, err)
-	if cerr := in.undo.run(); cerr != nil {
+	if cerr := in.undo.Run(); cerr != nil {
 		err = errors.Join(err, fmt.Errorf("cleaning up after the failed start: %w", cerr))
 	}
 	return err
@@ -310,14 +236,14 @@ func (in *instance) start(ctx context.Context) (launched time.Time, err error) {
 	}
 	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
 	if err != nil || pid <= 0 {
-		return launched, fmt.Errorf("%s run wrote a bad pid file: %q", in.rt.fl.name, clip(string(b), 40))
+		return launched, fmt.Errorf("%s run wrote a bad pid file: %q", in.rt.fl.name, driverkit.Clip(string(b), 40))
 	}
 	in.pid = pid
 	return launched, in.waitReady(ctx)
 }
 
 func (in *instance) logTail() string {
-	s := readTail(in.logPath, 1500)
+	s := driverkit.ReadTail(in.logPath, 1500)
 	if s == "" {
 		return "(nothing in the sandbox log)"
 	}
@@ -360,7 +286,7 @@ func (in *instance) waitReady(ctx context.Context) error {
 				return nil
 			}
 		}
-		if !alive(in.pid) {
+		if !driverkit.Alive(in.pid) {
 			return fmt.Errorf("the sandbox (pid %d) exited before its agent was ready: %s", in.pid, in.logTail())
 		}
 		select {
@@ -384,7 +310,7 @@ func (in *instance) Exec(ctx context.Context, argv []string, stdout, stderr io.W
 	in.mu.Lock()
 	ph := in.phase
 	in.mu.Unlock()
-	if ph != phaseRunning {
+	if ph != driverkit.PhaseRunning {
 		return fmt.Errorf("%s: exec %s in %s: the sandbox is %s, not running", in.d.Name(), argv[0], in.spec.ID, ph)
 	}
 	if stdout == nil {
@@ -396,7 +322,7 @@ func (in *instance) Exec(ctx context.Context, argv []string, stdout, stderr io.W
 	pidFile := filepath.Join(in.dir, fmt.Sprintf("exec-%d.pid", in.execs.Add(1)))
 	defer os.Remove(pidFile)
 	cmd := in.rt.command(ctx, in.rt.execArgs(in.spec.ID, pidFile, argv)...)
-	errTail := &ringBuffer{max: 4096}
+	errTail := driverkit.NewTailBuffer(4096)
 	cmd.Stdout = stdout
 	cmd.Stderr = io.MultiWriter(stderr, errTail)
 	cmd.Cancel = func() error { return in.cancelExec(cmd, pidFile) }
@@ -411,7 +337,7 @@ func (in *instance) Exec(ctx context.Context, argv []string, stdout, stderr io.W
 	}
 	var ee *exec.ExitError
 	if !errors.As(err, &ee) || ee.ExitCode() <= 0 {
-		return fmt.Errorf("%s: %w: %s", what, err, tail(errTail.String(), 1000))
+		return fmt.Errorf("%s: %w: %s", what, err, driverkit.Tail(errTail.String(), 1000))
 	}
 	// A runtime that cannot reach the sandbox also exits non-zero: ask it
 	// whether the sandbox still runs before blaming the command.
@@ -423,9 +349,9 @@ func (in *instance) Exec(ctx context.Context, argv []string, stdout, stderr io.W
 		if exists {
 			status = st.Status
 		}
-		return fmt.Errorf("%s: the sandbox is not running (%s) (runtime exited %d: %s)", what, status, ee.ExitCode(), tail(errTail.String(), 1000))
+		return fmt.Errorf("%s: the sandbox is not running (%s) (runtime exited %d: %s)", what, status, ee.ExitCode(), driverkit.Tail(errTail.String(), 1000))
 	}
-	return fmt.Errorf("%s: %w", what, &driver.ExitError{Code: ee.ExitCode(), Stderr: tail(errTail.String(), 1000)})
+	return fmt.Errorf("%s: %w", what, &driver.ExitError{Code: ee.ExitCode(), Stderr: driverkit.Tail(errTail.String(), 1000)})
 }
 
 // cancelExec ends a command whose context ended: SIGKILL to the command
@@ -449,10 +375,10 @@ func (in *instance) cancelExec(cmd *exec.Cmd, pidFile string) error {
 func (in *instance) Stop(ctx context.Context) error {
 	in.mu.Lock()
 	defer in.mu.Unlock()
-	if in.phase != phaseRunning {
+	if in.phase != driverkit.PhaseRunning {
 		return nil
 	}
-	in.phase = phaseStopped
+	in.phase = driverkit.PhaseStopped
 	if err := in.stop(ctx); err != nil {
 		return fmt.Errorf("%s: stop %s: %w", in.d.Name(), in.spec.ID, err)
 	}
@@ -475,7 +401,7 @@ func (in *instance) stop(ctx context.Context) error {
 		}
 	}
 	// The runtime let go; what is left is checked by Close.
-	in.container.done = true
+	in.container.MarkDone()
 	return nil
 }
 
@@ -487,7 +413,7 @@ func (in *instance) waitGone(ctx context.Context, limit time.Duration) bool {
 	deadline := start.Add(limit)
 	delay := time.Millisecond
 	var lastState time.Time
-	for alive(in.pid) {
+	for driverkit.Alive(in.pid) {
 		now := time.Now()
 		if now.After(deadline) || ctx.Err() != nil {
 			return false
@@ -511,27 +437,27 @@ func (in *instance) waitGone(ctx context.Context, limit time.Duration) bool {
 func (in *instance) Close() error {
 	in.mu.Lock()
 	defer in.mu.Unlock()
-	if in.phase == phaseClosed {
+	if in.phase == driverkit.PhaseClosed {
 		return in.closeErr
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), closeTimeout)
 	defer cancel()
 	var errs []error
-	if in.phase == phaseRunning {
-		in.phase = phaseStopped
+	if in.phase == driverkit.PhaseRunning {
+		in.phase = driverkit.PhaseStopped
 		if err := in.stop(ctx); err != nil {
 			// The container cleanup step removes it the hard way.
 			errs = append(errs, fmt.Errorf("stopping: %w", err))
 		}
 	}
-	if err := in.undo.run(); err != nil {
+	if err := in.undo.Run(); err != nil {
 		errs = append(errs, err)
 	}
 	if err := in.leftovers(ctx); err != nil {
 		errs = append(errs, err)
 	}
-	in.phase = phaseClosed
-	in.d.untrack(in.spec.ID)
+	in.phase = driverkit.PhaseClosed
+	in.d.open.Remove(in.spec.ID)
 	if len(errs) > 0 {
 		in.closeErr = fmt.Errorf("%s: close %s: %w", in.d.Name(), in.spec.ID, errors.Join(errs...))
 	}
@@ -542,16 +468,16 @@ func (in *instance) Close() error {
 func (in *instance) leftovers(ctx context.Context) error {
 	id := in.spec.ID
 	var left []string
-	if table, err := readMountInfo(); err == nil {
-		for _, m := range mountsAt(table, in.dir) {
+	if table, err := driverkit.ReadMountInfo(); err == nil {
+		for _, m := range driverkit.MountsAt(table, in.dir) {
 			left = append(left, "mount "+m)
 		}
 	}
 	if _, err := os.Lstat(in.dir); err == nil {
 		left = append(left, "directory "+in.dir)
 	}
-	if _, err := os.Lstat(recordPath(in.d.env.StateDir, id)); err == nil {
-		left = append(left, "state record "+recordPath(in.d.env.StateDir, id))
+	if _, err := os.Lstat(stateRecords(in.d.env.StateDir).Path(id)); err == nil {
+		left = append(left, "state record "+stateRecords(in.d.env.StateDir).Path(id))
 	}
 	if in.container != nil {
 		if _, exists, err := in.rt.state(ctx, id); err != nil || exists {
@@ -562,7 +488,7 @@ func (in *instance) leftovers(ctx context.Context) error {
 		left = append(left, "cgroup "+d)
 	}
 	for _, p := range procsMentioning(id, in.dir) {
-		left = append(left, fmt.Sprintf("process %d (%s)", p.PID, clip(p.Cmdline, 120)))
+		left = append(left, fmt.Sprintf("process %d (%s)", p.PID, driverkit.Clip(p.Cmdline, 120)))
 	}
 	if len(left) > 0 {
 		return fmt.Errorf("left on the host: %s", strings.Join(left, "; "))

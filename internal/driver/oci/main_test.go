@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"syscall"
 	"testing"
+
+	"github.com/isobench/isobench/internal/driver/driverkit"
 )
 
 // TestMain removes the empty parent cgroups the tests' sandboxes were made
@@ -12,8 +14,8 @@ import (
 // be about to use them; rmdir refuses a parent that is in use.
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if table, err := readMountInfo(); err == nil {
-		for _, mnt := range cgroupLayout(table).Mounts {
+	if table, err := driverkit.ReadMountInfo(); err == nil {
+		for _, mnt := range driverkit.Cgroups(table).Mounts {
 			_ = syscall.Rmdir(filepath.Join(mnt, cgroupParent))
 		}
 	}

@@ -1,7 +1,6 @@
 package oci
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -15,6 +14,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/isobench/isobench/internal/driver"
+	"github.com/isobench/isobench/internal/driver/driverkit"
 	"github.com/isobench/isobench/internal/driver/drivertest"
 	"github.com/isobench/isobench/internal/testutil"
 )
@@ -44,7 +44,7 @@ func requireRuntime(t testing.TB, name string) {
 		}
 		t.Skip(perr)
 	}
-	if _, err := staticBusybox(); err != nil {
+	if _, err := driverkit.StaticBusybox("the test sandbox"); err != nil {
 		t.Skipf("probe needs a static busybox: %v", err)
 	}
 }
@@ -183,7 +183,7 @@ func TestProbeReasons(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			if tc.needRoot {
 				testutil.RequireRoot(t)
-				if _, err := staticBusybox(); err != nil {
+				if _, err := driverkit.StaticBusybox("the test sandbox"); err != nil {
 					t.Skip(err)
 				}
 			}
@@ -372,8 +372,8 @@ func TestCollectAfterCrash(t *testing.T) {
 	if _, exists, err := rt.state(ctx, id); err != nil || exists {
 		t.Errorf("after Collect runc state %s: exists=%v err=%v", id, exists, err)
 	}
-	table, _ := readMountInfo()
-	if m := mountsAt(table, dir); len(m) > 0 {
+	table, _ := driverkit.ReadMountInfo()
+	if m := driverkit.MountsAt(table, dir); len(m) > 0 {
 		t.Errorf("mounts left: %v", m)
 	}
 	if _, err := os.Lstat(dir); err == nil {
@@ -407,7 +407,7 @@ func TestCollectAfterCrash(t *testing.T) {
 func TestCollectLeavesLiveOwners(t *testing.T) {
 	requireRuntime(t, "runc")
 	env := testEnv(t)
-	start, ok := procStartTime(1)
+	start, ok := driverkit.ProcStartTime(1)
 	if !ok {
 		t.Skip("cannot read PID 1's start time")
 	}
@@ -417,13 +417,13 @@ func TestCollectLeavesLiveOwners(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := record{Version: recordVersion, Runtime: "runc", ID: id, Dir: dir, Bundle: dir, OwnerPID: 1, OwnerStart: start}
-	if err := writeRecord(env.StateDir, r); err != nil {
+	if err := stateRecords(env.StateDir).Create(r); err != nil {
 		t.Fatal(err)
 	}
 	// A record of another runtime, owner gone, is not runc's to collect.
 	other := record{Version: recordVersion, Runtime: "crun", ID: driver.IDPrefix + "other-" + mustSuffix(t), OwnerPID: 1, OwnerStart: start + 1}
 	other.Dir = filepath.Join(env.RunDir, other.ID)
-	if err := writeRecord(env.StateDir, other); err != nil {
+	if err := stateRecords(env.StateDir).Create(other); err != nil {
 		t.Fatal(err)
 	}
 	d, err := New(env, "runc", "")
@@ -443,7 +443,7 @@ func TestCollectLeavesLiveOwners(t *testing.T) {
 		t.Errorf("directory of a live owner's sandbox: %v", err)
 	}
 	for _, x := range []string{id, other.ID} {
-		if _, err := os.Stat(recordPath(env.StateDir, x)); err != nil {
+		if _, err := os.Stat(stateRecords(env.StateDir).Path(x)); err != nil {
 			t.Errorf("record %s: %v", x, err)
 		}
 	}
@@ -459,7 +459,7 @@ func containsLine(lines []string, want string) bool {
 }
 
 func mustSuffix(t testing.TB) string {
-	s, err := randomSuffix()
+	s, err := driverkit.RandomSuffix()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -519,43 +519,8 @@ func BenchmarkLatency(b *testing.B) {
 			if _, err := d.Probe(context.Background()); err != nil {
 				b.Fatal(err)
 			}
-			img := testutil.MinimalImage(b)
-			ctx := context.Background()
-			b.Run("start", func(b *testing.B) {
-				for i := 0; i < b.N; i++ {
-					b.StopTimer()
-					inst, err := d.Create(ctx, driver.Spec{ID: driver.IDPrefix + "bench-" + mustSuffix(b), Image: img})
-					if err != nil {
-						b.Fatal(err)
-					}
-					b.StartTimer()
-					err = inst.Start(ctx)
-					b.StopTimer()
-					if err != nil {
-						b.Fatal(err)
-					}
-					if err := inst.Close(); err != nil {
-						b.Fatal(err)
-					}
-					b.StartTimer()
-				}
-			})
-			b.Run("exec", func(b *testing.B) {
-				inst, err := d.Create(ctx, driver.Spec{ID: driver.IDPrefix + "bench-" + mustSuffix(b), Image: img})
-				if err != nil {
-					b.Fatal(err)
-				}
-				defer inst.Close()
-				if err := inst.Start(ctx); err != nil {
-					b.Fatal(err)
-				}
-				var out bytes.Buffer
-				b.ResetTimer()
-				for i := 0; i < b.N; i++ {
-					if err := inst.Exec(ctx, []string{"/bin/true"}, &out, &out); err != nil {
-						b.Fatal(err)
-					}
-				}
+			drivertest.BenchLatency(b, d, testutil.MinimalImage(b), func() string {
+				return driver.IDPrefix + "bench-" + mustSuffix(b)
 			})
 		})
 	}
@@ -593,13 +558,13 @@ func TestCollectOrphanCgroups(t *testing.T) {
 	}
 	t.Cleanup(func() {
 		for _, p := range made {
-			_ = removeCgroupTree(p)
+			_ = driverkit.RemoveCgroupTree(p)
 		}
 	})
-	start, _ := procStartTime(os.Getpid())
+	start, _ := driverkit.ProcStartTime(os.Getpid())
 	r := record{Version: recordVersion, Runtime: "runc", ID: id, Dir: dir, Bundle: dir,
 		Mounts: []string{filepath.Join(dir, "rootfs")}, OwnerPID: os.Getpid(), OwnerStart: start + 1}
-	if err := writeRecord(env.StateDir, r); err != nil {
+	if err := stateRecords(env.StateDir).Create(r); err != nil {
 		t.Fatal(err)
 	}
 	lines, err := d.Collect(context.Background())

@@ -13,6 +13,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/isobench/isobench/internal/driver"
+	"github.com/isobench/isobench/internal/driver/driverkit"
 )
 
 var _ driver.OneShot = (*instance)(nil)
@@ -27,7 +28,7 @@ func (in *instance) RunOnce(ctx context.Context, argv []string, stdout, stderr i
 	}
 	in.mu.Lock()
 	defer in.mu.Unlock()
-	if in.phase != phaseCreated {
+	if in.phase != driverkit.PhaseCreated {
 		return fmt.Errorf("%s: run once %s: instance is %s; RunOnce replaces Start", in.d.Name(), in.spec.ID, in.phase)
 	}
 	if err := setProcessArgs(in.dir, argv); err != nil {
@@ -35,15 +36,15 @@ func (in *instance) RunOnce(ctx context.Context, argv []string, stdout, stderr i
 	}
 	// Whatever the runtime leaves (a failed run, an interrupt) is removed
 	// by Close, as after Start.
-	in.container = in.undo.push("container", func() error {
+	in.container = in.undo.Push("container", func() error {
 		tctx, cancel := context.WithTimeout(context.Background(), closeTimeout)
 		defer cancel()
 		_, err := teardown(tctx, in.rt, in.cg, in.spec.ID, in.dir)
 		return err
 	})
-	in.phase = phaseStopped
+	in.phase = driverkit.PhaseStopped
 	cmd := in.rt.command(ctx, "run", "--bundle", in.dir, in.spec.ID)
-	tail := &ringBuffer{max: 2048}
+	tail := driverkit.NewTailBuffer(2048)
 	cmd.Stdout = stdout
 	if stderr == nil {
 		stderr = io.Discard

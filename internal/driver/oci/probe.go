@@ -2,49 +2,16 @@ package oci
 
 import (
 	"context"
-	"crypto/rand"
-	"debug/elf"
-	"encoding/hex"
-	"errors"
 	"fmt"
-	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"syscall"
 	"time"
 
 	"github.com/isobench/isobench/internal/driver"
+	"github.com/isobench/isobench/internal/driver/driverkit"
 	"github.com/isobench/isobench/internal/driver/sandboxnet"
 )
-
-// staticBusybox finds a statically linked busybox in PATH: the one program
-// the test sandbox runs, since it needs no libraries in the bundle.
-func staticBusybox() (string, error) {
-	p, err := exec.LookPath("busybox")
-	if err != nil {
-		return "", errors.New("no busybox in PATH (the test sandbox runs a static busybox; Debian package busybox-static)")
-	}
-	f, err := elf.Open(p)
-	if err != nil {
-		return "", fmt.Errorf("%s: not a readable ELF file: %w", p, err)
-	}
-	defer f.Close()
-	for _, prog := range f.Progs {
-		if prog.Type == elf.PT_INTERP {
-			return "", fmt.Errorf("%s is dynamically linked; the test sandbox needs a static busybox (Debian package busybox-static)", p)
-		}
-	}
-	return p, nil
-}
-
-func randomSuffix() (string, error) {
-	b := make([]byte, 6)
-	if _, err := rand.Read(b); err != nil {
-		return "", fmt.Errorf("random id: %w", err)
-	}
-	return hex.EncodeToString(b), nil
-}
 
 // trySandbox runs a tiny real sandbox, `busybox true` in a bundle of its
 // own, bounded by timeout, and removes everything of it afterwards. A
@@ -65,11 +32,11 @@ func (d *Driver) trySandboxNet(ctx context.Context, res *resolved, platform, net
 	if netMode != "" {
 		what += ": network " + netMode
 	}
-	bb, err := staticBusybox()
+	bb, err := driverkit.StaticBusybox("the test sandbox")
 	if err != nil {
 		return driver.NotSupported(what, "%v", err)
 	}
-	suffix, err := randomSuffix()
+	suffix, err := driverkit.RandomSuffix()
 	if err != nil {
 		return err
 	}
@@ -83,9 +50,9 @@ func (d *Driver) trySandboxNet(ctx context.Context, res *resolved, platform, net
 	if err != nil {
 		return fmt.Errorf("%s: probe: %w", what, err)
 	}
-	var undo cleanups
+	var undo driverkit.Undo
 	defer func() {
-		if cerr := undo.run(); cerr != nil {
+		if cerr := undo.Run(); cerr != nil {
 			// Not a NotSupported error: what is left must be seen.
 			result := "it worked"
 			if err != nil {
@@ -94,24 +61,18 @@ func (d *Driver) trySandboxNet(ctx context.Context, res *resolved, platform, net
 			err = fmt.Errorf("%s: cleaning up the test sandbox %s: %w (the test itself: %s)", what, id, cerr, result)
 		}
 	}()
-	if err := writeRecord(d.env.StateDir, rec); err != nil {
+	if err := stateRecords(d.env.StateDir).Create(rec); err != nil {
 		return fmt.Errorf("%s: probe: %w", what, err)
 	}
-	undo.pushLast("state record", func() error { return removeRecord(d.env.StateDir, id) })
+	undo.PushLast("state record", func() error { return stateRecords(d.env.StateDir).Remove(id) })
 	if err := os.MkdirAll(d.env.RunDir, 0o711); err != nil {
 		return fmt.Errorf("%s: probe: making the run directory: %w", what, err)
 	}
 	if err := os.Mkdir(dir, 0o700); err != nil {
 		return fmt.Errorf("%s: probe: %w", what, err)
 	}
-	undo.push("test bundle", func() error { return removeInstanceDir(dir) })
-	rootfs := filepath.Join(dir, "rootfs")
-	for _, sub := range []string{"bin", "proc", "sys", "dev", "tmp"} {
-		if err := os.MkdirAll(filepath.Join(rootfs, sub), 0o755); err != nil {
-			return fmt.Errorf("%s: probe: %w", what, err)
-		}
-	}
-	if err := copyFile(bb, filepath.Join(rootfs, "bin", "busybox"), 0o755); err != nil {
+	undo.Push("test bundle", func() error { return driverkit.RemoveDirUnmounted(dir) })
+	if err := driverkit.BusyboxRootfs(filepath.Join(dir, "rootfs"), bb); err != nil {
 		return fmt.Errorf("%s: probe: %w", what, err)
 	}
 	var netns string
@@ -120,7 +81,7 @@ func (d *Driver) trySandboxNet(ctx context.Context, res *resolved, platform, net
 		if err != nil {
 			return fmt.Errorf("%s: probe: %w", what, err)
 		}
-		undo.push("test sandbox network", link.Remove)
+		undo.Push("test sandbox network", link.Remove)
 		netns = link.NetNSPath()
 	}
 	spec, err := bundleSpec(bundleParams{ID: id, Args: []string{"/bin/busybox", "true"}, NetNS: netns})
@@ -131,7 +92,7 @@ func (d *Driver) trySandboxNet(ctx context.Context, res *resolved, platform, net
 		return fmt.Errorf("%s: probe: %w", what, err)
 	}
 	// The runtime's teardown goes before the bundle's removal.
-	undo.push("test sandbox", func() error {
+	undo.Push("test sandbox", func() error {
 		tctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
 		_, err := teardown(tctx, rt, res.cg, id, dir)
@@ -159,52 +120,9 @@ func (d *Driver) trySandboxNet(ctx context.Context, res *resolved, platform, net
 	if runErr == nil {
 		return nil
 	}
-	said := readTail(logPath, 1500)
+	said := driverkit.ReadTail(logPath, 1500)
 	if said == "" {
 		said = "(it wrote nothing)"
 	}
-	switch {
-	case errors.Is(rctx.Err(), context.DeadlineExceeded) && ctx.Err() == nil:
-		return driver.NotSupported(what, "test sandbox (busybox true) did not finish within %s; killed it: %s", timeout, said)
-	case ctx.Err() != nil:
-		return fmt.Errorf("%s: probe: %w", what, ctx.Err())
-	}
-	return driver.NotSupported(what, "test sandbox (busybox true) failed: %v: %s", runErr, said)
-}
-
-func copyFile(from, to string, mode os.FileMode) error {
-	in, err := os.Open(from)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	out, err := os.OpenFile(to, os.O_WRONLY|os.O_CREATE|os.O_EXCL, mode)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		return fmt.Errorf("copying %s: %w", from, err)
-	}
-	return out.Close()
-}
-
-// readTail returns the last n bytes of a file, trimmed; "" if unreadable.
-func readTail(path string, n int) string {
-	f, err := os.Open(path)
-	if err != nil {
-		return ""
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return ""
-	}
-	off := fi.Size() - int64(n)
-	if off < 0 {
-		off = 0
-	}
-	b := make([]byte, fi.Size()-off)
-	k, _ := f.ReadAt(b, off)
-	return tail(string(b[:k]), n)
+	return driverkit.ProbeRunFailure(ctx, rctx, what, "test sandbox (busybox true)", timeout, runErr, said)
 }

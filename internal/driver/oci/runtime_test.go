@@ -11,6 +11,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -20,6 +21,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/isobench/isobench/internal/driver"
+	"github.com/isobench/isobench/internal/driver/driverkit"
 	"github.com/isobench/isobench/internal/driver/sandboxnet"
 	"github.com/isobench/isobench/internal/image"
 	"github.com/isobench/isobench/internal/testutil"
@@ -246,12 +248,12 @@ func TestNetworkLink(t *testing.T) {
 // it without touching the host's mounts.
 func TestCrunHybridWorkaround(t *testing.T) {
 	requireRuntime(t, "crun")
-	table, err := readMountInfo()
+	table, err := driverkit.ReadMountInfo()
 	if err != nil {
 		t.Fatal(err)
 	}
-	cg := cgroupLayout(table)
-	if cg.Layout != cgroupHybrid {
+	cg := driverkit.Cgroups(table)
+	if cg.Layout != driverkit.CgroupHybrid {
 		t.Skipf("cgroup layout is %s, not hybrid", cg.Layout)
 	}
 	env := testEnv(t)
@@ -272,15 +274,15 @@ func TestCrunHybridWorkaround(t *testing.T) {
 	if err != nil {
 		t.Fatalf("crun with the workaround: %v", err)
 	}
-	if info.Features["cgroup"] != cgroupHybrid || info.Features["cgroup_workaround"] == "" {
+	if info.Features["cgroup"] != driverkit.CgroupHybrid || info.Features["cgroup_workaround"] == "" {
 		t.Errorf("features %v", info.Features)
 	}
-	after, err := readMountInfo()
+	after, err := driverkit.ReadMountInfo()
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, m := range cg.Unified {
-		if !contains(mountsAt(after, m), m) {
+		if !slices.Contains(driverkit.MountsAt(after, m), m) {
 			t.Errorf("the host lost its mount %s", m)
 		}
 	}

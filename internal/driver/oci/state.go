@@ -1,13 +1,10 @@
 package oci
 
 import (
-	"encoding/json"
-	"errors"
-	"fmt"
-	"os"
 	"path/filepath"
-	"strings"
 	"time"
+
+	"github.com/isobench/isobench/internal/driver/driverkit"
 )
 
 // recordVersion is the format version of state records.
@@ -38,83 +35,12 @@ type record struct {
 // recordDir is the directory of this package's records under the StateDir.
 func recordDir(stateDir string) string { return filepath.Join(stateDir, "oci") }
 
-func recordPath(stateDir, id string) string {
-	return filepath.Join(recordDir(stateDir), id+".json")
-}
-
-// writeRecord writes a record atomically; it fails if one exists for the id.
-func writeRecord(stateDir string, r record) error {
-	dir := recordDir(stateDir)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return fmt.Errorf("making state directory: %w", err)
-	}
-	path := recordPath(stateDir, r.ID)
-	if _, err := os.Lstat(path); err == nil {
-		return fmt.Errorf("state record %s exists: id %s is in use or was left by a crash (run isobench gc)", path, r.ID)
-	}
-	b, err := json.MarshalIndent(r, "", "  ")
-	if err != nil {
-		return fmt.Errorf("encoding state record: %w", err)
-	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, append(b, '\n'), 0o600); err != nil {
-		return fmt.Errorf("writing state record: %w", err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("writing state record: %w", err)
-	}
-	return nil
-}
-
-// removeRecord removes a record; a missing one is not an error.
-func removeRecord(stateDir, id string) error {
-	err := os.Remove(recordPath(stateDir, id))
-	if err != nil && !errors.Is(err, os.ErrNotExist) {
-		return fmt.Errorf("removing state record of %s: %w", id, err)
-	}
-	return nil
-}
-
-// readRecords reads every record in the state directory. Unreadable files
-// are reported in the error and skipped.
-func readRecords(stateDir string) ([]record, error) {
-	dir := recordDir(stateDir)
-	ents, err := os.ReadDir(dir)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("reading state directory: %w", err)
-	}
-	var out []record
-	var errs []error
-	for _, e := range ents {
-		name := e.Name()
-		if !strings.HasSuffix(name, ".json") {
-			continue
-		}
-		b, err := os.ReadFile(filepath.Join(dir, name))
-		if err != nil {
-			errs = append(errs, fmt.Errorf("state record %s: %w", name, err))
-			continue
-		}
-		var r record
-		if err := json.Unmarshal(b, &r); err != nil {
-			errs = append(errs, fmt.Errorf("state record %s: %w", name, err))
-			continue
-		}
-		if r.ID+".json" != name {
-			errs = append(errs, fmt.Errorf("state record %s: names id %q", name, r.ID))
-			continue
-		}
-		out = append(out, r)
-	}
-	return out, errors.Join(errs...)
+// stateRecords is this package's directory of state records, one per sandbox id.
+func stateRecords(stateDir string) driverkit.Records[record] {
+	return driverkit.Records[record]{Dir: recordDir(stateDir), Key: func(r record) string { return r.ID }, KeyName: "id"}
 }
 
 // ownerAlive reports whether the process that wrote the record still runs.
 func (r record) ownerAlive() bool {
-	t, ok := procStartTime(r.OwnerPID)
-	return ok && t == r.OwnerStart
+	return driverkit.Identity{PID: r.OwnerPID, Start: r.OwnerStart}.Alive()
 }

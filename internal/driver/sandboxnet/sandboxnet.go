@@ -1,7 +1,6 @@
 package sandboxnet
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -21,6 +20,7 @@ import (
 	"github.com/vishvananda/netns"
 
 	"github.com/isobench/isobench/internal/driver"
+	"github.com/isobench/isobench/internal/driver/driverkit"
 )
 
 // Range is the IPv4 block sandbox links are cut from: the upper half of
@@ -143,7 +143,7 @@ func newLink(ctx context.Context, stateDir, id, kind string) (*Link, error) {
 	if err := os.MkdirAll(recordDir(stateDir), 0o700); err != nil {
 		return nil, fmt.Errorf("sandbox network: %w", err)
 	}
-	start, ok := procStartTime(os.Getpid())
+	start, ok := driverkit.ProcStartTime(os.Getpid())
 	if !ok {
 		return nil, errors.New("sandbox network: cannot read this process's start time")
 	}
@@ -407,8 +407,7 @@ func readRecords(stateDir string) ([]record, error) {
 // ownerAlive reports whether the isobench process that made a record
 // still runs.
 func (r record) ownerAlive() bool {
-	t, ok := procStartTime(r.OwnerPID)
-	return ok && t == r.OwnerStart
+	return driverkit.Identity{PID: r.OwnerPID, Start: r.OwnerStart}.Alive()
 }
 
 // Collect removes the links whose owner no longer runs, from the records
@@ -462,26 +461,4 @@ func Leftovers(stateDir string) ([]driver.Leftover, error) {
 		out = append(out, driver.Leftover{ID: r.ID, What: what, OwnerPID: r.OwnerPID, Created: r.Created})
 	}
 	return out, err
-}
-
-// procStartTime returns a process's start time in clock ticks since boot;
-// ok is false when it does not run or is a zombie.
-func procStartTime(pid int) (uint64, bool) {
-	if pid <= 0 {
-		return 0, false
-	}
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return 0, false
-	}
-	i := bytes.LastIndexByte(b, ')')
-	if i < 0 {
-		return 0, false
-	}
-	f := strings.Fields(string(b[i+1:]))
-	if len(f) < 20 || f[0] == "Z" || f[0] == "X" {
-		return 0, false
-	}
-	t, err := strconv.ParseUint(f[19], 10, 64)
-	return t, err == nil
 }

@@ -116,7 +116,61 @@ func Trial(t testing.TB, w workload.Workload, runtime string, set map[string]str
 	t.Helper()
 	img := Image(t)
 	d, info, env := Driver(t, runtime)
-	var reg workload.Registry
+	reg, p := expand(t, w, runtime, set)
+	if err := w.Check(info, p.Cells[0].Params); err != nil {
+		if errors.Is(err, driver.ErrNotSupported) {
+			t.Skipf("%s on %s: %v", w.Name(), runtime, err)
+		}
+		t.Fatalf("check: %v", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
+	defer cancel()
+	tr := run(ctx, t, fmt.Sprintf("wt%d-%d", os.Getpid(), runs.Add(1)), img, runtime, d, info, reg, p)
+	checkEmpty(t, env.RunDir)
+	return tr
+}
+
+// TrialOn runs one measured trial of w with the quick profile and the
+// parameters of set on a driver the caller made (one Trial does not know,
+// such as a system container's), which it probes first, through the real
+// runner, and returns it. Unlike Trial, a workload the driver says it
+// cannot run fails the test, and so does a trial that did not succeed:
+// the driver's tests promise the workload runs there.
+func TrialOn(t testing.TB, d driver.Driver, w workload.Workload, set map[string]string) result.Trial {
+	t.Helper()
+	img := Image(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	info, err := d.Probe(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg, p := expand(t, w, d.Name(), set)
+	if err := w.Check(info, p.Cells[0].Params); err != nil {
+		t.Fatalf("check: %v", err)
+	}
+	tr := run(ctx, t, fmt.Sprintf("%swl%d", d.Name(), os.Getpid()), img, d.Name(), d, info, reg, p)
+	if tr.Status != result.StatusOK {
+		t.Fatalf("trial %s: %s", tr.Status, tr.Error)
+	}
+	return tr
+}
+
+// Positive fails the test unless each of the trial's metrics is present
+// and above zero.
+func Positive(t testing.TB, tr result.Trial, metrics ...string) {
+	t.Helper()
+	for _, m := range metrics {
+		if v, ok := tr.Value(m); !ok || !(v > 0) {
+			t.Errorf("%s = %v (present %v), want > 0", m, v, ok)
+		}
+	}
+}
+
+// expand makes the plan of one trial of w on the runtime: exactly one cell.
+func expand(t testing.TB, w workload.Workload, runtime string, set map[string]string) (*workload.Registry, *plan.Plan) {
+	t.Helper()
+	reg := &workload.Registry{}
 	reg.Register(w)
 	p, err := plan.Expand(plan.Suite{
 		Runtimes:  []string{runtime},
@@ -124,30 +178,28 @@ func Trial(t testing.TB, w workload.Workload, runtime string, set map[string]str
 		Profile:   plan.ProfileQuick,
 		Trials:    1,
 		Seed:      1,
-	}, &reg)
+	}, reg)
 	if err != nil {
 		t.Fatalf("plan: %v", err)
 	}
 	if len(p.Cells) != 1 {
 		t.Fatalf("parameters %v make %d cells, want 1", set, len(p.Cells))
 	}
-	if err := w.Check(info, p.Cells[0].Params); err != nil {
-		if errors.Is(err, driver.ErrNotSupported) {
-			t.Skipf("%s on %s: %v", w.Name(), runtime, err)
-		}
-		t.Fatalf("check: %v", err)
-	}
+	return reg, p
+}
+
+// run runs the plan through the real runner and returns its one trial.
+func run(ctx context.Context, t testing.TB, runID string, img *image.Image, runtime string, d driver.Driver, info driver.Info, reg *workload.Registry, p *plan.Plan) result.Trial {
+	t.Helper()
 	s := &sink{}
 	r := &runner.Runner{
-		RunID:     fmt.Sprintf("wt%d-%d", os.Getpid(), runs.Add(1)),
+		RunID:     runID,
 		Image:     img,
 		Runtimes:  map[string]runner.Runtime{runtime: {Driver: d, Info: info}},
-		Workloads: &reg,
+		Workloads: reg,
 		Sink:      s,
 		Host:      runner.HostOps{},
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
-	defer cancel()
 	trials, err := r.Run(ctx, p)
 	if err != nil {
 		t.Fatalf("run: %v", err)
@@ -155,7 +207,6 @@ func Trial(t testing.TB, w workload.Workload, runtime string, set map[string]str
 	if len(trials) != 1 {
 		t.Fatalf("%d trials, want 1", len(trials))
 	}
-	checkEmpty(t, env.RunDir)
 	return trials[0]
 }
 
