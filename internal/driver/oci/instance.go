@@ -61,6 +61,7 @@ type instance struct {
 	mu        sync.Mutex
 	phase     driverkit.Phase
 	pid       int
+	pidStart  uint64             // start time of pid, which names it with pid
 	timing    driver.StartTiming // of the successful Start
 	link      *sandboxnet.Link   // the network of a Spec.Network sandbox
 	netNote   string             // what results over the link must say
@@ -239,6 +240,7 @@ func (in *instance) start(ctx context.Context) (launched time.Time, err error) {
 		return launched, fmt.Errorf("%s run wrote a bad pid file: %q", in.rt.fl.name, driverkit.Clip(string(b), 40))
 	}
 	in.pid = pid
+	in.pidStart, _ = driverkit.ProcStartTime(pid)
 	return launched, in.waitReady(ctx)
 }
 
@@ -344,9 +346,16 @@ func (in *instance) Exec(ctx context.Context, argv []string, stdout, stderr io.W
 	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	st, exists, serr := in.rt.state(sctx, in.spec.ID)
-	if serr == nil && (!exists || st.Status != "running") {
+	// The runtime's word is not enough: runsc still calls a sandbox whose
+	// processes were killed "running". The sandbox's first process is the
+	// proof.
+	initGone := in.initGone()
+	if (serr == nil && (!exists || st.Status != "running")) || initGone {
 		status := "unknown to the runtime"
-		if exists {
+		switch {
+		case initGone:
+			status = fmt.Sprintf("its first process, pid %d, has exited", in.pid)
+		case exists:
 			status = st.Status
 		}
 		return fmt.Errorf("%s: the sandbox is not running (%s) (runtime exited %d: %s)", what, status, ee.ExitCode(), driverkit.Tail(errTail.String(), 1000))
@@ -357,6 +366,19 @@ func (in *instance) Exec(ctx context.Context, argv []string, stdout, stderr io.W
 // cancelExec ends a command whose context ended: SIGKILL to the command
 // itself (by the pid the runtime wrote), or, before the runtime wrote it,
 // SIGTERM to the runtime, which forwards it.
+// initGone reports whether the sandbox's first process, as the runtime's
+// pid file named it at Start, no longer runs.
+func (in *instance) initGone() bool {
+	in.mu.Lock()
+	pid, start := in.pid, in.pidStart
+	in.mu.Unlock()
+	if pid <= 0 || start == 0 {
+		return false
+	}
+	now, ok := driverkit.ProcStartTime(pid)
+	return !ok || now != start
+}
+
 func (in *instance) cancelExec(cmd *exec.Cmd, pidFile string) error {
 	b, err := os.ReadFile(pidFile)
 	if pid, perr := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && perr == nil && pid > 0 {

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netlink/nl"
 	"github.com/vishvananda/netns"
 
 	"github.com/isobench/isobench/internal/driver"
@@ -242,6 +243,9 @@ func (l *Link) make() error {
 				return fmt.Errorf("sandbox network: %s in namespace %s: %w", name, l.rec.NetNS, err)
 			}
 			if name == SandboxDevice {
+				if err := nh.LinkSetIP6AddrGenMode(link, nl.IN6_ADDR_GEN_MODE_NONE); err != nil {
+					return fmt.Errorf("sandbox network: no IPv6 address on %s: %w", name, err)
+				}
 				if err := nh.AddrAdd(link, &netlink.Addr{IPNet: ipNet(sandbox)}); err != nil {
 					return fmt.Errorf("sandbox network: address %s on %s: %w", sandbox, name, err)
 				}
@@ -268,6 +272,12 @@ func (l *Link) make() error {
 	}
 	if err := netlink.LinkSetAlias(link, l.rec.ID); err != nil {
 		return fmt.Errorf("sandbox network: labelling %s: %w", l.rec.Device, err)
+	}
+	// The link is IPv4 only: without an IPv6 link-local address the kernel
+	// sends no duplicate-address or router-solicitation packets over the
+	// link a measurement uses.
+	if err := netlink.LinkSetIP6AddrGenMode(link, nl.IN6_ADDR_GEN_MODE_NONE); err != nil {
+		return fmt.Errorf("sandbox network: no IPv6 address on %s: %w", l.rec.Device, err)
 	}
 	if err := netlink.AddrAdd(link, &netlink.Addr{IPNet: ipNet(host)}); err != nil {
 		return fmt.Errorf("sandbox network: address %s on %s: %w", host, l.rec.Device, err)
