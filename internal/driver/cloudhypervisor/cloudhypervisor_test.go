@@ -1,21 +1,12 @@
 package cloudhypervisor
 
 import (
-	"context"
 	"encoding/json"
-	"errors"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"testing"
-	"time"
 
 	"github.com/isobench/isobench/internal/driver"
-	"github.com/isobench/isobench/internal/driver/drivertest"
 	"github.com/isobench/isobench/internal/driver/vmm"
-	"github.com/isobench/isobench/internal/driver/vmm/apitest"
-	"github.com/isobench/isobench/internal/image/guesttest"
-	"github.com/isobench/isobench/internal/testutil"
+	"github.com/isobench/isobench/internal/driver/vmm/vmmtest"
 )
 
 const spec = "testdata/cloud-hypervisor.yaml"
@@ -37,24 +28,9 @@ func TestContractAPI(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			srv := apitest.NewServer(t, spec, nil)
-			c := &controller{api: vmm.NewAPIClient(srv.Socket), m: &tc.m}
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer cancel()
-			if err := c.Boot(ctx); err != nil {
-				t.Fatalf("Boot: %v", err)
-			}
-			if err := c.Quit(ctx); err != nil {
-				t.Fatalf("Quit: %v", err)
-			}
-			reqs := srv.Requests()
-			var ops []string
-			for _, r := range reqs {
-				if r.Err != nil {
-					t.Errorf("%v", r.Err)
-				}
-				ops = append(ops, r.Operation)
-			}
+			reqs, ops := vmmtest.BootAndQuit(t, spec, func(api *vmm.APIClient) vmm.Controller {
+				return &controller{api: api, m: &tc.m}
+			})
 			want := []string{"createVM", "bootVM", "shutdownVM", "shutdownVMM"}
 			if len(ops) != len(want) {
 				t.Fatalf("operations %q, want %q", ops, want)
@@ -95,52 +71,20 @@ func TestContractAPI(t *testing.T) {
 
 // TestContractRejectsNonConforming checks the stand-in itself.
 func TestContractRejectsNonConforming(t *testing.T) {
-	srv := apitest.NewServer(t, spec, nil)
-	api := vmm.NewAPIClient(srv.Socket)
-	ctx := context.Background()
-	bad := []struct {
-		path string
-		body any
-	}{
-		{apiPrefix + "/vm.create", map[string]any{"cpus": map[string]any{"boot_vcpus": 1, "max_vcpus": 1}}},
-		{apiPrefix + "/vm.create", map[string]any{"payload": map[string]any{"kernel": "/k"}, "serial": map[string]any{"mode": "Serial"}}},
-		{apiPrefix + "/vm.create", map[string]any{"payload": map[string]any{"kernel": "/k"}, "disks": []any{map[string]any{"file": "/d"}}}},
-		{apiPrefix + "/vm.start", nil},
-		{"/vm.create", map[string]any{"payload": map[string]any{"kernel": "/k"}}},
-	}
-	for _, b := range bad {
-		err := api.Do(ctx, "PUT", b.path, b.body, nil)
-		var ae *vmm.APIError
-		if !errors.As(err, &ae) {
-			t.Errorf("PUT %s %v: error %v, want the stand-in to reject it", b.path, b.body, err)
-		}
-	}
+	vmmtest.RejectsNonConforming(t, spec, []vmmtest.Put{
+		{Path: apiPrefix + "/vm.create", Body: map[string]any{"cpus": map[string]any{"boot_vcpus": 1, "max_vcpus": 1}}},
+		{Path: apiPrefix + "/vm.create", Body: map[string]any{"payload": map[string]any{"kernel": "/k"}, "serial": map[string]any{"mode": "Serial"}}},
+		{Path: apiPrefix + "/vm.create", Body: map[string]any{"payload": map[string]any{"kernel": "/k"}, "disks": []any{map[string]any{"file": "/d"}}}},
+		{Path: apiPrefix + "/vm.start", Body: nil},
+		{Path: "/vm.create", Body: map[string]any{"payload": map[string]any{"kernel": "/k"}}},
+	})
 }
 
 // TestCloudHypervisor runs the shared driver suite on the real Cloud
 // Hypervisor wherever it works; elsewhere it skips with what is missing.
 func TestCloudHypervisor(t *testing.T) {
-	testutil.RequireRoot(t)
-	if _, err := exec.LookPath(Binary); err != nil {
-		t.Skipf("%s not installed: no distribution packages it (install a release of the Cloud Hypervisor project); the contract test covers the driver's API use", Binary)
-	}
-	guesttest.Kernel(t)
-	dir, err := os.MkdirTemp("", "isobench-ch-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	env := driver.Env{StateDir: filepath.Join(dir, "state"), RunDir: filepath.Join(dir, "run"), CacheDir: guesttest.CacheDir(t)}
-	d, err := New(env, "", vmm.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	if _, err := d.Probe(ctx); errors.Is(err, driver.ErrNotSupported) {
-		t.Skipf("cloud-hypervisor does not work here: %v", err)
-	} else if err != nil {
-		t.Fatal(err)
-	}
-	drivertest.Run(t, d, testutil.MinimalImage(t), drivertest.WithEnv(env))
+	vmmtest.RunSuite(t, vmmtest.Real{
+		Binary: Binary, Project: "the Cloud Hypervisor project", TempPrefix: "isobench-ch-",
+		New: func(env driver.Env) (*vmm.Driver, error) { return New(env, "", vmm.Options{}) },
+	})
 }

@@ -4,19 +4,17 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/isobench/isobench/internal/driver"
-	"github.com/isobench/isobench/internal/driver/drivertest"
 	"github.com/isobench/isobench/internal/driver/vmm"
-	"github.com/isobench/isobench/internal/driver/vmm/apitest"
+	"github.com/isobench/isobench/internal/driver/vmm/vmmtest"
 	"github.com/isobench/isobench/internal/image/guesttest"
-	"github.com/isobench/isobench/internal/testutil"
 )
 
 const spec = "testdata/firecracker.yaml"
@@ -37,24 +35,11 @@ func TestContractAPI(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			srv := apitest.NewServer(t, spec, nil)
-			c := &controller{api: vmm.NewAPIClient(srv.Socket), m: &tc.m}
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer cancel()
-			if err := c.Boot(ctx); err != nil {
-				t.Fatalf("Boot: %v", err)
-			}
-			if err := c.Quit(ctx); err != nil {
-				t.Fatalf("Quit: %v", err)
-			}
-			reqs := srv.Requests()
-			var ops []string
+			reqs, ops := vmmtest.BootAndQuit(t, spec, func(api *vmm.APIClient) vmm.Controller {
+				return &controller{api: api, m: &tc.m}
+			})
 			var drives []string
 			for _, r := range reqs {
-				if r.Err != nil {
-					t.Errorf("%v", r.Err)
-				}
-				ops = append(ops, r.Operation)
 				var body map[string]any
 				json.Unmarshal(r.Body, &body)
 				switch r.Operation {
@@ -84,7 +69,7 @@ func TestContractAPI(t *testing.T) {
 				t.Errorf("requests %q: want InstanceStart, then SendCtrlAltDel last", ops)
 			}
 			for _, want := range []string{"putMachineConfiguration", "putGuestBootSource", "createSyncAction"} {
-				if !contains(ops, want) {
+				if !slices.Contains(ops, want) {
 					t.Errorf("requests %q lack %s", ops, want)
 				}
 			}
@@ -96,64 +81,23 @@ func TestContractAPI(t *testing.T) {
 // outside the description must be caught, or the contract test proves
 // nothing.
 func TestContractRejectsNonConforming(t *testing.T) {
-	srv := apitest.NewServer(t, spec, nil)
-	api := vmm.NewAPIClient(srv.Socket)
-	ctx := context.Background()
-	bad := []struct {
-		path string
-		body any
-	}{
-		{"/machine-config", map[string]any{"vcpu_count": "two", "mem_size_mib": 128}},
-		{"/machine-config", map[string]any{"vcpu_count": 1}},
-		{"/actions", map[string]any{"action_type": "Reboot"}},
-		{"/drives/root", map[string]any{"drive_id": "root", "is_root_device": false, "path": "/x"}},
-		{"/no-such-thing", map[string]any{}},
-	}
-	for _, b := range bad {
-		err := api.Do(ctx, "PUT", b.path, b.body, nil)
-		var ae *vmm.APIError
-		if !errors.As(err, &ae) {
-			t.Errorf("PUT %s %v: error %v, want the stand-in to reject it", b.path, b.body, err)
-		}
-	}
-}
-
-func contains(xs []string, x string) bool {
-	for _, y := range xs {
-		if y == x {
-			return true
-		}
-	}
-	return false
+	vmmtest.RejectsNonConforming(t, spec, []vmmtest.Put{
+		{Path: "/machine-config", Body: map[string]any{"vcpu_count": "two", "mem_size_mib": 128}},
+		{Path: "/machine-config", Body: map[string]any{"vcpu_count": 1}},
+		{Path: "/actions", Body: map[string]any{"action_type": "Reboot"}},
+		{Path: "/drives/root", Body: map[string]any{"drive_id": "root", "is_root_device": false, "path": "/x"}},
+		{Path: "/no-such-thing", Body: map[string]any{}},
+	})
 }
 
 // TestFirecracker runs the shared driver suite on the real Firecracker
 // wherever it works (the binary, working KVM and a guest kernel that
 // fits); elsewhere it skips with what is missing.
 func TestFirecracker(t *testing.T) {
-	testutil.RequireRoot(t)
-	if _, err := exec.LookPath(Binary); err != nil {
-		t.Skipf("%s not installed: no distribution packages it (install a release of the Firecracker project); the contract test covers the driver's API use", Binary)
-	}
-	guesttest.Kernel(t)
-	dir, err := os.MkdirTemp("", "isobench-fc-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	env := driver.Env{StateDir: filepath.Join(dir, "state"), RunDir: filepath.Join(dir, "run"), CacheDir: guesttest.CacheDir(t)}
-	d, err := New(env, "", vmm.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	if _, err := d.Probe(ctx); errors.Is(err, driver.ErrNotSupported) {
-		t.Skipf("firecracker does not work here: %v", err)
-	} else if err != nil {
-		t.Fatal(err)
-	}
-	drivertest.Run(t, d, testutil.MinimalImage(t), drivertest.WithEnv(env))
+	vmmtest.RunSuite(t, vmmtest.Real{
+		Binary: Binary, Project: "the Firecracker project", TempPrefix: "isobench-fc-",
+		New: func(env driver.Env) (*vmm.Driver, error) { return New(env, "", vmm.Options{}) },
+	})
 }
 
 // TestProbeSaysWhatIsMissing: where Firecracker cannot run, Probe (and so

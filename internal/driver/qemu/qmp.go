@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"syscall"
 	"time"
+
+	"github.com/isobench/isobench/internal/driver/driverkit"
 )
 
 // qmpConn is a QEMU Machine Protocol client: one connection, commands run
@@ -89,7 +91,7 @@ func (q *qmpConn) read(ctx context.Context, v any) error {
 		return err
 	}
 	if err := json.Unmarshal(line, v); err != nil {
-		return fmt.Errorf("a message that is not JSON: %w (%q)", err, clipQMP(line))
+		return fmt.Errorf("a message that is not JSON: %w (%q)", err, driverkit.Clip(string(line), 200))
 	}
 	return nil
 }
@@ -142,10 +144,3 @@ func (q *qmpConn) execute(ctx context.Context, command string) (json.RawMessage,
 }
 
 func (q *qmpConn) close() error { return q.conn.Close() }
-
-func clipQMP(b []byte) string {
-	if len(b) > 200 {
-		return string(b[:200]) + "…"
-	}
-	return string(b)
-}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/isobench/isobench/internal/driver"
+	"github.com/isobench/isobench/internal/driver/driverkit"
 )
 
 // stubFamily is a Family that is never launched: Collect and Leftovers
@@ -51,14 +52,14 @@ func TestCollect(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	selfStart, _ := procStartTime(os.Getpid())
+	selfStart, _ := driverkit.ProcStartTime(os.Getpid())
 	dead := record{Version: recordVersion, Runtime: "stub-vmm", OwnerPID: 1 << 30, OwnerStart: 1, Created: time.Now()}
 
 	orphan := leakedVMM(t)
-	orphanStart, _ := procStartTime(orphan.Process.Pid)
+	orphanStart, _ := driverkit.ProcStartTime(orphan.Process.Pid)
 	reused := leakedVMM(t) // a live process whose pid a stale record names, with another start time
 	live := leakedVMM(t)
-	liveStart, _ := procStartTime(live.Process.Pid)
+	liveStart, _ := driverkit.ProcStartTime(live.Process.Pid)
 
 	mk := func(id string, r record) record {
 		r.ID, r.Dir = id, filepath.Join(env.RunDir, id)
@@ -66,7 +67,7 @@ func TestCollect(t *testing.T) {
 			t.Fatal(err)
 		}
 		os.WriteFile(filepath.Join(r.Dir, "root.qcow2"), []byte("x"), 0o600)
-		if err := writeRecord(env.StateDir, r, true); err != nil {
+		if err := stateRecords(env.StateDir).Create(r); err != nil {
 			t.Fatal(err)
 		}
 		return r
@@ -81,7 +82,7 @@ func TestCollect(t *testing.T) {
 	r3.OwnerPID, r3.OwnerStart = os.Getpid(), selfStart
 	r3.VMMPID, r3.VMMStart = live.Process.Pid, liveStart
 	mk("isobench-collect-live", r3)
-	d.track("isobench-collect-live")
+	d.open.Add("isobench-collect-live")
 	other := dead
 	other.Runtime = "another-vmm"
 	mk("isobench-collect-other", other)
@@ -102,10 +103,10 @@ func TestCollect(t *testing.T) {
 	if err := orphan.Wait(); err == nil {
 		t.Error("the orphaned VMM was not killed")
 	}
-	if !alive(reused.Process.Pid) {
+	if !driverkit.Alive(reused.Process.Pid) {
 		t.Error("a process whose pid a stale record names (another start time) was killed")
 	}
-	if !alive(live.Process.Pid) {
+	if !driverkit.Alive(live.Process.Pid) {
 		t.Error("the VMM of a guest this process holds open was killed")
 	}
 	for id, gone := range map[string]bool{"isobench-collect-orphan": true, "isobench-collect-reused": true, "isobench-collect-live": false, "isobench-collect-other": false} {
@@ -113,7 +114,7 @@ func TestCollect(t *testing.T) {
 		if gone != os.IsNotExist(err) {
 			t.Errorf("%s: directory gone %v, want %v", id, os.IsNotExist(err), gone)
 		}
-		_, err = os.Stat(recordPath(env.StateDir, id))
+		_, err = os.Stat(stateRecords(env.StateDir).Path(id))
 		if gone != os.IsNotExist(err) {
 			t.Errorf("%s: record gone %v, want %v", id, os.IsNotExist(err), gone)
 		}
@@ -121,8 +122,4 @@ func TestCollect(t *testing.T) {
 	if !strings.Contains(strings.Join(lines, "\n"), "killed") {
 		t.Errorf("collect did not report the kill: %q", lines)
 	}
-}
-
-func alive(pid int) bool {
-	return syscall.Kill(pid, 0) == nil && !procIsZombie(pid)
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/isobench/isobench/internal/driver"
+	"github.com/isobench/isobench/internal/driver/driverkit"
 	"github.com/isobench/isobench/internal/image"
 )
 
@@ -107,9 +108,11 @@ type Driver struct {
 	fam  Family
 	opts Options
 
-	mu   sync.Mutex
-	res  *resolved
-	open map[string]bool
+	mu  sync.Mutex
+	res *resolved
+	// open are the guests this Driver made and has not closed: Collect
+	// leaves them alone although their owner, this process, runs.
+	open driverkit.OpenSet
 	// probed is the result of the probe boot, once done.
 	probed    bool
 	probeErr  error
@@ -152,7 +155,7 @@ func New(env driver.Env, fam Family, opts Options) (*Driver, error) {
 	if opts.KVMProbeTimeout <= 0 {
 		opts.KVMProbeTimeout = 5 * time.Second
 	}
-	return &Driver{env: env, fam: fam, opts: opts, open: map[string]bool{}}, nil
+	return &Driver{env: env, fam: fam, opts: opts}, nil
 }
 
 // Name returns the runtime's name.
@@ -288,24 +291,6 @@ func (d *Driver) Probe(ctx context.Context) (driver.Info, error) {
 	return info, nil
 }
 
-func (d *Driver) track(id string) {
-	d.mu.Lock()
-	d.open[id] = true
-	d.mu.Unlock()
-}
-
-func (d *Driver) untrack(id string) {
-	d.mu.Lock()
-	delete(d.open, id)
-	d.mu.Unlock()
-}
-
-func (d *Driver) isOpen(id string) bool {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return d.open[id]
-}
-
 // Collect removes what isobench processes that no longer run left of this
 // runtime's guests: for each state record whose owner is gone (or is this
 // process, for a guest this Driver does not hold open), it kills the VMM
@@ -321,7 +306,7 @@ func (d *Driver) Collect(ctx context.Context) ([]string, error) {
 	var lines []string
 	self := os.Getpid()
 	for _, r := range records {
-		if r.ownerAlive() && (r.OwnerPID != self || d.isOpen(r.ID)) {
+		if r.ownerAlive() && (r.OwnerPID != self || d.open.Has(r.ID)) {
 			continue
 		}
 		l, err := d.collectRecord(ctx, r)
@@ -341,13 +326,11 @@ func (d *Driver) collectRecord(ctx context.Context, r record) ([]string, error) 
 		return nil, fmt.Errorf("state record names directory %q, not %s under this run directory; not touching it", r.Dir, r.ID)
 	}
 	var lines []string
-	if r.VMMPID > 0 {
-		if t, ok := procStartTime(r.VMMPID); ok && t == r.VMMStart {
-			if err := killGroup(ctx, r.VMMPID); err != nil {
-				return lines, err
-			}
-			lines = append(lines, fmt.Sprintf("killed %s process %d of %s", d.fam.VMM(), r.VMMPID, r.ID))
+	if r.vmmAlive() {
+		if err := killGroup(ctx, r.VMMPID); err != nil {
+			return lines, err
 		}
+		lines = append(lines, fmt.Sprintf("killed %s process %d of %s", d.fam.VMM(), r.VMMPID, r.ID))
 	}
 	if _, err := os.Lstat(r.Dir); err == nil {
 		if err := os.RemoveAll(r.Dir); err != nil {
@@ -355,7 +338,7 @@ func (d *Driver) collectRecord(ctx context.Context, r record) ([]string, error) 
 		}
 		lines = append(lines, "removed directory "+r.Dir)
 	}
-	if err := removeRecord(d.env.StateDir, r.ID); err != nil {
+	if err := stateRecords(d.env.StateDir).Remove(r.ID); err != nil {
 		return lines, err
 	}
 	return append(lines, "removed state record of "+r.ID), nil
@@ -371,10 +354,8 @@ func (d *Driver) Leftovers(ctx context.Context) ([]driver.Leftover, error) {
 			continue
 		}
 		what := d.fam.VMM() + " guest directory"
-		if r.VMMPID > 0 {
-			if t, ok := procStartTime(r.VMMPID); ok && t == r.VMMStart {
-				what = d.fam.VMM() + " process " + strconv.Itoa(r.VMMPID) + " and guest directory"
-			}
+		if r.vmmAlive() {
+			what = d.fam.VMM() + " process " + strconv.Itoa(r.VMMPID) + " and guest directory"
 		}
 		out = append(out, driver.Leftover{ID: r.ID, What: what, OwnerPID: r.OwnerPID, Created: r.Created})
 	}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/isobench/isobench/internal/agent"
 	"github.com/isobench/isobench/internal/driver"
+	"github.com/isobench/isobench/internal/driver/driverkit"
 	"github.com/isobench/isobench/internal/image"
 )
 
@@ -35,20 +36,6 @@ const (
 	// consoleLogLimit bounds the console log kept in the instance directory.
 	consoleLogLimit = 4 << 20
 )
-
-type phase int
-
-const (
-	phaseCreated phase = iota
-	phaseRunning
-	phaseStopped
-	phaseFailed
-	phaseClosed
-)
-
-func (p phase) String() string {
-	return [...]string{"created (not started)", "running", "stopped", "failed to start", "closed"}[p]
-}
 
 // Timings are the phases of one guest's start, as the host saw them.
 type Timings struct {
@@ -71,7 +58,7 @@ type Instance struct {
 	res  *resolved
 
 	mu      sync.Mutex
-	phase   phase
+	phase   driverkit.Phase
 	cmd     *exec.Cmd
 	ctrl    Controller
 	guest   *agent.Guest
@@ -92,42 +79,12 @@ type Instance struct {
 	madeRecord, madeDir bool
 }
 
-// validateSpec checks a spec before anything is made for it.
+// validateSpec checks a spec before anything is made for it: the checks
+// every driver makes, with ids short enough for the socket paths built
+// from them, and then the memory a guest needs at the least.
 func validateSpec(s driver.Spec) error {
-	if !strings.HasPrefix(s.ID, driver.IDPrefix) || len(s.ID) == len(driver.IDPrefix) {
-		return fmt.Errorf("sandbox id %q does not start with %q", s.ID, driver.IDPrefix)
-	}
-	if len(s.ID) > maxIDLen {
-		return fmt.Errorf("sandbox id %q is longer than %d bytes", s.ID, maxIDLen)
-	}
-	for _, c := range s.ID {
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
-			return fmt.Errorf("sandbox id %q: character %q not allowed (letters, digits, '-', '_', '.')", s.ID, c)
-		}
-	}
-	if s.Image == nil {
-		return errors.New("no image")
-	}
-	if s.Image.Rootfs == "" || !filepath.IsAbs(s.Image.Rootfs) {
-		return fmt.Errorf("image root filesystem must be an absolute path, got %q", s.Image.Rootfs)
-	}
-	fi, err := os.Stat(s.Image.Rootfs)
-	if err != nil {
-		return fmt.Errorf("image root filesystem: %w", err)
-	}
-	if !fi.IsDir() {
-		return fmt.Errorf("image root filesystem %s is not a directory", s.Image.Rootfs)
-	}
-	switch s.Scratch {
-	case "", driver.ScratchRootfs, driver.ScratchVolume, driver.ScratchTmpfs:
-	default:
-		return fmt.Errorf("unknown scratch kind %q (want %s, %s or %s)", s.Scratch, driver.ScratchRootfs, driver.ScratchVolume, driver.ScratchTmpfs)
-	}
-	if s.CPUs < 0 {
-		return fmt.Errorf("negative CPU count %d", s.CPUs)
-	}
-	if s.MemoryBytes < 0 {
-		return fmt.Errorf("negative memory size %d", s.MemoryBytes)
+	if err := driverkit.ValidateSpec(s, driverkit.SpecRules{MaxIDLen: maxIDLen}); err != nil {
+		return err
 	}
 	if s.MemoryBytes > 0 && s.MemoryBytes < 128<<20 {
 		return fmt.Errorf("memory size %d is below the 128 MiB a guest needs", s.MemoryBytes)
@@ -177,19 +134,18 @@ func (d *Driver) Create(ctx context.Context, spec driver.Spec) (driver.Instance,
 		err = fmt.Errorf("%s: create %s: %w", d.Name(), spec.ID, err)
 		return nil, errors.Join(err, in.remove())
 	}
-	d.track(spec.ID)
+	d.open.Add(spec.ID)
 	return in, nil
 }
 
 func (in *Instance) create(ctx context.Context, base string) error {
 	d := in.d
-	start, ok := procStartTime(os.Getpid())
-	if !ok {
-		return errors.New("cannot read this process's start time from /proc")
+	rec, err := newRecord(d.runtime(), in.spec.ID, in.m.Dir)
+	if err != nil {
+		return err
 	}
-	in.record = record{Version: recordVersion, Runtime: d.runtime(), ID: in.spec.ID, Dir: in.m.Dir,
-		Created: time.Now().UTC(), OwnerPID: os.Getpid(), OwnerStart: start}
-	if err := writeRecord(d.env.StateDir, in.record, true); err != nil {
+	in.record = rec
+	if err := stateRecords(d.env.StateDir).Create(in.record); err != nil {
 		return err
 	}
 	in.madeRecord = true
@@ -259,15 +215,15 @@ func baseCmdline() []string {
 func (in *Instance) Start(ctx context.Context) error {
 	in.mu.Lock()
 	defer in.mu.Unlock()
-	if in.phase != phaseCreated {
+	if in.phase != driverkit.PhaseCreated {
 		return fmt.Errorf("%s: start %s: the guest is %s; Start may be called once", in.d.Name(), in.spec.ID, in.phase)
 	}
 	err := in.start(ctx)
 	if err == nil {
-		in.phase = phaseRunning
+		in.phase = driverkit.PhaseRunning
 		return nil
 	}
-	in.phase = phaseFailed
+	in.phase = driverkit.PhaseFailed
 	in.kill()
 	return fmt.Errorf("%s: start %s: %w", in.d.Name(), in.spec.ID, err)
 }
@@ -413,9 +369,9 @@ func (in *Instance) launch() error {
 		in.exitErr = err
 		close(in.exited)
 	}()
-	if t, ok := procStartTime(cmd.Process.Pid); ok {
+	if t, ok := driverkit.ProcStartTime(cmd.Process.Pid); ok {
 		in.record.VMMPID, in.record.VMMStart = cmd.Process.Pid, t
-		if err := writeRecord(in.d.env.StateDir, in.record, false); err != nil {
+		if err := stateRecords(in.d.env.StateDir).Write(in.record); err != nil {
 			return err
 		}
 	}
@@ -433,7 +389,7 @@ func (in *Instance) Exec(ctx context.Context, argv []string, stdout, stderr io.W
 	ph, g := in.phase, in.guest
 	in.mu.Unlock()
 	what := fmt.Sprintf("%s: exec %s in %s", in.d.Name(), argv[0], in.spec.ID)
-	if ph != phaseRunning {
+	if ph != driverkit.PhaseRunning {
 		return fmt.Errorf("%s: the guest is %s, not running", what, ph)
 	}
 	res, err := g.Exec(ctx, agent.Request{Argv: argv})
@@ -457,7 +413,7 @@ func (in *Instance) Exec(ctx context.Context, argv []string, stdout, stderr io.W
 	case res.TimedOut:
 		return fmt.Errorf("%s: %s", what, res.Error)
 	case res.Signal != "":
-		return fmt.Errorf("%s: %w", what, &driver.ExitError{Code: -1, Stderr: tail(res.Stderr+"\nkilled by signal "+res.Signal, 1000)})
+		return fmt.Errorf("%s: %w", what, &driver.ExitError{Code: -1, Stderr: driverkit.TailBytes(res.Stderr+"\nkilled by signal "+res.Signal, 1000)})
 	case res.Error != "" && res.ExitCode < 0:
 		// Not started (not found, not executable): what a shell says.
 		if stderr != nil {
@@ -465,7 +421,7 @@ func (in *Instance) Exec(ctx context.Context, argv []string, stdout, stderr io.W
 		}
 		return fmt.Errorf("%s: %w", what, &driver.ExitError{Code: 127, Stderr: res.Error})
 	case res.ExitCode != 0:
-		return fmt.Errorf("%s: %w", what, &driver.ExitError{Code: res.ExitCode, Stderr: tail(res.Stderr, 1000)})
+		return fmt.Errorf("%s: %w", what, &driver.ExitError{Code: res.ExitCode, Stderr: driverkit.TailBytes(res.Stderr, 1000)})
 	}
 	return nil
 }
@@ -475,7 +431,7 @@ func (in *Instance) Exec(ctx context.Context, argv []string, stdout, stderr io.W
 func (in *Instance) HostPIDs() []int {
 	in.mu.Lock()
 	defer in.mu.Unlock()
-	if in.phase != phaseRunning || in.cmd == nil || in.cmd.Process == nil {
+	if in.phase != driverkit.PhaseRunning || in.cmd == nil || in.cmd.Process == nil {
 		return nil
 	}
 	return []int{in.cmd.Process.Pid}
@@ -495,7 +451,7 @@ func (in *Instance) Timings() Timings {
 func (in *Instance) StartTiming() (driver.StartTiming, bool) {
 	in.mu.Lock()
 	defer in.mu.Unlock()
-	if in.phase == phaseCreated || in.phase == phaseFailed || in.timing.Ready.IsZero() {
+	if in.phase == driverkit.PhaseCreated || in.phase == driverkit.PhaseFailed || in.timing.Ready.IsZero() {
 		return driver.StartTiming{}, false
 	}
 	return in.timing, true
@@ -515,10 +471,10 @@ func (in *Instance) Boot() agent.Boot {
 func (in *Instance) Stop(ctx context.Context) error {
 	in.mu.Lock()
 	defer in.mu.Unlock()
-	if in.phase != phaseRunning {
+	if in.phase != driverkit.PhaseRunning {
 		return nil
 	}
-	in.phase = phaseStopped
+	in.phase = driverkit.PhaseStopped
 	if err := in.stop(ctx); err != nil {
 		return fmt.Errorf("%s: stop %s: %w", in.d.Name(), in.spec.ID, err)
 	}
@@ -590,12 +546,12 @@ func (in *Instance) kill() {
 func (in *Instance) Close() error {
 	in.mu.Lock()
 	defer in.mu.Unlock()
-	if in.phase == phaseClosed {
+	if in.phase == driverkit.PhaseClosed {
 		return in.closeE
 	}
 	var errs []error
-	if in.phase == phaseRunning {
-		in.phase = phaseStopped
+	if in.phase == driverkit.PhaseRunning {
+		in.phase = driverkit.PhaseStopped
 		ctx, cancel := context.WithTimeout(context.Background(), 2*in.stopGrace())
 		if err := in.stop(ctx); err != nil {
 			errs = append(errs, err)
@@ -606,8 +562,8 @@ func (in *Instance) Close() error {
 	if err := in.remove(); err != nil {
 		errs = append(errs, err)
 	}
-	in.phase = phaseClosed
-	in.d.untrack(in.spec.ID)
+	in.phase = driverkit.PhaseClosed
+	in.d.open.Remove(in.spec.ID)
 	if len(errs) > 0 {
 		in.closeE = fmt.Errorf("%s: close %s: %w", in.d.Name(), in.spec.ID, errors.Join(errs...))
 	}
@@ -645,7 +601,7 @@ func (in *Instance) remove() error {
 		}
 	}
 	if len(errs) == 0 && in.madeRecord {
-		if err := removeRecord(in.d.env.StateDir, in.spec.ID); err != nil {
+		if err := stateRecords(in.d.env.StateDir).Remove(in.spec.ID); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -659,7 +615,7 @@ func killGroup(ctx context.Context, pid int) error {
 	_ = syscall.Kill(pid, syscall.SIGKILL)
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		if _, ok := procStartTime(pid); !ok || procIsZombie(pid) {
+		if _, ok := driverkit.ProcStartTime(pid); !ok { // gone, or a zombie
 			return nil
 		}
 		if time.Now().After(deadline) || ctx.Err() != nil {
@@ -762,8 +718,10 @@ func (c *consoleLog) Close() error {
 	return err
 }
 
-// readTail returns the last n bytes of a file, on one line; "" if
-// unreadable.
+// readTail returns the last n bytes of a file, trimmed, with its
+// whitespace folded onto one line (a VMM's log quoted inside a one-line
+// diagnostic); "" if unreadable. Unlike driverkit.ReadTail it keeps the
+// line breaks out and cuts wherever the n bytes begin, with no "…" mark.
 func readTail(path string, n int) string {
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -773,14 +731,6 @@ func readTail(path string, n int) string {
 		b = b[len(b)-n:]
 	}
 	return strings.Join(strings.Fields(string(bytes.TrimSpace(b))), " ")
-}
-
-func tail(s string, n int) string {
-	s = strings.TrimSpace(s)
-	if len(s) > n {
-		s = "…" + s[len(s)-n:]
-	}
-	return s
 }
 
 // bootImage is the kernel file the VMM boots: Firecracker and Cloud

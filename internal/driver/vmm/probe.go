@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -14,6 +13,7 @@ import (
 	"time"
 
 	"github.com/isobench/isobench/internal/driver"
+	"github.com/isobench/isobench/internal/driver/driverkit"
 	"github.com/isobench/isobench/internal/image"
 )
 
@@ -55,15 +55,15 @@ func (d *Driver) bootProbe(ctx context.Context, r *resolved) (time.Duration, err
 		KernelPath: bootImage(d.fam, r.kernel), Initramfs: r.kernel.Initramfs(),
 	}
 	m.Cmdline = strings.Join(append(append(baseCmdline(), d.fam.KernelArgs(&m, r.tscKHz)...), image.ParamProbe+"=1"), " ")
-	start, ok := procStartTime(os.Getpid())
-	if !ok {
-		return 0, errors.New("cannot read this process's start time from /proc")
+	rec, err := newRecord(d.runtime(), id, m.Dir)
+	if err != nil {
+		return 0, err
 	}
-	rec := record{Version: recordVersion, Runtime: d.runtime(), ID: id, Dir: m.Dir, Created: time.Now().UTC(), OwnerPID: os.Getpid(), OwnerStart: start}
-	if err := writeRecord(d.env.StateDir, rec, true); err != nil {
+	records := stateRecords(d.env.StateDir)
+	if err := records.Create(rec); err != nil {
 		return 0, fmt.Errorf("%s: probe: %w", d.Name(), err)
 	}
-	defer removeRecord(d.env.StateDir, id)
+	defer records.Remove(id)
 	if err := os.Mkdir(m.Dir, 0o700); err != nil {
 		return 0, fmt.Errorf("%s: probe: %w", d.Name(), err)
 	}
@@ -104,8 +104,8 @@ func (d *Driver) bootProbe(ctx context.Context, r *resolved) (time.Duration, err
 		return 0, driver.NotSupported(d.Name(), "starting %s: %v", cmd.Path, err)
 	}
 	rec.VMMPID = cmd.Process.Pid
-	rec.VMMStart, _ = procStartTime(cmd.Process.Pid)
-	_ = writeRecord(d.env.StateDir, rec, false)
+	rec.VMMStart, _ = driverkit.ProcStartTime(cmd.Process.Pid)
+	_ = records.Write(rec)
 	copied := make(chan struct{})
 	go func() {
 		io.Copy(console, outR)
