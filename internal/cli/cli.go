@@ -116,6 +116,7 @@ honest statistics.`,
 		a.runsCommand(),
 		a.reportCommand(),
 		a.compareCommand(),
+		a.kubeCommand(),
 	)
 	return root
 }

@@ -41,6 +41,22 @@ type kubeFlags struct {
 	anyHost bool
 }
 
+// kubeOnlyFlags are the flags that mean nothing without --on kubernetes.
+var kubeOnlyFlags = []string{"kubeconfig", "kube-context", "namespace", "nodes", "runtime-class", "kube-image", "kube-containerd", "kube-parallel", "any-host"}
+
+// given reports whether the user gave --on or a flag that needs it.
+func (k kubeFlags) given(changed func(string) bool) bool {
+	if k.on != "" {
+		return true
+	}
+	for _, f := range kubeOnlyFlags {
+		if changed != nil && changed(f) {
+			return true
+		}
+	}
+	return false
+}
+
 // addKubeFlags adds the flags that say which cluster to use.
 func addKubeFlags(fl *pflag.FlagSet, k *kubeFlags) {
 	fl.StringVar(&k.on, "on", "", "run on an engine instead of this host: kubernetes (one Job per trial, each runtime a RuntimeClass)")
@@ -76,6 +92,9 @@ func (a *app) kubeconfigPaths(flag string) []string {
 
 // connectKube connects to the cluster the flags name.
 func (a *app) connectKube(ctx context.Context, k kubeFlags, opt kube.Options) (*kube.Cluster, error) {
+	if k.on == "" {
+		return nil, withStatus(ExitUsage, fmt.Errorf("the cluster flags (--kubeconfig, --nodes, --runtime-class, ...) need --on %s", onKubernetes))
+	}
 	if k.on != onKubernetes {
 		return nil, withStatus(ExitUsage, fmt.Errorf("--on %q: the one engine isobench runs on is %q", k.on, onKubernetes))
 	}
@@ -295,5 +314,7 @@ type totalObserver struct {
 	total int
 }
 
-func (t totalObserver) TrialStarted(st plan.Step, c result.Cell, _ int) { t.o.TrialStarted(st, c, t.total) }
-func (t totalObserver) TrialEnded(tr result.Trial, _ int)               { t.o.TrialEnded(tr, t.total) }
+func (t totalObserver) TrialStarted(st plan.Step, c result.Cell, _ int) {
+	t.o.TrialStarted(st, c, t.total)
+}
+func (t totalObserver) TrialEnded(tr result.Trial, _ int) { t.o.TrialEnded(tr, t.total) }

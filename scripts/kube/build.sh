@@ -10,6 +10,7 @@
 # gVisor (runsc and its containerd shim) is built by `isobench setup --gvisor`.
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
+here=$(cd "$(dirname "$0")" && pwd)
 
 mkdir -p "$KUBE_BIN" "$KUBE_DIR/build" "$KUBE_DIR/images"
 components=(kube-apiserver kube-controller-manager kube-scheduler kubelet)
@@ -69,7 +70,7 @@ if [ ! -s "$pause_tar" ]; then
 	trap 'rm -rf "$w"' EXIT
 	mkdir "$w/root"
 	gcc -Os -static -o "$w/root/pause" "$src/build/pause/linux/pause.c"
-	"$(dirname "$0")/mkimage.sh" "$w/root" "$PAUSE_REF" '["/pause"]' "$pause_tar.tmp"
+	"$here/mkimage.sh" "$w/root" "$PAUSE_REF" '["/pause"]' "$pause_tar.tmp"
 	mv "$pause_tar.tmp" "$pause_tar"
 	step "built the pause image"
 fi

@@ -37,6 +37,9 @@ mapfile -t sys < <(changed sysctl)
 report "kernel settings changed (sysctl)" "${sys[@]}"
 report "containerd shim sockets" $(added shims)
 [ -e "$KUBE_CLUSTER" ] && report "the cluster's directory" "$KUBE_CLUSTER"
+report "directories" $(added paths)
+mapfile -t logs < <(find /var/log/containers -maxdepth 1 -lname "$KUBE_CLUSTER/*" 2>/dev/null)
+report "log links" "${logs[@]}"
 mods=$(added modules | tr '\n' ' ')
 [ -z "$mods" ] || echo "check.sh: note: kernel modules loaded since the cluster started (not unloaded): $mods"
 if [ "$bad" = 0 ]; then

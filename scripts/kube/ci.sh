@@ -13,10 +13,11 @@ isobench=$PWD/bin/isobench
 [ -x "$isobench" ] || { echo "ci.sh: $isobench missing: build with CGO_ENABLED=0 go build -o bin/ ./cmd/..." >&2; exit 1; }
 
 timed() { # name command...
-	local t0=${EPOCHREALTIME/./} rc=0
+	local name=$1 t0=${EPOCHREALTIME/./} rc=0
+	shift
 	"$@" || rc=$?
 	local us=$((${EPOCHREALTIME/./} - t0))
-	printf 'ci.sh: step %-10s %4d.%ds%s\n' "$1" $((us / 1000000)) $((us / 100000 % 10)) "$([ $rc = 0 ] || echo " FAILED ($rc)")" | tee -a "$timings"
+	printf 'ci.sh: step %-10s %4d.%ds%s\n' "$name" $((us / 1000000)) $((us / 100000 % 10)) "$([ $rc = 0 ] || echo " FAILED ($rc)")" | tee -a "$timings"
 	return $rc
 }
 timings=$(mktemp "${TMPDIR:-/tmp}/isobench-kube-ci.XXXXXX")

@@ -39,7 +39,7 @@ api() {
 		-X "$1" "https://127.0.0.1:$KUBE_API_PORT$2"
 }
 if [ -n "$token" ] && api GET /readyz >/dev/null 2>&1; then
-	for ns in $(api GET /api/v1/namespaces | grep -o '"name":"[^"]*"' | sed 's/"name":"\(.*\)"/\1/' | sort -u); do
+	for ns in $(api GET /api/v1/namespaces | tr -d ' \n' | grep -o '"name":"[^"]*"' | sed 's/"name":"\(.*\)"/\1/' | sort -u); do
 		api DELETE "/apis/batch/v1/namespaces/$ns/jobs?propagationPolicy=Background" >/dev/null 2>&1
 		api DELETE "/api/v1/namespaces/$ns/pods?gracePeriodSeconds=0" >/dev/null 2>&1
 	done
@@ -103,14 +103,29 @@ pids=$(left_pids | grep -vx "$$" | sort -u)
 
 # 5. Mounts under the cluster's directory (deepest first), and the network
 # namespaces of its pods; then the namespaces' files and shim sockets.
+ours_root=
+[ -e "$C/kubelet-root.ours" ] && ours_root=$KUBELET_ROOT/
+# (The kubelet bind-mounts its root onto itself.)
+under() { awk -v c="$C/" -v k="${ours_root:-/nonexistent/}" 'index($5, c) == 1 || index($5 "/", k) == 1 {print $5}' /proc/self/mountinfo; }
 for _ in 1 2 3; do
-	mounts=$(awk -v c="$C/" 'index($5, c) == 1 {print $5}' /proc/self/mountinfo | sort -r)
+	mounts=$(under | sort -r)
 	for n in "${netns[@]}"; do grep -q " $n " /proc/self/mountinfo && mounts+=$'\n'"$n"; done
 	[ -z "$(echo "$mounts" | tr -d '\n')" ] && break
 	for m in $mounts; do umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null; done
 done
-for n in "${netns[@]}" "${sockets[@]}"; do [ -e "$n" ] && rm -f "$n"; done
-left=$(awk -v c="$C/" 'index($5, c) == 1 {print $5}' /proc/self/mountinfo)
+# A shim's socket is named by the digest of containerd's address, the
+# namespace and the sandbox's (or container's) id (containerd's runtime/v2
+# shim SocketAddress). gVisor's shim leaves its socket behind when it ends:
+# every id containerd's log says it made gets its socket removed, unless a
+# live shim still listens on it.
+for id in $(grep -o 'returns \(sandbox\|container\) id \\"[0-9a-f]\{64\}' "$C/logs/containerd.log" 2>/dev/null | grep -o '[0-9a-f]\{64\}' | sort -u); do
+	sockets+=("/run/containerd/s/$(printf '%s' "$A/k8s.io/$id" | sha256sum | cut -d' ' -f1)")
+done
+for n in "${sockets[@]}"; do
+	[ -S "$n" ] && ! grep -q " $n\$" /proc/net/unix && rm -f "$n"
+done
+for n in "${netns[@]}"; do [ -e "$n" ] && rm -f "$n"; done
+left=$(under)
 [ -z "$left" ] || warn "mounts that do not go: $left"
 
 # 6. Cgroups, deepest first; the bridge; log links the kubelet made.
@@ -130,11 +145,19 @@ if [ -s "$C/sysctl.saved" ]; then
 	done <"$C/sysctl.saved"
 fi
 
-# 8. The directory, unless something is still mounted in it.
-if [ -z "$(awk -v c="$C/" 'index($5, c) == 1' /proc/self/mountinfo)" ]; then
+# 8. The kubelet's root (when up.sh made it) and the cluster's directory,
+# unless something is still mounted in them.
+if [ -z "$(under)" ]; then
+	[ -n "$ours_root" ] && rm -rf --one-file-system "$KUBELET_ROOT"
+	# Directories the kubelet and the CNI library made where none was
+	# (up.sh listed them), once empty.
+	while IFS= read -r d; do
+		[ -d "$d" ] && find "$d" -depth -type d -empty -delete
+		[ -e "$d" ] && warn "$d is not empty; left in place"
+	done <"$C/made-dirs" 2>/dev/null
 	rm -rf --one-file-system "$C"
 else
-	warn "left $C in place: mounts remain in it"
+	warn "left $C and $KUBELET_ROOT in place: mounts remain in them"
 fi
 if [ "$problems" = 0 ]; then
 	step "test cluster removed"

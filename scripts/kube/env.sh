@@ -9,14 +9,19 @@ KUBE_BIN=$KUBE_DIR/bin
 KUBE_CLUSTER=$KUBE_DIR/cluster
 # The pause image the kubelet's container runtime uses for pod sandboxes.
 PAUSE_REF=registry.k8s.io/pause:3.10
-# The node's name (the kubelet's --hostname-override, not the host's name)
-# and the cgroup (in every hierarchy) that holds its pods.
-KUBE_NODE=isobench-node
+# The node's name (the kubelet's --hostname-override), which is also the
+# address the API server reaches the kubelet at: "localhost", so that it
+# resolves to the loopback address the kubelet listens on, on any host (the
+# kubelet refuses a loopback --node-ip). And the cgroup (in every
+# hierarchy) that holds its pods.
+KUBE_NODE=localhost
 KUBE_CGROUP=isobench-kube
 # Ports on 127.0.0.1, away from the defaults of a real cluster's.
 KUBE_API_PORT=16443
 KUBE_ETCD_PORT=12379 # and the next for etcd's peers
 KUBE_KUBELET_PORT=20250
+# The kubelet's root directory (see up.sh).
+KUBELET_ROOT=/var/lib/kubelet
 # The bridge of the pods' network: isolated, no gateway, no masquerade.
 KUBE_BRIDGE=isobench-kube0
 KUBE_POD_CIDR=10.254.0.0/24

@@ -14,4 +14,5 @@ ls /run/netns 2>/dev/null | sort >"$dir/netns" || true
 find /sys/fs/cgroup -mindepth 1 -maxdepth 3 -type d 2>/dev/null | sort >"$dir/cgroups"
 { iptables-save 2>/dev/null; ip6tables-save 2>/dev/null; } | grep -v '^#' | sed 's/\[[0-9]*:[0-9]*\]//' | sort >"$dir/iptables" || true
 ls /run/containerd/s 2>/dev/null | sort >"$dir/shims" || true
-awk '{print $1}' /proc/modules | sort >"$dir/modules"
+{ awk '{print $1}' /proc/modules 2>/dev/null || true; } | sort >"$dir/modules"
+for p in /var/lib/kubelet /var/lib/cni /var/log/containers; do [ -e "$p" ] && echo "$p"; done >"$dir/paths" || true

@@ -19,6 +19,10 @@ here=$(cd "$(dirname "$0")" && pwd)
 die() { echo "up.sh: $*" >&2; exit 1; }
 [ "$(id -u)" = 0 ] || die "needs root"
 [ ! -e "$KUBE_CLUSTER" ] || die "$KUBE_CLUSTER exists: a test cluster runs, or one was not torn down (run down.sh)"
+# The kubelet keeps pods (and device plugins, wherever its root is) in
+# /var/lib/kubelet, where gVisor's shim looks for pod volumes: the test
+# cluster owns it for its life, and down.sh removes it.
+[ ! -e "$KUBELET_ROOT" ] || die "$KUBELET_ROOT exists: another kubelet's, or a test cluster's not torn down (down.sh removes only its own)"
 for b in kube-apiserver kube-controller-manager kube-scheduler kubelet; do
 	[ -x "$KUBE_BIN/$b" ] || die "$KUBE_BIN/$b missing: run build.sh"
 done
@@ -35,9 +39,20 @@ done
 
 C=$KUBE_CLUSTER
 mkdir -p "$C"/{pki,containerd,cni/net.d,cni/ipam,kubelet,pod-logs,logs,pids}
+mkdir "$KUBELET_ROOT" && touch "$C/kubelet-root.ours"
+# Where the kubelet keeps log links and the CNI library its cache, made if
+# missing: down.sh removes them again once empty.
+for d in /var/log/containers /var/lib/cni; do [ -e "$d" ] || echo "$d"; done >"$C/made-dirs"
 # Whatever fails from here on, nothing stays behind.
 ready=0
-trap '[ "$ready" = 1 ] || { echo "up.sh: failed; logs in $C/logs are removed with it:" >&2; tail -n 5 "$C"/logs/*.log >&2; "$here/down.sh" >&2; }' EXIT
+on_exit() {
+	[ "$ready" = 1 ] && return
+	set +e
+	echo "up.sh: failed; the ends of the logs (removed with the cluster):" >&2
+	tail -n 8 "$C"/logs/*.log >&2
+	"$here/down.sh" >&2
+}
+trap on_exit EXIT
 
 # What the host was before, for down.sh (sysctls to restore) and check.sh.
 "$here/snapshot.sh" "$KUBE_DIR/before"
@@ -122,6 +137,8 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
         Root = "$D/runc"
     [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runsc]
       runtime_type = "io.containerd.runsc.v1"
+      # gVisor's mount hints (a memory volume as the sandbox's own tmpfs).
+      pod_annotations = ["dev.gvisor.*"]
       [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runsc.options]
         TypeUrl = "io.containerd.runsc.v1.options"
         ConfigPath = "$D/runsc.toml"
@@ -159,7 +176,7 @@ start kube-apiserver "$KUBE_BIN/kube-apiserver" \
 	--tls-cert-file="$P/apiserver.crt" --tls-private-key-file="$P/apiserver.key" \
 	--client-ca-file="$P/ca.crt" --token-auth-file="$P/tokens.csv" \
 	--kubelet-client-certificate="$P/apiserver-kubelet-client.crt" --kubelet-client-key="$P/apiserver-kubelet-client.key" \
-	--kubelet-preferred-address-types=InternalIP \
+	--kubelet-preferred-address-types=Hostname \
 	--authorization-mode=Node,RBAC --service-cluster-ip-range=10.96.0.0/24 \
 	--service-account-issuer=https://kubernetes.default.svc --service-account-key-file="$P/sa.pub" \
 	--service-account-signing-key-file="$P/sa.key" --endpoint-reconciler-type=none --profiling=false
@@ -212,9 +229,10 @@ evictionHard: {"memory.available": "100Mi", "nodefs.available": "1%", "imagefs.a
 serializeImagePulls: false
 EOF
 PATH="$GVISOR_DIR:$PATH" start kubelet "$KUBE_BIN/kubelet" --config="$C/kubelet/config.yaml" \
-	--kubeconfig="$C/kubelet.kubeconfig" --root-dir="$C/kubelet/root" --cert-dir="$C/kubelet/pki" \
-	--hostname-override="$KUBE_NODE" --node-ip=127.0.0.1 --volume-plugin-dir="$C/kubelet/volume-plugins"
-node_ready() { api GET "/api/v1/nodes/$KUBE_NODE" | grep -q '"type":"Ready","status":"True"'; }
+	--kubeconfig="$C/kubelet.kubeconfig" --root-dir="$KUBELET_ROOT" --cert-dir="$C/kubelet/pki" \
+	--hostname-override="$KUBE_NODE" --volume-plugin-dir="$C/kubelet/volume-plugins"
+# (The API server indents JSON for curl: spaces and newlines go first.)
+node_ready() { api GET "/api/v1/nodes/$KUBE_NODE" | tr -d ' \n' | grep -q '"type":"Ready","status":"True"'; }
 wait_for 120 "node $KUBE_NODE to be Ready" node_ready
 step "node $KUBE_NODE is Ready"
 

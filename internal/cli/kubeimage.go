@@ -1,0 +1,65 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+
+	"github.com/isobench/isobench/internal/image"
+	"github.com/isobench/isobench/internal/kube"
+)
+
+// kubeCommand groups what isobench does for clusters outside a run.
+func (a *app) kubeCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "kube",
+		Short: "Prepare a Kubernetes cluster for `isobench run --on kubernetes`",
+		Args:  cobra.NoArgs,
+	}
+	var src, agentFlag string
+	img := &cobra.Command{
+		Use:   "image FILE",
+		Short: "Write the workload image as a docker-archive for the nodes to load",
+		Long: `Write the workload image (built from this machine's tools, or --image) as a
+docker-archive tarball, tagged with the reference ` + "`isobench run --on kubernetes`" + `
+gives its pods, and print that reference. Load it into each node's container
+runtime, e.g. ` + "`ctr -n k8s.io images import FILE`" + ` on a containerd node or
+` + "`kind load image-archive FILE`" + `; the pods never pull it.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return a.kubeImage(cmd.Context(), args[0], src, agentFlag, cmd.OutOrStdout(), cmd.ErrOrStderr())
+		},
+	}
+	img.Flags().StringVar(&src, "image", "", "the image to export instead of one built from the host's tools (as isobench run --image takes it)")
+	img.Flags().StringVar(&agentFlag, "agent", "", "path of the static isobench-agent binary (default: beside isobench)")
+	cmd.AddCommand(img)
+	return cmd
+}
+
+func (a *app) kubeImage(ctx context.Context, file, src, agentFlag string, stdout, stderr io.Writer) error {
+	img, err := a.workloadImage(ctx, src, agentFlag, stderr)
+	if err != nil {
+		return err
+	}
+	ref := kube.ImageRef(img)
+	tmp, err := os.CreateTemp(filepath.Dir(file), ".isobench-image-*.tar")
+	if err != nil {
+		return fmt.Errorf("writing %s: %w", file, err)
+	}
+	defer os.Remove(tmp.Name())
+	werr := image.WriteArchive(ctx, tmp, img, ref, image.ArchiveConfig{}, "")
+	if err := errors.Join(werr, tmp.Close()); err != nil {
+		return fmt.Errorf("writing %s: %w", file, err)
+	}
+	if err := os.Rename(tmp.Name(), file); err != nil {
+		return fmt.Errorf("writing %s: %w", file, err)
+	}
+	fmt.Fprintf(stderr, "wrote the workload image %s to %s; load it into every node (ctr -n %s images import %s)\n", shortID(img.ID), file, kube.CRINamespace, file)
+	fmt.Fprintln(stdout, ref)
+	return nil
+}
