@@ -18,7 +18,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/isobench/isobench/internal/driver/oci"
 	"github.com/isobench/isobench/internal/result"
+	"github.com/isobench/isobench/internal/runner"
 	"github.com/isobench/isobench/internal/store"
 	"github.com/isobench/isobench/internal/testutil"
 )
@@ -267,12 +269,12 @@ func (r *running) wait(t *testing.T, limit time.Duration) int {
 // and the runtime says it runs, so that a signal lands mid-trial.
 func (e *e2e) sandboxRunning(t *testing.T, runID string, seq int) {
 	t.Helper()
-	id := fmt.Sprintf("isobench-%s-%d", runID, seq)
+	id := runner.SandboxID(runID, seq, 0)
 	record := filepath.Join(e.base, "state", "state", "oci", id+".json")
 	deadline := time.Now().Add(time.Minute)
 	for time.Now().Before(deadline) {
 		if _, err := os.Stat(record); err == nil {
-			out, err := exec.Command(e.runtime, "state", id).Output()
+			out, err := exec.Command(oci.Binary(e.runtime), "state", id).Output()
 			if err == nil && bytes.Contains(out, []byte(`"running"`)) {
 				return
 			}
@@ -288,7 +290,7 @@ func (e *e2e) sandboxRunning(t *testing.T, runID string, seq int) {
 func (e *e2e) leftovers(runID string) []string {
 	var left []string
 	marker := "isobench-" + runID
-	if out, err := exec.Command(e.runtime, "list", "--quiet").Output(); err == nil {
+	if out, err := exec.Command(oci.Binary(e.runtime), "list", "--quiet").Output(); err == nil {
 		for _, id := range strings.Fields(string(out)) {
 			if strings.HasPrefix(id, marker) {
 				left = append(left, "container "+id)
@@ -488,7 +490,7 @@ func TestSIGKILLThenGC(t *testing.T) {
 	if err != nil {
 		t.Fatalf("a run after the crash failed: %v\n%s", err, out)
 	}
-	crashed := fmt.Sprintf("isobench-%s-2", runID)
+	crashed := runner.SandboxID(runID, 2, 0)
 	if !strings.Contains(string(out), "warning: isobench processes that no longer run left") || !strings.Contains(string(out), crashed) {
 		t.Errorf("the next run did not warn of %s:\n%s", crashed, out)
 	}

@@ -196,7 +196,7 @@ func TestTrialTimeoutHungRuntime(t *testing.T) {
 	if recs, _ := filepath.Glob(filepath.Join(env.StateDir, "oci", "*.json")); len(recs) > 0 {
 		t.Errorf("state records left: %v", recs)
 	}
-	out, _ := exec.Command("runsc", "list", "--quiet").Output()
+	out, _ := exec.Command(oci.Binary("runsc"), "list", "--quiet").Output()
 	if strings.Contains(string(out), runID) {
 		t.Errorf("runsc still lists the sandbox: %s", out)
 	}

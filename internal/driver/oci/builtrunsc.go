@@ -23,3 +23,15 @@ func builtRunsc() (string, bool) {
 	}
 	return p, true
 }
+
+// Binary returns the binary the driver of the named runtime runs when given
+// none of its own: for runsc, the one `isobench setup --gvisor` built where
+// it exists; otherwise the name, looked up in PATH.
+func Binary(name string) string {
+	if name == "runsc" {
+		if p, ok := builtRunsc(); ok {
+			return p
+		}
+	}
+	return name
+}

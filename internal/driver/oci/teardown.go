@@ -26,28 +26,43 @@ func teardown(ctx context.Context, rt runtime, cg driverkit.CgroupInfo, id, dir 
 		// the way to ask it to let go.
 		exists = true
 	}
+	// A runtime may hang deleting a sandbox that never started (runsc on
+	// a platform that cannot run here waits on a sandbox process that
+	// never answers): its processes are then killed and the delete tried
+	// once more, each attempt with its own bound.
+	deleted, deleteErr := true, error(nil)
 	if exists {
-		_, _ = rt.run(ctx, "kill", id, "KILL")
-		if _, err := rt.run(ctx, "delete", "--force", id); err != nil {
-			var re *runError
-			if !errors.As(err, &re) || !saysNotExist(re.stderr) {
-				errs = append(errs, err)
+		kctx, cancel := context.WithTimeout(ctx, killTimeout)
+		_, _ = rt.run(kctx, "kill", id, "KILL")
+		cancel()
+		deleted, deleteErr = deleteContainer(ctx, rt, id)
+	}
+	killAll := func() error {
+		for _, pid := range driverkit.CgroupProcs(cgroupDirs(cg.Mounts, id)) {
+			if err := syscall.Kill(pid, syscall.SIGKILL); err == nil {
+				lines = append(lines, fmt.Sprintf("killed pid %d in the cgroup of %s", pid, id))
 			}
-		} else {
-			lines = append(lines, fmt.Sprintf("%s: deleted container %s", rt.fl.name, id))
+		}
+		killed, err := killProcs(id, dir, 5*time.Second)
+		for _, p := range killed {
+			lines = append(lines, fmt.Sprintf("killed leftover process %d of %s: %s", p.PID, id, driverkit.Clip(p.Cmdline, 160)))
+		}
+		return err
+	}
+	killErr := killAll()
+	if deleteErr != nil && ctx.Err() == nil {
+		deleted, deleteErr = deleteContainer(ctx, rt, id)
+		if err := killAll(); err != nil {
+			killErr = err
 		}
 	}
-	for _, pid := range driverkit.CgroupProcs(cgroupDirs(cg.Mounts, id)) {
-		if err := syscall.Kill(pid, syscall.SIGKILL); err == nil {
-			lines = append(lines, fmt.Sprintf("killed pid %d in the cgroup of %s", pid, id))
-		}
+	if deleteErr != nil {
+		errs = append(errs, deleteErr)
+	} else if exists && deleted {
+		lines = append(lines, fmt.Sprintf("%s: deleted container %s", rt.fl.name, id))
 	}
-	killed, err := killProcs(id, dir, 5*time.Second)
-	for _, p := range killed {
-		lines = append(lines, fmt.Sprintf("killed leftover process %d of %s: %s", p.PID, id, driverkit.Clip(p.Cmdline, 160)))
-	}
-	if err != nil {
-		errs = append(errs, err)
+	if killErr != nil {
+		errs = append(errs, killErr)
 	}
 	removed, err := removeCgroupDirs(cg.Mounts, id, 5*time.Second)
 	for _, p := range removed {
@@ -66,6 +81,30 @@ func teardown(ctx context.Context, rt runtime, cg driverkit.CgroupInfo, id, dir 
 		}
 	}
 	return lines, errors.Join(errs...)
+}
+
+// killTimeout and deleteTimeout bound one `kill` and one `delete --force`
+// of teardown.
+const (
+	killTimeout   = 5 * time.Second
+	deleteTimeout = 15 * time.Second
+)
+
+// deleteContainer asks the runtime to delete the container id, within
+// deleteTimeout. It reports whether the runtime deleted one; a container
+// the runtime does not know is no error.
+func deleteContainer(ctx context.Context, rt runtime, id string) (bool, error) {
+	dctx, cancel := context.WithTimeout(ctx, deleteTimeout)
+	defer cancel()
+	_, err := rt.run(dctx, "delete", "--force", id)
+	if err == nil {
+		return true, nil
+	}
+	var re *runError
+	if errors.As(err, &re) && saysNotExist(re.stderr) {
+		return false, nil
+	}
+	return false, err
 }
 
 // removeStaleLocks removes runsc's lock file of the sandbox id (a sandbox
