@@ -195,11 +195,11 @@ func htmlTemplate() *template.Template {
 	return template.Must(template.New("report").Funcs(funcs).Parse(htmlSource))
 }
 
-// cellWarnings joins a cell's warnings for a table.
-func cellWarnings(c Cell) string {
+// cellWarnings joins a cell's warnings for a table, values in unit.
+func cellWarnings(c Cell, unit string) string {
 	var ws []string
 	for _, w := range c.Summary.Warnings {
-		ws = append(ws, w.Message)
+		ws = append(ws, WarningText(w, c.Summary, unit))
 	}
 	if c.Ratio != nil {
 		for _, w := range c.Ratio.Warnings {
@@ -299,7 +299,7 @@ footer { margin-top: 3em; color: #777; font-size: 12px; }
 <h3>{{$g.Workload}} <span class="caption">{{params $g.Params}}</span></h3>
 <table>
 <tr><th>metric</th><th>runtime</th><th>trials</th><th>median</th><th>{{pct $.R.Method.Confidence}} CI</th><th>ratio to {{$.R.Method.Baseline}} [CI]</th><th>p (Holm)</th><th>significant</th><th>notes</th></tr>
-{{range $m := $g.Metrics}}{{range $c := $m.Cells}}<tr><td>{{$m.Metric.Label}} {{better $m.Metric.HigherIsBetter}}</td><td>{{rtlabel $g $c.Runtime}}</td><td class="num">{{counts $g $c.Runtime}}</td><td class="num">{{if $c.Summary.N}}{{value $c.Summary.Median $m.Metric.Unit}}{{else}}-{{end}}</td><td class="num">{{ci $c $m.Metric.Unit}}</td><td class="num">{{ratioCI $c}}</td><td class="num">{{pvalue $c}}</td><td>{{signif $c}}</td><td>{{warnings $c}}{{with $c.RatioError}} {{.}}{{end}}</td></tr>
+{{range $m := $g.Metrics}}{{range $c := $m.Cells}}<tr><td>{{$m.Metric.Label}} {{better $m.Metric.HigherIsBetter}}</td><td>{{rtlabel $g $c.Runtime}}</td><td class="num">{{counts $g $c.Runtime}}</td><td class="num">{{if $c.Summary.N}}{{value $c.Summary.Median $m.Metric.Unit}}{{else}}-{{end}}</td><td class="num">{{ci $c $m.Metric.Unit}}</td><td class="num">{{ratioCI $c}}</td><td class="num">{{pvalue $c}}</td><td>{{signif $c}}</td><td>{{warnings $c $m.Metric.Unit}}{{with $c.RatioError}} {{.}}{{end}}</td></tr>
 {{end}}{{end}}</table>
 {{with $g.Tails}}<table class="tails">
 <tr><th colspan="7">tails: {{tailNote}}</th></tr>

@@ -69,7 +69,7 @@ func (r *Report) Markdown(w io.Writer) error {
 					}
 				}
 				fmt.Fprintf(ew, "| %s %s | %s | %s | %s | %s | %s | %s | %s |\n", md(m.Metric.Label), arrow, md(name),
-					counts, median, ci, ratio, p, md(strings.TrimSpace(cellWarnings(c)+" "+c.RatioError)))
+					counts, median, ci, ratio, p, md(strings.TrimSpace(cellWarnings(c, m.Metric.Unit)+" "+c.RatioError)))
 			}
 		}
 	}

@@ -217,7 +217,7 @@ func groupNotes(g Group, rows []MetricRow) []string {
 					continue
 				}
 				seen[key] = true
-				notes = append(notes, fmt.Sprintf("%s %s: %s", c.Runtime, m.Metric.Label, w.Message))
+				notes = append(notes, fmt.Sprintf("%s %s: %s", c.Runtime, m.Metric.Label, WarningText(w, c.Summary, m.Metric.Unit)))
 			}
 		}
 	}
