@@ -429,7 +429,12 @@ func (s *suite) testRunOnce(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), s.cfg.startTimeout)
 			defer cancel()
 			var stdout, stderr bytes.Buffer
-			err := inst.(driver.OneShot).RunOnce(ctx, tc.argv, &stdout, &stderr)
+			before := time.Now()
+			took, err := inst.(driver.OneShot).RunOnce(ctx, tc.argv, &stdout, &stderr)
+			// The runtime's invocation is timed, within the call's span.
+			if took <= 0 || took > time.Since(before) {
+				t.Errorf("RunOnce says the runtime took %v, outside (0, %v]", took, time.Since(before))
+			}
 			var ee *driver.ExitError
 			switch {
 			case tc.exitCode == 0 && err != nil:

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
@@ -22,17 +23,17 @@ var _ driver.OneShot = (*instance)(nil)
 // sandbox's bundle and `<runtime> run` runs it in the foreground, as
 // `runc run` invoked by hand does; the runtime deletes the container when
 // the process exits. The sandbox's output goes to stdout and stderr.
-func (in *instance) RunOnce(ctx context.Context, argv []string, stdout, stderr io.Writer) error {
+func (in *instance) RunOnce(ctx context.Context, argv []string, stdout, stderr io.Writer) (time.Duration, error) {
 	if len(argv) == 0 {
-		return errors.New("run once: empty command")
+		return 0, errors.New("run once: empty command")
 	}
 	in.mu.Lock()
 	defer in.mu.Unlock()
 	if in.phase != driverkit.PhaseCreated {
-		return fmt.Errorf("%s: run once %s: instance is %s; RunOnce replaces Start", in.d.Name(), in.spec.ID, in.phase)
+		return 0, fmt.Errorf("%s: run once %s: instance is %s; RunOnce replaces Start", in.d.Name(), in.spec.ID, in.phase)
 	}
 	if err := setProcessArgs(in.dir, argv); err != nil {
-		return fmt.Errorf("%s: run once %s: %w", in.d.Name(), in.spec.ID, err)
+		return 0, fmt.Errorf("%s: run once %s: %w", in.d.Name(), in.spec.ID, err)
 	}
 	// Whatever the runtime leaves (a failed run, an interrupt) is removed
 	// by Close, as after Start.
@@ -51,15 +52,17 @@ func (in *instance) RunOnce(ctx context.Context, argv []string, stdout, stderr i
 	}
 	cmd.Stderr = io.MultiWriter(stderr, tail)
 	cmd.WaitDelay = waitDelay
+	begin := time.Now()
 	err := cmd.Run()
+	took := time.Since(begin)
 	var ee *exec.ExitError
 	if errors.As(err, &ee) && ee.ExitCode() > 0 {
-		return &driver.ExitError{Code: ee.ExitCode(), Stderr: tail.String()}
+		return took, &driver.ExitError{Code: ee.ExitCode(), Stderr: tail.String()}
 	}
 	if err != nil {
-		return fmt.Errorf("%s: run once %s: %w: %s", in.d.Name(), in.spec.ID, err, tail.String())
+		return took, fmt.Errorf("%s: run once %s: %w: %s", in.d.Name(), in.spec.ID, err, tail.String())
 	}
-	return nil
+	return took, nil
 }
 
 // setProcessArgs rewrites the bundle's process arguments.
