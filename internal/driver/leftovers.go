@@ -9,7 +9,8 @@ import (
 // Leftover is one thing an isobench process that no longer runs left on the
 // host: what Collect would remove.
 type Leftover struct {
-	// ID is the sandbox's id (it starts with IDPrefix).
+	// ID is the sandbox's id (it starts with IDPrefix), or names what
+	// else was left (e.g. a private engine daemon).
 	ID string
 	// What says what is left, e.g. "runc container, overlay mount and directory".
 	What string

@@ -195,8 +195,18 @@ func parseUserFile(name string) (driverkit.Identity, bool) {
 }
 
 // liveUsers counts the uses held by live processes and removes the files of
-// dead ones.
+// dead ones (countLiveUsers only counts).
 func liveUsers(l layout) int {
+	return usersOf(l, true)
+}
+
+// countLiveUsers counts the live isobench processes that use the private
+// daemon of l, reading its users directory only.
+func countLiveUsers(l layout) int {
+	return usersOf(l, false)
+}
+
+func usersOf(l layout, removeDead bool) int {
 	ents, err := os.ReadDir(l.users)
 	if err != nil {
 		return 0
@@ -206,9 +216,9 @@ func liveUsers(l layout) int {
 		id, ok := parseUserFile(e.Name())
 		if ok && id.Alive() {
 			n++
-			continue
+		} else if removeDead {
+			_ = os.Remove(filepath.Join(l.users, e.Name()))
 		}
-		_ = os.Remove(filepath.Join(l.users, e.Name()))
 	}
 	return n
 }

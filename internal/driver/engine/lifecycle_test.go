@@ -335,10 +335,27 @@ func testCollectAfterCrash(t *testing.T, eng engine) {
 	d := newDriver(t, env, eng.name, "")
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
+	// Before gc, the next run is told what the crash left, and nothing
+	// is removed by asking.
+	left, err := d.Leftovers(ctx)
+	if err != nil {
+		t.Fatalf("Leftovers: %v", err)
+	}
+	t.Logf("Leftovers:\n%v", left)
+	wantLeft := id // docker: its daemon still runs, and holds the container
+	if eng.servicePerRuntime {
+		wantLeft = "died" // podman: its service was killed
+	}
+	if !strings.Contains(fmt.Sprint(left), wantLeft) {
+		t.Errorf("Leftovers does not mention %q: %v", wantLeft, left)
+	}
 	lines, err := d.Collect(ctx)
 	t.Logf("Collect:\n%s", strings.Join(lines, "\n"))
 	if err != nil {
 		t.Fatalf("Collect: %v", err)
+	}
+	if left, err := d.Leftovers(ctx); err != nil || len(left) > 0 {
+		t.Errorf("Leftovers after Collect: %v, %v", left, err)
 	}
 	want := []string{"removed container " + short(cid), "removed volume " + id + volumeSuffix, "removed image"}
 	if !eng.servicePerRuntime {
