@@ -99,14 +99,42 @@ func (d *Driver) trySandboxNet(ctx context.Context, res *resolved, platform, net
 		return err
 	})
 
-	logPath := filepath.Join(dir, "probe.log")
-	logf, err := os.OpenFile(logPath, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
-		return fmt.Errorf("%s: probe: %w", what, err)
-	}
 	rctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	cmd := rt.command(rctx, "run", "--bundle", dir, id)
+	var runErr error
+	var said string
+	// A copied busybox can be "text file busy" for a moment (see
+	// driverkit.BusyboxRootfs): the sandbox is removed and run again.
+	for try := 1; ; try++ {
+		logPath := filepath.Join(dir, fmt.Sprintf("probe-%d.log", try))
+		runErr = runProbeSandbox(rctx, rt, dir, id, logPath)
+		if runErr == nil {
+			return nil
+		}
+		said = driverkit.ReadTail(logPath, 1500)
+		if try == 3 || !driverkit.TextFileBusy(said) || rctx.Err() != nil {
+			break
+		}
+		if _, err := teardown(rctx, rt, res.cg, id, dir); err != nil {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if said == "" {
+		said = "(it wrote nothing)"
+	}
+	return driverkit.ProbeRunFailure(ctx, rctx, what, "test sandbox (busybox true)", timeout, runErr, said)
+}
+
+// runProbeSandbox runs the test sandbox of bundle dir to completion, its
+// output in logPath.
+func runProbeSandbox(ctx context.Context, rt runtime, dir, id, logPath string) error {
+	logf, err := os.OpenFile(logPath, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return fmt.Errorf("probe: %w", err)
+	}
+	defer logf.Close()
+	cmd := rt.command(ctx, "run", "--bundle", dir, id)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if cmd.SysProcAttr == nil {
 		cmd.SysProcAttr = &syscall.SysProcAttr{}
@@ -115,14 +143,5 @@ func (d *Driver) trySandboxNet(ctx context.Context, res *resolved, platform, net
 	cmd.SysProcAttr.Setpgid = true
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	cmd.WaitDelay = waitDelay
-	runErr := cmd.Run()
-	logf.Close()
-	if runErr == nil {
-		return nil
-	}
-	said := driverkit.ReadTail(logPath, 1500)
-	if said == "" {
-		said = "(it wrote nothing)"
-	}
-	return driverkit.ProbeRunFailure(ctx, rctx, what, "test sandbox (busybox true)", timeout, runErr, said)
+	return cmd.Run()
 }
