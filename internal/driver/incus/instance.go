@@ -434,7 +434,14 @@ func (in *instance) leftovers(ctx context.Context) error {
 			}
 		}
 	}
-	for _, p := range procsMentioning(name, "") {
+	// The container's LXC monitor exits on its own a moment after the
+	// instance is deleted: what still runs is waited for, briefly.
+	procs := procsMentioning(name, "")
+	for deadline := time.Now().Add(procExitWait); len(procs) > 0 && time.Now().Before(deadline) && ctx.Err() == nil; {
+		time.Sleep(50 * time.Millisecond)
+		procs = procsMentioning(name, "")
+	}
+	for _, p := range procs {
 		left = append(left, fmt.Sprintf("process %d (%s)", p.PID, driverkit.Clip(p.Cmdline, 120)))
 	}
 	if len(left) > 0 {
@@ -442,6 +449,10 @@ func (in *instance) leftovers(ctx context.Context) error {
 	}
 	return nil
 }
+
+// procExitWait bounds the wait for an instance's last host processes (its
+// LXC monitor) to exit after it was deleted.
+const procExitWait = 5 * time.Second
 
 // probeContainer launches a test container: a static busybox as init whose
 // inittab writes a mark on the console; the image and instance are deleted
