@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/isobench/isobench/internal/builtin"
+	"github.com/isobench/isobench/internal/driver/driverkit"
 	"github.com/isobench/isobench/internal/hostinfo"
 	"github.com/isobench/isobench/internal/image"
 	"github.com/isobench/isobench/internal/plan"
@@ -96,7 +97,7 @@ func (a *app) listRuns(ctx context.Context, w io.Writer, asJSON bool) error {
 			trials += fmt.Sprintf(" (%d failed)", r.Failed)
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.ID, r.Started.UTC().Format("2006-01-02 15:04:05"), took,
-			r.Status, r.Profile, strings.Join(r.Runtimes, ","), strings.Join(r.Workloads, ","), trials)
+			shownStatus(r.Status, r.Owner), r.Profile, strings.Join(r.Runtimes, ","), strings.Join(r.Workloads, ","), trials)
 	}
 	return tw.Flush()
 }
@@ -122,13 +123,17 @@ func (a *app) showRun(ctx context.Context, w io.Writer, ref string, trials bool)
 		return err
 	}
 	ew := &errWriter{w: w}
-	fmt.Fprintf(ew, "run %s: %s\n", run.ID, run.Status)
+	fmt.Fprintf(ew, "run %s: %s\n", run.ID, shownStatus(run.Status, run.Env[result.EnvOwner]))
 	fmt.Fprintf(ew, "started %s", run.Started.UTC().Format("2006-01-02 15:04:05 UTC"))
 	if !run.Ended.IsZero() {
 		fmt.Fprintf(ew, ", ended %s (took %s)", run.Ended.UTC().Format("2006-01-02 15:04:05 UTC"), run.Ended.Sub(run.Started).Round(time.Second))
 	}
 	fmt.Fprintf(ew, "\ncommand: %s\n", strings.Join(run.Command, " "))
-	if run.Status == result.RunRunning {
+	switch {
+	case run.Status != result.RunRunning:
+	case ownerGone(run.Env[result.EnvOwner]):
+		fmt.Fprintf(ew, "note: the isobench process of the run (%s) is gone: it was killed mid-run (isobench run --resume %s runs what it lacks)\n", run.Env[result.EnvOwner], run.ID)
+	default:
 		fmt.Fprintf(ew, "note: the run is marked running: it is going on, or its process was killed (isobench run --resume %s runs what it lacks)\n", run.ID)
 	}
 	if err := ew.err; err != nil {
@@ -177,7 +182,7 @@ func (a *app) removeRuns(ctx context.Context, w io.Writer, refs []string, force 
 		if err != nil {
 			return err
 		}
-		if run.Status == result.RunRunning && !force {
+		if run.Status == result.RunRunning && !ownerGone(run.Env[result.EnvOwner]) && !force {
 			return withStatus(ExitUsage, fmt.Errorf("run %s is marked running: it may be going on in another isobench (or its process was killed); remove it with --force", id))
 		}
 		ids = append(ids, id)
@@ -292,8 +297,15 @@ func (s *resumeState) allTrials(trials []result.Trial) []result.Trial {
 func (a *app) recordRun(ctx context.Context, db *store.Store, run *result.Run, img *image.Image, resumed *resumeState, w io.Writer) error {
 	info := hostinfo.Capture(ctx, hostinfo.Options{})
 	info.AddTools(img.ID, img.Manifest.Source, img.Manifest.Tools)
+	owner := ""
+	if me, err := driverkit.Self(); err == nil {
+		owner = me.String()
+	}
 	if resumed == nil {
 		run.Env = info.Env()
+		if owner != "" {
+			run.Env[result.EnvOwner] = owner
+		}
 		for _, wn := range info.Warnings() {
 			fmt.Fprintf(w, "warning: %s\n", wn.Message)
 		}
@@ -323,6 +335,12 @@ func (a *app) recordRun(ctx context.Context, db *store.Store, run *result.Run, i
 		}
 	}
 	run.Status, run.Ended = result.RunRunning, time.Time{}
+	if owner != "" {
+		if run.Env == nil {
+			run.Env = map[string]string{}
+		}
+		run.Env[result.EnvOwner] = owner
+	}
 	if err := db.UpdateRun(ctx, run); err != nil {
 		return fmt.Errorf("recording the resumed run: %w", err)
 	}
@@ -392,4 +410,20 @@ func (e *errWriter) Write(p []byte) (int, error) {
 	n, err := e.w.Write(p)
 	e.err = err
 	return n, err
+}
+
+// shownStatus is a run's status as a user reads it: a run marked running
+// whose isobench process is gone was killed mid-run.
+func shownStatus(status result.RunStatus, owner string) string {
+	if status == result.RunRunning && ownerGone(owner) {
+		return "killed"
+	}
+	return string(status)
+}
+
+// ownerGone reports whether a run's owner (result.EnvOwner) is known and no
+// longer runs.
+func ownerGone(owner string) bool {
+	id, err := driverkit.ParseIdentity(owner)
+	return err == nil && !id.Alive()
 }

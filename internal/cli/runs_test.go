@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/isobench/isobench/internal/driver/driverkit"
 	"github.com/isobench/isobench/internal/result"
 	"github.com/isobench/isobench/internal/store"
 )
@@ -151,5 +152,56 @@ func TestCompareCommand(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestRunsKilled: a run marked running whose isobench process is gone is
+// shown as killed, and can be removed without --force; one whose process
+// runs (this test) stays "running" and protected.
+func TestRunsKilled(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "isobench.db")
+	s, err := store.Open(t.Context(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	me, err := driverkit.Self()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A process that has exited: its pid no longer has this start time.
+	gone := driverkit.Identity{PID: me.PID, Start: me.Start + 1}
+	ids := map[string]string{}
+	for i, owner := range []string{gone.String(), me.String(), ""} {
+		r := result.Run{Started: time.Date(2026, 1, 1, 0, i, 0, 0, time.UTC), Status: result.RunRunning, Seed: 1}
+		if owner != "" {
+			r.Env = map[string]string{result.EnvOwner: owner}
+		}
+		if err := s.CreateRun(t.Context(), &r); err != nil {
+			t.Fatal(err)
+		}
+		ids[[]string{"gone", "alive", "unknown"}[i]] = r.ID
+	}
+	s.Close()
+
+	_, out, _ := isobench(t, "--db", db, "runs")
+	for name, want := range map[string]string{"gone": "killed", "alive": "running", "unknown": "running"} {
+		line := ""
+		for _, l := range strings.Split(out, "\n") {
+			if strings.HasPrefix(l, ids[name]) {
+				line = l
+			}
+		}
+		if !strings.Contains(line, " "+want+" ") {
+			t.Errorf("run whose owner is %s: %q, want status %s", name, line, want)
+		}
+	}
+	if _, out, _ := isobench(t, "--db", db, "runs", "show", ids["gone"]); !strings.Contains(out, "run "+ids["gone"]+": killed") || !strings.Contains(out, "killed mid-run") {
+		t.Errorf("runs show of a killed run:\n%s", out)
+	}
+	if code, _, errOut := isobench(t, "--db", db, "runs", "rm", ids["alive"]); code != ExitUsage || !strings.Contains(errOut, "--force") {
+		t.Errorf("runs rm of a running run: exit %d, %s", code, errOut)
+	}
+	if code, out, errOut := isobench(t, "--db", db, "runs", "rm", ids["gone"]); code != 0 || !strings.Contains(out, "removed run") {
+		t.Errorf("runs rm of a killed run: exit %d, %s%s", code, out, errOut)
 	}
 }

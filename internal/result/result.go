@@ -122,6 +122,11 @@ const (
 
 // Run is one invocation of isobench run: what was asked, on what machine,
 // and every trial it made.
+// EnvOwner is the Run.Env key of the isobench process that runs (or last
+// ran) a run, as "PID:START" (the pid and its start time in clock ticks
+// since boot): a run marked running whose owner is gone was killed.
+const EnvOwner = "isobench.owner"
+
 type Run struct {
 	ID       string            `json:"id"`
 	Started  time.Time         `json:"started"`

@@ -26,6 +26,9 @@ type RunInfo struct {
 	Started time.Time
 	Ended   time.Time // zero while running, or if the process was killed
 	Status  result.RunStatus
+	// Owner is the run's result.EnvOwner ("PID:START"), "" when it has
+	// none (runs stored before it was recorded).
+	Owner   string
 	Profile string
 	// Runtimes and Workloads are sorted names: the runtimes the run recorded
 	// or ran trials on, and the workloads of its trials.
@@ -168,9 +171,9 @@ func validRunStatus(s result.RunStatus) bool {
 }
 
 // UpdateRun records what changes as a run proceeds: its end time, status,
-// skipped runtimes and cells, and runtimes, from r. Its other fields are fixed
-// when the run is created and are not read; nor are its trials (see
-// AddTrial).
+// skipped runtimes and cells, runtimes and environment (a resumed run has
+// another owner), from r. Its other fields are fixed when the run is
+// created and are not read; nor are its trials (see AddTrial).
 func (s *Store) UpdateRun(ctx context.Context, r *result.Run) error {
 	if r == nil {
 		return errors.New("update run: nil run")
@@ -186,8 +189,12 @@ func (s *Store) UpdateRun(ctx context.Context, r *result.Run) error {
 	if err != nil {
 		return fmt.Errorf("update run %s: encoding skipped: %w", r.ID, err)
 	}
-	res, err := s.db.ExecContext(ctx, `UPDATE runs SET ended = ?, status = ?, runtimes = ?, skipped = ? WHERE id = ?`,
-		encodeTime(r.Ended), string(r.Status), runtimes, skipped, r.ID)
+	env, err := encodeJSON(r.Env, len(r.Env))
+	if err != nil {
+		return fmt.Errorf("update run %s: encoding environment: %w", r.ID, err)
+	}
+	res, err := s.db.ExecContext(ctx, `UPDATE runs SET ended = ?, status = ?, runtimes = ?, skipped = ?, env = ? WHERE id = ?`,
+		encodeTime(r.Ended), string(r.Status), runtimes, skipped, env, r.ID)
 	if err != nil {
 		return fmt.Errorf("update run %s: %w", r.ID, err)
 	}
@@ -218,6 +225,7 @@ func (s *Store) DeleteRun(ctx context.Context, id string) error {
 // ListRuns summarises every stored run, oldest first.
 func (s *Store) ListRuns(ctx context.Context) ([]RunInfo, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT r.id, r.started, r.ended, r.status, r.profile, r.runtimes,
+			coalesce(json_extract(r.env, '$."`+result.EnvOwner+`"'), ''),
 			count(t.id), coalesce(sum(t.status = 'ok'), 0),
 			json_group_array(DISTINCT t.runtime), json_group_array(DISTINCT t.workload)
 		FROM runs r LEFT JOIN trials t ON t.run_id = r.id
@@ -237,7 +245,7 @@ func (s *Store) ListRuns(ctx context.Context) ([]RunInfo, error) {
 			recorded                        []result.Runtime
 			fromTrials, workloadsFromTrials []*string
 		)
-		if err := rows.Scan(&info.ID, &started, &ended, &status, &info.Profile, &runtimes,
+		if err := rows.Scan(&info.ID, &started, &ended, &status, &info.Profile, &runtimes, &info.Owner,
 			&info.Trials, &info.OK, &trialRuntimes, &trialWorkloads); err != nil {
 			return nil, fmt.Errorf("list runs: %w", err)
 		}

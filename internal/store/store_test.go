@@ -291,11 +291,12 @@ func TestUpdateRun(t *testing.T) {
 	if err := s.CreateRun(ctx, r); err != nil {
 		t.Fatal(err)
 	}
-	// Fields other than ended, status, runtimes and skipped are fixed.
+	// Fields other than ended, status, runtimes, skipped and env are fixed.
 	upd := *r
 	upd.Ended, upd.Status = t0().Add(time.Minute), result.RunInterrupted
 	upd.Runtimes = append(upd.Runtimes, result.Runtime{Name: "crun"})
 	upd.Skipped = nil
+	upd.Env = map[string]string{result.EnvOwner: "123:456"}
 	upd.Profile, upd.Seed = "changed", 7
 	if err := s.UpdateRun(ctx, &upd); err != nil {
 		t.Fatal(err)
@@ -305,9 +306,14 @@ func TestUpdateRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := *r
-	want.Ended, want.Status, want.Runtimes, want.Skipped = upd.Ended, upd.Status, upd.Runtimes, nil
+	want.Ended, want.Status, want.Runtimes, want.Skipped, want.Env = upd.Ended, upd.Status, upd.Runtimes, nil, upd.Env
 	if d := diff(got, &want); d != "" {
 		t.Error(d)
+	}
+	// The owner is listed.
+	infos, err := s.ListRuns(ctx)
+	if err != nil || len(infos) != 1 || infos[0].Owner != "123:456" {
+		t.Errorf("ListRuns = %+v, %v; want the owner 123:456", infos, err)
 	}
 }
 
