@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -37,6 +38,9 @@ type progress struct {
 	cellKey   map[string]int // cell key -> index
 	cellsAll  int
 	lastTotal int
+	// varying names, per workload, the parameters whose values differ
+	// between its cells: what a progress line shows of a cell.
+	varying map[string][]string
 
 	done        int
 	failed      int
@@ -70,6 +74,7 @@ func newProgress(w io.Writer, p *plan.Plan, skip func(plan.Step) bool, live bool
 	for i, c := range p.Cells {
 		pr.cellKey[c.Key()] = i
 	}
+	pr.varying = varyingParams(p.Cells)
 	for _, st := range p.Steps {
 		if skip != nil && skip(st) {
 			continue
@@ -109,7 +114,7 @@ func (pr *progress) TrialStarted(st plan.Step, c result.Cell, total int) {
 			pr.cellLeft[i] = true
 		}
 	}
-	pr.current = fmt.Sprintf("%s %s %s", c.Runtime, c.Workload, trialKind(st.Warmup, st.Index))
+	pr.current = fmt.Sprintf("%s %s %s", c.Runtime, pr.workloadLabel(c), trialKind(st.Warmup, st.Index))
 	pr.currentCell = pr.cellKey[c.Key()]
 	pr.started = pr.now()
 }
@@ -138,7 +143,7 @@ func (pr *progress) TrialEnded(t result.Trial, total int) {
 		status += ": " + firstLine(t.Error)
 	}
 	line := fmt.Sprintf("[%*d/%d] %-8s %-8s %-10s %6.1fs %s  ETA %s\n", len(fmt.Sprint(pr.planned)), pr.done, pr.planned,
-		t.Cell.Runtime, t.Cell.Workload, trialKind(t.Warmup, t.Index), t.End.Sub(t.Start).Seconds(), status, pr.etaLocked())
+		t.Cell.Runtime, pr.workloadLabel(t.Cell), trialKind(t.Warmup, t.Index), t.End.Sub(t.Start).Seconds(), status, pr.etaLocked())
 	bar := pr.bar
 	pr.mu.Unlock()
 	if bar != nil {
@@ -162,6 +167,48 @@ func (pr *progress) Close() {
 		bar.Abort(false)
 	}
 	p.Wait()
+}
+
+// varyingParams returns, per workload, the sorted names of the parameters
+// whose values differ between the workload's cells.
+func varyingParams(cells []result.Cell) map[string][]string {
+	values := map[string]map[string]map[string]bool{} // workload -> param -> values
+	for _, c := range cells {
+		if values[c.Workload] == nil {
+			values[c.Workload] = map[string]map[string]bool{}
+		}
+		for k, v := range c.Params {
+			if values[c.Workload][k] == nil {
+				values[c.Workload][k] = map[string]bool{}
+			}
+			values[c.Workload][k][v] = true
+		}
+	}
+	out := map[string][]string{}
+	for w, params := range values {
+		for k, vs := range params {
+			if len(vs) > 1 {
+				out[w] = append(out[w], k)
+			}
+		}
+		sort.Strings(out[w])
+	}
+	return out
+}
+
+// workloadLabel names a cell's workload in a progress line, with the
+// parameters that tell it from the workload's other cells, as one word:
+// "fileio(mode=seqwr)".
+func (pr *progress) workloadLabel(c result.Cell) string {
+	keys := pr.varying[c.Workload]
+	if len(keys) == 0 {
+		return c.Workload
+	}
+	parts := make([]string, 0, len(keys))
+	for _, k := range keys {
+		parts = append(parts, k+"="+strings.ReplaceAll(c.Params[k], " ", "_"))
+	}
+	return c.Workload + "(" + strings.Join(parts, ",") + ")"
 }
 
 func trialKind(warmup bool, index int) string {

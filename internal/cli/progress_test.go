@@ -108,3 +108,29 @@ func TestFormatETA(t *testing.T) {
 		}
 	}
 }
+
+// TestProgressCellLabels: a progress line tells apart the cells of one
+// workload by the parameters that differ between them, and only those.
+func TestProgressCellLabels(t *testing.T) {
+	cells := []result.Cell{
+		{Runtime: "host", Workload: "fileio", Params: map[string]string{"mode": "seqrd", "block-size": "16K"}},
+		{Runtime: "host", Workload: "fileio", Params: map[string]string{"mode": "seqwr", "block-size": "16K"}},
+		{Runtime: "host", Workload: "cpu", Params: map[string]string{"max-prime": "20000", "threads": "1"}},
+		{Runtime: "runc", Workload: "cpu", Params: map[string]string{"max-prime": "20000", "threads": "1"}},
+		{Runtime: "host", Workload: "startup", Params: map[string]string{"exec": "/bin/true"}},
+		{Runtime: "host", Workload: "startup", Params: map[string]string{"exec": "/bin/echo hi"}},
+	}
+	p := &plan.Plan{Cells: cells, Steps: plan.Order(len(cells), 0, 1, plan.OrderBlocks, 1)}
+	var buf bytes.Buffer
+	pr := newProgress(&buf, p, nil, false)
+	drive(pr, p)
+	pr.Close()
+	for _, want := range []string{" fileio(mode=seqrd) ", " fileio(mode=seqwr) ", " cpu ", " startup(exec=/bin/echo_hi) "} {
+		if !strings.Contains(buf.String(), want) {
+			t.Errorf("no line shows %q:\n%s", want, buf.String())
+		}
+	}
+	if strings.Contains(buf.String(), "block-size") || strings.Contains(buf.String(), "max-prime") {
+		t.Errorf("a parameter that all cells share is shown:\n%s", buf.String())
+	}
+}
