@@ -252,6 +252,10 @@ func (in *instance) logTail() string {
 	return s
 }
 
+// maxLogLine bounds what waitReady keeps of a sandbox log line that has
+// no end yet.
+const maxLogLine = 64 << 10
+
 // waitReady waits for the agent's Ready line in the sandbox log, failing
 // early when the sandbox's process is gone. It reads the log at most
 // readyPoll apart, which bounds how late it notices the line.
@@ -287,6 +291,11 @@ func (in *instance) waitReady(ctx context.Context) error {
 				}
 				return nil
 			}
+		}
+		if len(pending) > maxLogLine {
+			// A line this long is not the agent's Ready line (which
+			// starts a line of its own): it is dropped, not kept growing.
+			pending = pending[:0]
 		}
 		if !driverkit.Alive(in.pid) {
 			return fmt.Errorf("the sandbox (pid %d) exited before its agent was ready: %s", in.pid, in.logTail())
