@@ -235,6 +235,11 @@ func (c *client) wait(ctx context.Context, id string) (*operation, error) {
 		}
 		var op operation
 		err := c.get(ctx, apiPath("operations", id, "wait"), url.Values{"timeout": {strconv.Itoa(timeout)}}, &op)
+		if waitTimedOut(err) && ctx.Err() == nil {
+			// The daemon's wait ended before the operation (seen: a
+			// start that took over 30 s on a loaded host): ask again.
+			continue
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -248,6 +253,14 @@ func (c *client) wait(ctx context.Context, id string) (*operation, error) {
 			return nil, fmt.Errorf("waiting for incus operation %s: %w", id, ctx.Err())
 		}
 	}
+}
+
+// waitTimedOut reports whether err is the daemon saying that its wait for
+// an operation ran out of time (a 500 whose message is Go's
+// context.DeadlineExceeded), not that the operation failed.
+func waitTimedOut(err error) bool {
+	var ae *apiError
+	return errors.As(err, &ae) && ae.Code == http.StatusInternalServerError && strings.Contains(ae.Msg, "deadline exceeded")
 }
 
 // doWait sends a request that starts an operation and waits for it.

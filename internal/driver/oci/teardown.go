@@ -52,9 +52,7 @@ func teardown(ctx context.Context, rt runtime, cg driverkit.CgroupInfo, id, dir 
 	killErr := killAll()
 	if deleteErr != nil && ctx.Err() == nil {
 		deleted, deleteErr = deleteContainer(ctx, rt, id)
-		if err := killAll(); err != nil {
-			killErr = err
-		}
+		killErr = killAll()
 	}
 	if deleteErr != nil {
 		errs = append(errs, deleteErr)
