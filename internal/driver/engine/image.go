@@ -15,7 +15,6 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-	"syscall"
 	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
@@ -75,7 +74,7 @@ func (d *Driver) ensureImage(ctx context.Context, c *conn, img *image.Image) (st
 		labelImageID: img.ID, labelImageRootfs: img.Rootfs,
 	}
 	err = d.importOnce(ctx, c, ref, labels, "isobench workload image "+img.ID, func(w io.Writer) error {
-		return writeTree(w, img.Rootfs)
+		return image.WriteRootfsTar(ctx, w, img.Rootfs)
 	})
 	if err != nil {
 		return "", err
@@ -223,80 +222,6 @@ func fingerprint(root string) (string, error) {
 		return "", err
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
-}
-
-// writeTree writes the tree at root as a tar stream, as `docker import`
-// takes a root filesystem: paths relative to root, owners and modes kept,
-// hard links as links, sockets left out.
-func writeTree(w io.Writer, root string) error {
-	tw := tar.NewWriter(w)
-	type inode struct{ dev, ino uint64 }
-	seen := map[inode]string{}
-	err := filepath.WalkDir(root, func(p string, e fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, err := filepath.Rel(root, p)
-		if err != nil {
-			return err
-		}
-		if rel == "." {
-			return nil
-		}
-		fi, err := e.Info()
-		if err != nil {
-			return err
-		}
-		if fi.Mode()&fs.ModeSocket != 0 {
-			return nil
-		}
-		link := ""
-		if fi.Mode()&fs.ModeSymlink != 0 {
-			if link, err = os.Readlink(p); err != nil {
-				return err
-			}
-		}
-		hdr, err := tar.FileInfoHeader(fi, link)
-		if err != nil {
-			return fmt.Errorf("%s: %w", p, err)
-		}
-		hdr.Name = filepath.ToSlash(rel)
-		hdr.Uname, hdr.Gname = "", ""
-		if fi.IsDir() {
-			hdr.Name += "/"
-		}
-		if st, ok := fi.Sys().(*syscall.Stat_t); ok && fi.Mode().IsRegular() && st.Nlink > 1 {
-			k := inode{uint64(st.Dev), st.Ino}
-			if first, ok := seen[k]; ok {
-				hdr.Typeflag, hdr.Linkname, hdr.Size = tar.TypeLink, first, 0
-			} else {
-				seen[k] = hdr.Name
-			}
-		}
-		if err := tw.WriteHeader(hdr); err != nil {
-			return fmt.Errorf("%s: %w", p, err)
-		}
-		if hdr.Typeflag != tar.TypeReg {
-			return nil
-		}
-		f, err := os.Open(p)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		n, err := io.Copy(tw, f)
-		if err != nil {
-			return fmt.Errorf("%s: %w", p, err)
-		}
-		if n != hdr.Size {
-			return fmt.Errorf("%s: changed while being read (%d bytes, expected %d)", p, n, hdr.Size)
-		}
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	return tw.Close()
 }
 
 // probeBusybox is the static busybox the test container of Probe runs.

@@ -3,6 +3,7 @@ package engine
 import (
 	"archive/tar"
 	"bytes"
+	"context"
 	"errors"
 	"io"
 	"os"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/isobench/isobench/internal/driver/driverkit"
+	"github.com/isobench/isobench/internal/image"
 )
 
 func TestParseRunscFlags(t *testing.T) {
@@ -142,7 +144,7 @@ func TestWriteTree(t *testing.T) {
 	must(syscall.Mkfifo(filepath.Join(root, "fifo"), 0o644))
 
 	var buf bytes.Buffer
-	if err := writeTree(&buf, root); err != nil {
+	if err := image.WriteRootfsTar(context.Background(), &buf, root); err != nil {
 		t.Fatal(err)
 	}
 	type ent struct {
@@ -177,8 +179,8 @@ func TestWriteTree(t *testing.T) {
 		t.Errorf("tar entries:\n got %v\nwant %v", got, want)
 	}
 
-	if err := writeTree(io.Discard, filepath.Join(root, "missing")); err == nil {
-		t.Error("writeTree of a missing directory returned nil")
+	if err := image.WriteRootfsTar(context.Background(), io.Discard, filepath.Join(root, "missing")); err == nil {
+		t.Error("WriteRootfsTar of a missing directory returned nil")
 	}
 }
 
