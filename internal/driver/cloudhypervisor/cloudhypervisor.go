@@ -3,11 +3,8 @@ package cloudhypervisor
 import (
 	"context"
 	"fmt"
-	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
-	"time"
 
 	"github.com/isobench/isobench/internal/driver"
 	"github.com/isobench/isobench/internal/driver/vmm"
@@ -37,24 +34,7 @@ func (f *family) NeedsKVM() bool    { return true }
 
 // Resolve finds the cloud-hypervisor binary and asks its version.
 func (f *family) Resolve(ctx context.Context) (string, string, error) {
-	bin := f.binary
-	if bin == "" {
-		p, err := exec.LookPath(Binary)
-		if err != nil {
-			return "", "", driver.NotSupported(Name, "no %s binary in PATH (not packaged: install a Cloud Hypervisor release)", Binary)
-		}
-		bin = p
-	} else if fi, err := os.Stat(bin); err != nil || fi.IsDir() {
-		return "", "", driver.NotSupported(Name, "no %s binary at %s", Binary, bin)
-	}
-	vctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	out, err := exec.CommandContext(vctx, bin, "--version").Output()
-	if err != nil {
-		return bin, "", driver.NotSupported(Name, "%s --version: %v", bin, err)
-	}
-	line, _, _ := strings.Cut(strings.TrimSpace(string(out)), "\n")
-	return bin, strings.TrimPrefix(line, "cloud-hypervisor "), nil
+	return vmm.ResolveBinary(ctx, Name, Binary, f.binary, "a Cloud Hypervisor release", "cloud-hypervisor ")
 }
 
 // RootDisk copies the raw base disk: a reflink where the file system can.

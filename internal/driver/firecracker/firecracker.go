@@ -3,11 +3,9 @@ package firecracker
 import (
 	"context"
 	"fmt"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"github.com/isobench/isobench/internal/driver"
 	"github.com/isobench/isobench/internal/driver/vmm"
@@ -34,24 +32,7 @@ func (f *family) NeedsKVM() bool    { return true }
 
 // Resolve finds the firecracker binary and asks its version.
 func (f *family) Resolve(ctx context.Context) (string, string, error) {
-	bin := f.binary
-	if bin == "" {
-		p, err := exec.LookPath(Binary)
-		if err != nil {
-			return "", "", driver.NotSupported(Name, "no %s binary in PATH (not packaged: install a Firecracker release)", Binary)
-		}
-		bin = p
-	} else if fi, err := os.Stat(bin); err != nil || fi.IsDir() {
-		return "", "", driver.NotSupported(Name, "no %s binary at %s", Binary, bin)
-	}
-	vctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	out, err := exec.CommandContext(vctx, bin, "--version").Output()
-	if err != nil {
-		return bin, "", driver.NotSupported(Name, "%s --version: %v", bin, err)
-	}
-	line, _, _ := strings.Cut(strings.TrimSpace(string(out)), "\n")
-	return bin, strings.TrimPrefix(line, "Firecracker "), nil
+	return vmm.ResolveBinary(ctx, Name, Binary, f.binary, "a Firecracker release", "Firecracker ")
 }
 
 // RootDisk copies the raw base disk (Firecracker takes raw files only):

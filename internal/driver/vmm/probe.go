@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -146,4 +147,30 @@ func probeSaid(c *consoleLog, m Machine) string {
 		s += "; VMM said: " + t
 	}
 	return s
+}
+
+// ResolveBinary finds a VMM's executable and asks its version: given, the
+// path the user chose ("" looks name up in PATH); release, how to get one
+// ("a Firecracker release"); prefix, what `--version` prints before the
+// version itself. A missing binary or a failing --version is a
+// driver.NotSupported error of the runtime runtime.
+func ResolveBinary(ctx context.Context, runtime, name, given, release, prefix string) (bin, version string, err error) {
+	bin = given
+	if bin == "" {
+		p, err := exec.LookPath(name)
+		if err != nil {
+			return "", "", driver.NotSupported(runtime, "no %s binary in PATH (not packaged: install %s)", name, release)
+		}
+		bin = p
+	} else if fi, err := os.Stat(bin); err != nil || fi.IsDir() {
+		return "", "", driver.NotSupported(runtime, "no %s binary at %s", name, bin)
+	}
+	vctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(vctx, bin, "--version").Output()
+	if err != nil {
+		return bin, "", driver.NotSupported(runtime, "%s --version: %v", bin, err)
+	}
+	line, _, _ := strings.Cut(strings.TrimSpace(string(out)), "\n")
+	return bin, strings.TrimPrefix(line, prefix), nil
 }
