@@ -153,24 +153,8 @@ func TestSystemContainer(t *testing.T) {
 	img := testutil.MinimalImage(t)
 	id := fmt.Sprintf("%sincus-sys-%d", driver.IDPrefix, os.Getpid())
 	ctx := context.Background()
-	inst, err := d.Create(ctx, driver.Spec{ID: id, Image: img, CPUs: 1, MemoryBytes: 256 << 20})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		if err := inst.Close(); err != nil {
-			t.Error(err)
-		}
-	}()
-	if err := inst.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	timing, ok := inst.(driver.StartTimer).StartTiming()
-	if !ok || timing.Check() != nil {
-		t.Errorf("start timing %+v, %v: %v", timing, ok, timing.Check())
-	}
-	t.Logf("launched after %s, ready %s later", timing.Launched.Sub(timing.Begin), timing.Ready.Sub(timing.Launched))
-	tests := []struct{ name, script, want string }{
+	inst := drivertest.StartTimed(t, d, driver.Spec{ID: id, Image: img, CPUs: 1, MemoryBytes: 256 << 20})
+	drivertest.RunShellCases(t, inst, drivertest.ShellCases{
 		{"busybox init is PID 1", "cat /proc/1/comm; basename $(readlink /proc/1/exe)", "init\nbusybox\n"},
 		{"the agent is init's service", "ps -o ppid,args | grep '[a]gent init' | awk '{print $1}'", "1\n"},
 		{"hostname", "hostname", id + "\n"},
@@ -179,18 +163,7 @@ func TestSystemContainer(t *testing.T) {
 		{"cpu limit", "cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us 2>/dev/null || cut -d' ' -f1 /sys/fs/cgroup/cpu.max", "100000\n"},
 		{"only lo", "ls /sys/class/net", "lo\n"},
 		{"unprivileged", "awk '{print $2}' /proc/self/uid_map", "1000000\n"},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			var out, errOut strings.Builder
-			if err := inst.Exec(ctx, []string{"/bin/sh", "-c", tc.script}, &out, &errOut); err != nil {
-				t.Fatalf("%v (stderr %q)", err, errOut.String())
-			}
-			if out.String() != tc.want {
-				t.Errorf("%s: got %q, want %q", tc.script, out.String(), tc.want)
-			}
-		})
-	}
+	})
 	start := time.Now()
 	if err := inst.Stop(ctx); err != nil {
 		t.Fatal(err)

@@ -93,39 +93,13 @@ func TestSystemContainer(t *testing.T) {
 	img := testutil.MinimalImage(t)
 	id := driver.IDPrefix + "lxc-sys-" + fmt.Sprint(os.Getpid())
 	ctx := context.Background()
-	inst, err := d.Create(ctx, driver.Spec{ID: id, Image: img, CPUs: 1, MemoryBytes: 256 << 20})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		if err := inst.Close(); err != nil {
-			t.Error(err)
-		}
-	}()
-	if err := inst.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	timing, ok := inst.(driver.StartTimer).StartTiming()
-	if !ok || timing.Check() != nil {
-		t.Errorf("start timing %+v, %v: %v", timing, ok, timing.Check())
-	}
-	t.Logf("launched after %s, ready %s later", timing.Launched.Sub(timing.Begin), timing.Ready.Sub(timing.Launched))
+	inst := drivertest.StartTimed(t, d, driver.Spec{ID: id, Image: img, CPUs: 1, MemoryBytes: 256 << 20})
 	if cg := inst.(driver.HostCgroups).HostCgroups(); len(cg) == 0 {
 		t.Error("no host cgroups for a running container")
 	} else if mem, ok, err := driver.CgroupMemory(cg); err != nil || !ok || mem <= 0 {
 		t.Errorf("memory charged to %v: %d, %v, %v", cg, mem, ok, err)
 	}
-	run := func(script string) string {
-		t.Helper()
-		var out, errOut strings.Builder
-		if err := inst.Exec(ctx, []string{"/bin/sh", "-c", script}, &out, &errOut); err != nil {
-			t.Fatalf("%s: %v (stderr %q)", script, err, errOut.String())
-		}
-		return out.String()
-	}
-	tests := []struct {
-		name, script, want string
-	}{
+	drivertest.RunShellCases(t, inst, drivertest.ShellCases{
 		{"busybox init is PID 1", "cat /proc/1/comm; basename $(readlink /proc/1/exe)", "init\nbusybox\n"},
 		{"the agent is init's service", "ps -o ppid,args | grep '[a]gent init' | awk '{print $1}'", "1\n"},
 		{"hostname", "hostname", id + "\n"},
@@ -136,14 +110,7 @@ func TestSystemContainer(t *testing.T) {
 		{"proc", "grep -c '^proc /proc proc ' /proc/mounts", "1\n"},
 		{"only lo", "ls /sys/class/net", "lo\n"},
 		{"init layer not in the image", "cat /etc/inittab | grep -c 'agent init'", "1\n"},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			if got := run(tc.script); got != tc.want {
-				t.Errorf("%s: got %q, want %q", tc.script, got, tc.want)
-			}
-		})
-	}
+	})
 	// The image itself was never written.
 	if _, err := os.Lstat(filepath.Join(img.Rootfs, "etc", "inittab")); err == nil {
 		t.Error("the init layer was written into the image")
