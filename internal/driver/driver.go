@@ -152,6 +152,12 @@ type Env struct {
 	// CacheDir is isobench's cache directory (built images, the guest
 	// kernel of VM drivers); "" when the program has none.
 	CacheDir string
+	// TrustImage allows drivers without isolation (the host baseline) to
+	// run the programs of an imported image, as root on the host. Without
+	// it they refuse any image that isobench did not build from the
+	// host's own tools (image.Image.FromHost). Only the user's explicit
+	// word (run --trust-image) sets it.
+	TrustImage bool
 }
 
 // Factory makes a driver for one variant ("" for the default one), e.g. the

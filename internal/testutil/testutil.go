@@ -95,7 +95,8 @@ func RequireBinary(t testing.TB, name string) string {
 	return p
 }
 
-// MinimalImage makes a small workload image in a temporary directory: the
+// MinimalImage makes a small workload image in a temporary directory, built
+// from this host's own files as Build's are (image.SourceHost): the
 // agent, and the host's static busybox with its applets as /bin/*. It skips
 // the test when no static busybox is installed.
 func MinimalImage(t testing.TB) *image.Image {
@@ -125,7 +126,7 @@ func MinimalImage(t testing.TB) *image.Image {
 			t.Fatal(err)
 		}
 	}
-	return &image.Image{ID: "test-minimal", Dir: dir, Rootfs: rootfs, Manifest: image.Manifest{Source: "test"}}
+	return &image.Image{ID: "test-minimal", Dir: dir, Rootfs: rootfs, Manifest: image.Manifest{Source: image.SourceHost}}
 }
 
 func copyFile(t testing.TB, from, to string) {

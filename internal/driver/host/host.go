@@ -26,6 +26,12 @@ import (
 // Name is the host baseline's runtime name.
 const Name = "host"
 
+// ErrUntrustedImage is returned by Create for an imported image when the
+// driver's environment does not say to trust it (driver.Env.TrustImage):
+// the baseline runs the image's programs as root on the host, with no
+// isolation at all.
+var ErrUntrustedImage = errors.New("the host baseline runs the image's programs as root on this host, with no isolation, and this image was imported, not built by isobench from the host's own tools")
+
 // Driver runs commands on the host itself.
 type Driver struct {
 	env driver.Env
@@ -89,6 +95,9 @@ func (d *Driver) Create(ctx context.Context, spec driver.Spec) (driver.Instance,
 	}
 	if spec.Image == nil || spec.Image.Rootfs == "" {
 		return nil, errors.New("host: spec has no image")
+	}
+	if !spec.Image.FromHost() && !d.env.TrustImage {
+		return nil, fmt.Errorf("host: image %s (%s): %w", spec.Image.ID, spec.Image.Manifest.Source, ErrUntrustedImage)
 	}
 	if err := validate(spec); err != nil {
 		return nil, fmt.Errorf("host: create: %w", err)

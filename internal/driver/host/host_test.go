@@ -2,12 +2,16 @@ package host
 
 import (
 	"context"
+	"errors"
+	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/isobench/isobench/internal/driver"
 	"github.com/isobench/isobench/internal/driver/drivertest"
+	"github.com/isobench/isobench/internal/image"
 	"github.com/isobench/isobench/internal/testutil"
 )
 
@@ -79,5 +83,63 @@ func TestStartTiming(t *testing.T) {
 	}
 	if pids := inst.(driver.HostProcesses).HostPIDs(); len(pids) != 0 {
 		t.Errorf("HostPIDs after Stop: %v", pids)
+	}
+}
+
+// TestImportedImage: the baseline runs an image's programs as root on the
+// host, so an imported image is refused, leaving nothing behind, unless
+// the environment says to trust it; then it runs as any image does.
+func TestImportedImage(t *testing.T) {
+	testutil.RequireRoot(t)
+	built := testutil.MinimalImage(t)
+	imported := *built
+	imported.ID = "test-imported"
+	imported.Manifest.Source = "/tmp/layout (image sha256:0123)"
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	for _, tc := range []struct {
+		name    string
+		trust   bool
+		img     *image.Image
+		refused bool
+	}{
+		{"built from host tools", false, built, false},
+		{"imported, not trusted", false, &imported, true},
+		{"imported, trusted", true, &imported, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			env := testEnv(t)
+			env.TrustImage = tc.trust
+			d, err := New(env, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			inst, err := d.Create(ctx, driver.Spec{ID: driver.IDPrefix + "host-trust-" + filepath.Base(t.TempDir()), Image: tc.img})
+			if tc.refused {
+				if !errors.Is(err, ErrUntrustedImage) {
+					t.Fatalf("Create = %v, want ErrUntrustedImage", err)
+				}
+				for _, dir := range []string{env.StateDir, env.RunDir} {
+					if ents, _ := os.ReadDir(dir); len(ents) > 0 {
+						t.Errorf("a refused Create left %d entries in %s", len(ents), dir)
+					}
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer inst.Close()
+			if err := inst.Start(ctx); err != nil {
+				t.Fatal(err)
+			}
+			var out strings.Builder
+			if err := inst.Exec(ctx, []string{"/bin/echo", "ran"}, &out, nil); err != nil {
+				t.Fatal(err)
+			}
+			if strings.TrimSpace(out.String()) != "ran" {
+				t.Errorf("echo printed %q", out.String())
+			}
+		})
 	}
 }
