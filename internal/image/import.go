@@ -2,8 +2,6 @@ package image
 
 import (
 	"archive/tar"
-	"bufio"
-	"compress/gzip"
 	"context"
 	"crypto/sha256"
 	"debug/elf"
@@ -16,25 +14,20 @@ import (
 	"os/exec"
 	"path"
 	"path/filepath"
-	"regexp"
 	"runtime"
 	"strings"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/layout"
+	"github.com/google/go-containerregistry/pkg/v1/partial"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"github.com/google/go-containerregistry/pkg/v1/tarball"
+	"github.com/google/go-containerregistry/pkg/v1/types"
 )
 
 // importRecipe names the way Import lays out an image; it is part of every
 // imported image's ID.
 const importRecipe = "isobench-import-recipe-1"
-
-// maxLayoutJSON bounds the small JSON files of an OCI archive (index.json,
-// oci-layout).
-const maxLayoutJSON = 4 << 20
 
 // ImportOptions says which image Import reads and where it keeps it.
 type ImportOptions struct {
@@ -116,6 +109,25 @@ func importImage(ctx context.Context, opts ImportOptions) (*Image, error) {
 	if err := os.MkdirAll(images, 0o755); err != nil {
 		return nil, fmt.Errorf("make cache directory: %w", err)
 	}
+	// The image's documents are read and checked before the cache lock is
+	// taken: an altered, oversized or unreadable image is refused without
+	// holding up anyone else's import or build.
+	src, err := openSource(ctx, opts, *want)
+	if err != nil {
+		return nil, err
+	}
+	defer src.close()
+	cfg := src.cfg
+	if cfg.OS != want.OS || cfg.Architecture != want.Architecture {
+		return nil, fmt.Errorf("the image is for %s/%s; this host runs %s/%s", cfg.OS, cfg.Architecture, want.OS, want.Architecture)
+	}
+	id := importID(src, agentSum, opts.Platform)
+	logf(opts.Log, "image %s: %s %s (%s)", shortID(id), src.kind, opts.Source, src.config)
+	space, err := checkSpace(images, src.declaredSize(), opts.Limits)
+	if err != nil {
+		return nil, err
+	}
+
 	unlock, err := lockCache(ctx, images, opts.Log)
 	if err != nil {
 		return nil, err
@@ -124,33 +136,6 @@ func importImage(ctx context.Context, opts ImportOptions) (*Image, error) {
 	if err := removeLeftovers(images); err != nil {
 		return nil, err
 	}
-	src, err := openSource(ctx, opts, *want, images)
-	if src.cleanup != nil {
-		defer src.cleanup()
-	}
-	if err != nil {
-		return nil, err
-	}
-	cfg, err := src.img.ConfigFile()
-	if err != nil {
-		return nil, fmt.Errorf("reading the image's configuration: %w", err)
-	}
-	if cfg.OS != want.OS || cfg.Architecture != want.Architecture {
-		return nil, fmt.Errorf("the image is for %s/%s; this host runs %s/%s", cfg.OS, cfg.Architecture, want.OS, want.Architecture)
-	}
-	// The configuration's digest names the image by its content (it lists
-	// every layer's uncompressed digest) and costs nothing to get, where
-	// the manifest digest of an archive with uncompressed layers would mean
-	// compressing them all.
-	digest, err := src.img.ConfigName()
-	if err != nil {
-		return nil, fmt.Errorf("reading the image's configuration digest: %w", err)
-	}
-	h := sha256.New()
-	fmt.Fprintf(h, "%s\n%s\n%s\n%s\n", importRecipe, digest, agentSum, opts.Platform)
-	id := hex.EncodeToString(h.Sum(nil))
-	logf(opts.Log, "image %s: %s %s (%s)", shortID(id), src.kind, opts.Source, digest)
-
 	final := filepath.Join(images, id)
 	if !opts.Force {
 		if img, err := Open(final); err == nil && img.ID == id {
@@ -177,13 +162,13 @@ func importImage(ctx context.Context, opts ImportOptions) (*Image, error) {
 		return nil, err
 	}
 	start := time.Now()
-	if err := unpackImage(ctx, src.img, rootfs, opts.Limits); err != nil {
+	if err := unpackImage(ctx, src, rootfs, opts.Limits, space); err != nil {
 		return nil, err
 	}
 	if err := finishImport(rootfs, opts.Agent); err != nil {
 		return nil, err
 	}
-	m, err := importManifest(ctx, rootfs, opts, digest.String(), cfg)
+	m, err := importManifest(ctx, rootfs, opts, src.config.String(), cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -203,11 +188,38 @@ func importImage(ctx context.Context, opts ImportOptions) (*Image, error) {
 	return img, nil
 }
 
-// source is an opened image and what to do when done with it.
-type source struct {
-	img     v1.Image
-	kind    string // for messages: "OCI layout", "docker archive", ...
-	cleanup func()
+// importID names an imported image in the cache. It covers what was
+// checked, and only that:
+//
+//   - the manifest's digest, checked against the descriptor that named it
+//     (index.json, or the registry);
+//   - the configuration's digest, checked against the manifest. The
+//     configuration lists every layer's uncompressed digest (diff_id),
+//     and each layer is checked against it before the image is published,
+//     so the configuration's digest names every byte of the root
+//     filesystem.
+//
+// A docker archive holds no manifest: go-containerregistry would make one
+// up from the layer files as stored, so its digest proves nothing and
+// changes with the layers' compression. Its ID covers the configuration's
+// digest (computed from the bytes read) alone, which through the diff_ids
+// still names every byte of the root filesystem; it differs from the ID of
+// the same image read from a layout or a registry.
+//
+// So an image altered anywhere — its manifest, its configuration or a
+// layer, with or without the descriptors above it edited to match — never
+// gets the ID of the genuine image, and a cached image is only found
+// under the ID of what it was verified against. A cache hit reads no
+// layer: the cached root filesystem was made from layers that matched this
+// very manifest.
+func importID(src *imageSource, agentSum, platform string) string {
+	manifest := "none (docker archive)"
+	if src.manifest.Hex != "" {
+		manifest = src.manifest.String()
+	}
+	h := sha256.New()
+	fmt.Fprintf(h, "%s\nmanifest %s\nconfig %s\n%s\n%s\n", importRecipe, manifest, src.config, agentSum, platform)
+	return hex.EncodeToString(h.Sum(nil))
 }
 
 // looksLikePath reports whether s is meant as a file or directory rather
@@ -217,260 +229,100 @@ func looksLikePath(s string) bool {
 		s == "." || s == ".." || strings.HasSuffix(s, ".tar") || strings.HasSuffix(s, ".tar.gz") || strings.HasSuffix(s, ".tgz")
 }
 
-func openSource(ctx context.Context, opts ImportOptions, want v1.Platform, work string) (source, error) {
+// openSource opens the image the options name and reads and checks its
+// manifest and configuration.
+func openSource(ctx context.Context, opts ImportOptions, want v1.Platform) (*imageSource, error) {
 	s := opts.Source
 	fi, statErr := os.Stat(s)
 	switch {
 	case statErr == nil && fi.IsDir():
-		img, err := fromLayout(s, want)
-		return source{img: img, kind: "OCI layout"}, err
+		return fromLayout(s, want)
 	case statErr == nil && fi.Mode().IsRegular():
-		return fromArchive(ctx, s, want, work, opts.Limits)
+		return fromArchive(s, want)
 	case statErr == nil:
-		return source{}, fmt.Errorf("%s is neither a directory nor a regular file", s)
+		return nil, fmt.Errorf("%s is a %s, neither a directory nor a regular file", s, fileKind(fi.Mode()))
 	case looksLikePath(s):
-		return source{}, statErr
+		return nil, statErr
 	}
 	ref, err := name.ParseReference(s)
 	if err != nil {
-		return source{}, fmt.Errorf("not a file, a directory or an image reference: %w", err)
+		return nil, fmt.Errorf("not a file, a directory or an image reference: %w", err)
 	}
 	img, err := remote.Image(ref, remote.WithContext(ctx), remote.WithPlatform(want), remote.WithUserAgent("isobench"))
 	if err != nil {
-		return source{}, fmt.Errorf("pulling from the registry: %w", err)
+		return nil, fmt.Errorf("pulling from the registry: %w", err)
 	}
-	return source{img: img, kind: "registry image"}, nil
+	src, err := readRemote(img)
+	if err != nil {
+		return nil, fmt.Errorf("the registry's image: %w", err)
+	}
+	src.close = func() error { return nil }
+	return src, nil
 }
 
 // fromLayout reads the image for platform want from an OCI layout
 // directory.
-func fromLayout(dir string, want v1.Platform) (v1.Image, error) {
-	if _, err := os.Stat(filepath.Join(dir, "oci-layout")); err != nil {
+func fromLayout(dir string, want v1.Platform) (*imageSource, error) {
+	st, err := newDirStore(dir)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := st.root.Lstat("oci-layout"); err != nil {
+		st.close()
 		return nil, fmt.Errorf("%s is not an OCI image layout (no oci-layout file)", dir)
 	}
-	p, err := layout.FromPath(dir)
+	src, err := readOCI(st, "OCI layout", want)
 	if err != nil {
-		return nil, fmt.Errorf("reading the OCI layout: %w", err)
+		st.close()
+		return nil, err
 	}
-	idx, err := p.ImageIndex()
-	if err != nil {
-		return nil, fmt.Errorf("reading the OCI layout's index: %w", err)
-	}
-	return pickImage(idx, want, 0)
-}
-
-// pickImage finds the one image of an index for the platform.
-func pickImage(idx v1.ImageIndex, want v1.Platform, depth int) (v1.Image, error) {
-	if depth > 4 {
-		return nil, errors.New("image indexes nest more than 4 deep")
-	}
-	im, err := idx.IndexManifest()
-	if err != nil {
-		return nil, fmt.Errorf("reading an image index: %w", err)
-	}
-	var found []v1.Image
-	var seen []string
-	for _, d := range im.Manifests {
-		if d.Platform != nil {
-			seen = append(seen, d.Platform.String())
-		}
-		switch {
-		case d.MediaType.IsIndex():
-			sub, err := idx.ImageIndex(d.Digest)
-			if err != nil {
-				return nil, fmt.Errorf("reading the image index %s: %w", d.Digest, err)
-			}
-			img, err := pickImage(sub, want, depth+1)
-			if err == nil {
-				found = append(found, img)
-			}
-		case d.MediaType.IsImage():
-			if d.Platform != nil && !d.Platform.Satisfies(want) {
-				continue
-			}
-			img, err := idx.Image(d.Digest)
-			if err != nil {
-				return nil, fmt.Errorf("reading the image %s: %w", d.Digest, err)
-			}
-			found = append(found, img)
-		}
-	}
-	switch len(found) {
-	case 1:
-		return found[0], nil
-	case 0:
-		if len(seen) > 0 {
-			return nil, fmt.Errorf("no image for %s (it has %s)", want.String(), strings.Join(seen, ", "))
-		}
-		return nil, errors.New("the index lists no image")
-	}
-	return nil, fmt.Errorf("%d images for %s: the layout must hold one", len(found), want.String())
+	src.close = st.close
+	return src, nil
 }
 
 // fromArchive reads a tar file (plain or gzip) holding a docker-archive or
-// an OCI image layout.
-func fromArchive(ctx context.Context, file string, want v1.Platform, work string, lim Limits) (source, error) {
-	open := func() (io.ReadCloser, error) { return openMaybeGzip(file) }
-	names, err := archiveNames(open)
+// an OCI image layout, without extracting it: the entries an image needs
+// are read where they lie, and nothing else is read at all.
+func fromArchive(file string, want v1.Platform) (*imageSource, error) {
+	// An OCI archive holds only the layout's own files; the first such
+	// refusal is kept until the archive's kind is known.
+	var ociErr error
+	check := func(hdr *tar.Header) error {
+		if ociErr == nil {
+			ociErr = ociArchiveCheck(hdr)
+		}
+		return nil
+	}
+	t, err := openTarStore(file, check, "manifest.json", "index.json", "oci-layout")
 	if err != nil {
-		return source{}, err
+		return nil, err
 	}
+	var src *imageSource
 	switch {
-	case names["manifest.json"]:
-		img, err := tarball.Image(open, nil)
-		if err != nil {
-			return source{}, fmt.Errorf("reading the docker archive: %w", err)
+	case t.has("manifest.json"):
+		t.links = true
+		src, err = readDocker(t)
+	case t.has("index.json") && t.has("oci-layout"):
+		if ociErr != nil {
+			err = ociErr
+			break
 		}
-		return source{img: img, kind: "docker archive"}, nil
-	case names["index.json"] && names["oci-layout"]:
-		dir, err := os.MkdirTemp(work, buildPrefix+"oci-")
-		if err != nil {
-			return source{}, err
-		}
-		cleanup := func() { os.RemoveAll(dir) }
-		if err := extractLayout(ctx, open, dir, lim); err != nil {
-			return source{cleanup: cleanup}, err
-		}
-		img, err := fromLayout(dir, want)
-		return source{img: img, kind: "OCI archive", cleanup: cleanup}, err
+		src, err = readOCI(t, "OCI archive", want)
+	default:
+		err = fmt.Errorf("%s holds neither a docker archive (manifest.json) nor an OCI image layout (oci-layout, index.json)", file)
 	}
-	return source{}, fmt.Errorf("%s holds neither a docker archive (manifest.json) nor an OCI image layout (oci-layout, index.json)", file)
+	if err != nil {
+		t.close()
+		return nil, err
+	}
+	src.close = t.close
+	return src, nil
 }
 
-// gzipReadCloser closes the gzip stream and its file.
-type gzipReadCloser struct {
-	*gzip.Reader
-	f *os.File
-}
-
-func (g gzipReadCloser) Close() error {
-	g.Reader.Close()
-	return g.f.Close()
-}
-
-// readCloser joins a reader with the file it reads.
+// readCloser joins a reader with what closes it.
 type readCloser struct {
 	io.Reader
 	io.Closer
-}
-
-func openMaybeGzip(file string) (io.ReadCloser, error) {
-	f, err := os.Open(file)
-	if err != nil {
-		return nil, err
-	}
-	br := bufio.NewReader(f)
-	magic, _ := br.Peek(2)
-	if len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
-		zr, err := gzip.NewReader(br)
-		if err != nil {
-			f.Close()
-			return nil, fmt.Errorf("%s: %w", file, err)
-		}
-		return gzipReadCloser{Reader: zr, f: f}, nil
-	}
-	return readCloser{Reader: br, Closer: f}, nil
-}
-
-// archiveNames lists the top-level file names of a tar archive.
-func archiveNames(open func() (io.ReadCloser, error)) (map[string]bool, error) {
-	rc, err := open()
-	if err != nil {
-		return nil, err
-	}
-	defer rc.Close()
-	names := map[string]bool{}
-	tr := tar.NewReader(rc)
-	for n := 0; ; n++ {
-		hdr, err := tr.Next()
-		if errors.Is(err, io.EOF) {
-			return names, nil
-		}
-		if err != nil {
-			return nil, fmt.Errorf("reading the archive: %w", err)
-		}
-		if n > 1_000_000 {
-			return nil, errors.New("the archive has more than a million entries")
-		}
-		names[path.Clean(strings.TrimPrefix(hdr.Name, "./"))] = true
-	}
-}
-
-var layoutBlob = regexp.MustCompile(`^blobs/[a-z0-9]+/[a-f0-9]{32,128}$`)
-var layoutBlobDir = regexp.MustCompile(`^blobs(/[a-z0-9]+)?$`)
-
-// extractLayout writes the OCI image layout held in a tar archive into
-// dir. Only the layout's own files are taken (oci-layout, index.json and
-// blobs/ALG/HEX, regular files within size limits); any other entry is
-// refused by name.
-func extractLayout(ctx context.Context, open func() (io.ReadCloser, error), dir string, lim Limits) error {
-	rc, err := open()
-	if err != nil {
-		return err
-	}
-	defer rc.Close()
-	root, err := os.OpenRoot(dir)
-	if err != nil {
-		return err
-	}
-	defer root.Close()
-	tr := tar.NewReader(rc)
-	var total int64
-	for {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		hdr, err := tr.Next()
-		if errors.Is(err, io.EOF) {
-			return nil
-		}
-		if err != nil {
-			return fmt.Errorf("reading the OCI archive: %w", err)
-		}
-		refuse := func(format string, args ...any) error {
-			return fmt.Errorf("OCI archive entry %q: %s", hdr.Name, fmt.Sprintf(format, args...))
-		}
-		n := strings.TrimSuffix(strings.TrimPrefix(hdr.Name, "./"), "/")
-		switch {
-		case n == "" || n == ".":
-			continue
-		case hdr.Typeflag == tar.TypeDir && layoutBlobDir.MatchString(n):
-			if err := root.MkdirAll(n, 0o755); err != nil {
-				return refuse("%v", err)
-			}
-			continue
-		case n != "oci-layout" && n != "index.json" && !layoutBlob.MatchString(n):
-			return refuse("not a file of an OCI image layout (oci-layout, index.json, blobs/ALGORITHM/DIGEST)")
-		case hdr.Typeflag != tar.TypeReg && hdr.Typeflag != tar.TypeRegA:
-			return refuse("a %s where the layout has a regular file", tarKind(hdr.Typeflag))
-		}
-		limit := lim.MaxEntrySize
-		if !strings.HasPrefix(n, "blobs/") {
-			limit = maxLayoutJSON
-		}
-		if hdr.Size < 0 || hdr.Size > limit {
-			return refuse("%d bytes, over the limit of %d", hdr.Size, limit)
-		}
-		if total += hdr.Size; total > lim.MaxTotalSize {
-			return refuse("the archive holds more than %d bytes", lim.MaxTotalSize)
-		}
-		if d := path.Dir(n); d != "." {
-			if err := root.MkdirAll(d, 0o755); err != nil {
-				return refuse("%v", err)
-			}
-		}
-		f, err := root.OpenFile(n, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
-		if err != nil {
-			return refuse("%v", err)
-		}
-		_, err = io.Copy(f, io.LimitReader(tr, hdr.Size))
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-		if err != nil {
-			return refuse("%v", err)
-		}
-	}
 }
 
 func tarKind(t byte) string {
@@ -489,36 +341,115 @@ func tarKind(t byte) string {
 	return fmt.Sprintf("entry of type %q", string(rune(t)))
 }
 
-// unpackImage applies every layer of img to rootfs. Layers are named by
-// their uncompressed digest (diff ID), as the image's configuration lists
-// them.
-func unpackImage(ctx context.Context, img v1.Image, rootfs string, lim Limits) error {
-	layers, err := img.Layers()
-	if err != nil {
-		return fmt.Errorf("reading the image's layers: %w", err)
-	}
+// unpackImage applies every layer of src to rootfs, lowest first, checking
+// each against its digests while it is applied: the stored bytes against
+// the manifest's digest and size, the uncompressed tar stream against the
+// configuration's diff_id. A layer is read once: the check ends when its
+// last byte has been applied, and a mismatch fails the import, whose
+// directory is then removed, before anything is published.
+func unpackImage(ctx context.Context, src *imageSource, rootfs string, lim Limits, space *spaceGuard) error {
 	root, err := os.OpenRoot(rootfs)
 	if err != nil {
 		return err
 	}
 	defer root.Close()
 	u := newUnpacker(root, lim, os.Geteuid() == 0)
-	for i, l := range layers {
-		d, err := l.DiffID()
-		if err != nil {
-			return fmt.Errorf("layer %d of %d: %w", i+1, len(layers), err)
-		}
-		rc, err := l.Uncompressed()
-		if err != nil {
-			return fmt.Errorf("layer %d of %d (%s): %w", i+1, len(layers), shortDigest(d), err)
-		}
-		err = u.applyLayer(ctx, rc, i+1, len(layers), shortDigest(d))
-		if cerr := rc.Close(); err == nil && cerr != nil {
-			err = fmt.Errorf("layer %d of %d (%s): %w", i+1, len(layers), shortDigest(d), cerr)
-		}
-		if err != nil {
+	u.space = space
+	for i, l := range src.layers {
+		if err := unpackLayer(ctx, u, l, i+1, len(src.layers)); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// maxTrailing bounds what a layer may hold after its tar stream's end
+// (tar writers pad to a record of 10 KiB).
+const maxTrailing = 16 << 20
+
+// maxRecheck bounds what is still read of a stored layer after its
+// unpacking failed, to tell an altered layer from a hostile one.
+const maxRecheck = 1 << 30
+
+// storedLayer gives go-containerregistry a layer's stored bytes, through
+// the hashing reader, for it to detect and undo their compression.
+type storedLayer struct {
+	l layerSource
+	r io.Reader
+}
+
+func (s storedLayer) Digest() (v1.Hash, error)            { return s.l.digest, nil }
+func (s storedLayer) Compressed() (io.ReadCloser, error)  { return io.NopCloser(s.r), nil }
+func (s storedLayer) Size() (int64, error)                { return s.l.size, nil }
+func (s storedLayer) MediaType() (types.MediaType, error) { return s.l.mediaType, nil }
+func (s storedLayer) DiffID() (v1.Hash, error)            { return s.l.diffID, nil }
+
+func unpackLayer(ctx context.Context, u *unpacker, l layerSource, i, n int) error {
+	what := fmt.Sprintf("layer %d of %d", i, n)
+	short := shortDigest(l.diffID)
+	rc, err := l.open()
+	if err != nil {
+		return fmt.Errorf("%s (%s): %w", what, l.name, err)
+	}
+	defer rc.Close()
+	stored, err := newHashingReader(rc, l.digest)
+	if err != nil {
+		return fmt.Errorf("%s (%s): %w", what, l.name, err)
+	}
+	layer, err := partial.CompressedToLayer(storedLayer{l: l, r: stored})
+	if err != nil {
+		return err
+	}
+	var applyErr error
+	var plain *hashingReader
+	ur, err := layer.Uncompressed()
+	if err == nil {
+		plain, err = newHashingReader(ur, l.diffID)
+	}
+	if err != nil {
+		applyErr = fmt.Errorf("%s (%s): %w", what, l.name, err)
+	} else {
+		applyErr = u.applyLayer(ctx, plain, i, n, short)
+		if applyErr == nil {
+			// The tar stream's end: what may follow it is part of the
+			// uncompressed digest too.
+			m, err := io.Copy(io.Discard, io.LimitReader(plain, maxTrailing+1))
+			switch {
+			case err != nil:
+				applyErr = fmt.Errorf("%s (%s): %w", what, l.name, err)
+			case m > maxTrailing:
+				applyErr = fmt.Errorf("%s (%s): more than %d bytes after the end of its tar stream", what, l.name, maxTrailing)
+			}
+		}
+		// Ends any decompressor's own reading before the rest is hashed.
+		ur.Close()
+	}
+	if applyErr != nil && ctx.Err() != nil {
+		return applyErr
+	}
+	// The stored bytes the decompressor left, if any, are hashed too: the
+	// whole blob is checked. After a failure, an altered layer is told
+	// apart from a hostile one when the rest is not too long to read.
+	if applyErr == nil || l.size < 0 || l.size-stored.count() <= maxRecheck {
+		limit := int64(maxRecheck)
+		if l.size >= 0 {
+			limit = l.size - stored.count() + 1
+		}
+		if _, err := io.Copy(io.Discard, io.LimitReader(stored, limit)); err != nil && applyErr == nil {
+			return fmt.Errorf("%s (%s): %w", what, l.name, err)
+		}
+		if l.size >= 0 && stored.count() != l.size {
+			return &DigestError{What: what, Name: l.name, Check: "size", Want: fmt.Sprintf("%d bytes", l.size), Got: fmt.Sprintf("%d bytes", stored.count())}
+		}
+		if got := stored.sum(); l.digest.Hex != "" && got != l.digest {
+			return &DigestError{What: what, Name: l.name, Check: "digest", Want: l.digest.String(), Got: got.String()}
+		}
+	}
+	if applyErr != nil {
+		return applyErr
+	}
+	if got := plain.sum(); got != l.diffID {
+		return &DigestError{What: what, Name: l.name, Check: "uncompressed digest (the configuration's diff_id)", Want: l.diffID.String(), Got: got.String()}
 	}
 	return nil
 }

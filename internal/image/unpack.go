@@ -2,6 +2,7 @@ package image
 
 import (
 	"archive/tar"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -22,6 +23,11 @@ type Limits struct {
 	MaxTotalSize int64
 	// MaxEntries bounds the entries of all layers (default 1,000,000).
 	MaxEntries int
+	// MinFreeSpace is what an import leaves free on the cache's file
+	// system (default 1 GiB): an image whose layers, as stored, do not fit
+	// above it is refused before it is unpacked, and unpacking stops when
+	// the free space falls below it.
+	MinFreeSpace int64
 }
 
 // Default limits of imported images.
@@ -31,6 +37,10 @@ const (
 	DefaultMaxEntries   = 1_000_000
 	// maxNameLen bounds an entry's name and a link's target.
 	maxNameLen = 4096
+	// maxDepth bounds the elements of an entry's path: every entry costs
+	// a look at each of its parents, here and when the image is verified,
+	// and real images stay far below it.
+	maxDepth = 256
 )
 
 func (l Limits) withDefaults() Limits {
@@ -42,6 +52,9 @@ func (l Limits) withDefaults() Limits {
 	}
 	if l.MaxEntries <= 0 {
 		l.MaxEntries = DefaultMaxEntries
+	}
+	if l.MinFreeSpace <= 0 {
+		l.MinFreeSpace = DefaultMinFreeSpace
 	}
 	return l
 }
@@ -81,11 +94,19 @@ const (
 //     cannot point at the host's files from the host's side either;
 //   - a hard link must name a regular file already in the image;
 //   - device nodes and named pipes are refused;
+//   - names deeper than maxDepth elements are refused;
 //   - files larger than Limits.MaxEntrySize, and layers adding up to more
-//     than Limits.MaxTotalSize or Limits.MaxEntries, are refused;
+//     than Limits.MaxTotalSize or Limits.MaxEntries, are refused, by the
+//     size the header gives (a sparse file's full size) before anything
+//     is written; runs of zeros are written as holes, so a sparse file
+//     stays sparse;
 //   - set-user-ID and set-group-ID bits are dropped: the cache directory
 //     is readable by everyone, and such a file owned by root would be a
-//     way to root for any user of the host.
+//     way to root for any user of the host;
+//   - write permission for group and others is dropped from files and
+//     directories, except from sticky directories (/tmp, 1777, which a
+//     sandbox needs as it is): no user of the host may change the files
+//     of the root-owned cache that sandboxes run.
 //
 // Whiteouts follow the OCI layer format: ".wh.NAME" removes NAME of the
 // layers below, ".wh..wh..opq" empties its directory of what the layers
@@ -96,6 +117,8 @@ type unpacker struct {
 	chown   bool
 	total   int64
 	entries int
+	// space, when set, watches the free space of the cache.
+	space *spaceGuard
 
 	layer, layers int
 	digest        string
@@ -133,6 +156,9 @@ func (u *unpacker) applyLayer(ctx context.Context, r io.Reader, layer, layers in
 		if u.entries > u.lim.MaxEntries {
 			return u.refuse(hdr.Name, "the image has more than %d entries", u.lim.MaxEntries)
 		}
+		if err := u.space.wrote(0, 1); err != nil {
+			return u.refuse(hdr.Name, "%v", err)
+		}
 		if err := u.apply(hdr, tr); err != nil {
 			var ue *UnpackError
 			if errors.As(err, &ue) {
@@ -161,7 +187,11 @@ func cleanName(name string) (string, error) {
 			return "", errors.New(`path traversal: a ".." element could leave the image`)
 		}
 	}
-	return path.Clean(name), nil
+	clean := path.Clean(name)
+	if d := strings.Count(clean, "/") + 1; d > maxDepth {
+		return "", fmt.Errorf("a path %d elements deep, deeper than the limit of %d", d, maxDepth)
+	}
+	return clean, nil
 }
 
 // symlinkTarget checks the target of a symbolic link at name (clean,
@@ -275,14 +305,16 @@ func kindOf(m fs.FileMode) string {
 	return "special file"
 }
 
-// perm keeps the permission and sticky bits of a tar mode, without
-// set-user-ID and set-group-ID.
-func perm(mode int64) fs.FileMode {
+// perm is the mode an entry gets from its tar mode: the permission bits,
+// without set-user-ID and set-group-ID, and without write permission for
+// group and others; a sticky directory keeps its sticky bit and all its
+// permissions (/tmp is 1777 in every image, and a sandbox needs it so).
+func perm(mode int64, dir bool) fs.FileMode {
 	m := fs.FileMode(mode & 0o777)
-	if mode&0o1000 != 0 {
-		m |= fs.ModeSticky
+	if dir && mode&0o1000 != 0 {
+		return m | fs.ModeSticky
 	}
-	return m
+	return m &^ 0o022
 }
 
 // clear removes what is at p, if anything, for an entry that replaces it.
@@ -322,6 +354,10 @@ func (u *unpacker) apply(hdr *tar.Header, tr io.Reader) error {
 	}
 	switch hdr.Typeflag {
 	case tar.TypeDir, tar.TypeReg, tar.TypeRegA, tar.TypeSymlink, tar.TypeLink:
+	case tar.TypeGNUSparse:
+		// Read as a regular file: archive/tar fills in the holes, and
+		// writeFile makes them holes again.
+		hdr.Typeflag = tar.TypeReg
 	case tar.TypeChar, tar.TypeBlock:
 		return fmt.Errorf("device node (%d, %d): a workload image holds no devices; the runtime provides them", hdr.Devmajor, hdr.Devminor)
 	case tar.TypeFifo:
@@ -345,7 +381,7 @@ func (u *unpacker) apply(hdr *tar.Header, tr io.Reader) error {
 				return err
 			}
 		}
-		if err := u.root.Chmod(p, perm(hdr.Mode)|fs.ModeDir); err != nil {
+		if err := u.root.Chmod(p, perm(hdr.Mode, true)|fs.ModeDir); err != nil {
 			return err
 		}
 	case tar.TypeReg, tar.TypeRegA:
@@ -405,7 +441,7 @@ func (u *unpacker) apply(hdr *tar.Header, tr io.Reader) error {
 		}
 		if hdr.Typeflag != tar.TypeSymlink {
 			// chown clears set-ID bits; the mode is set again after it.
-			mode := perm(hdr.Mode)
+			mode := perm(hdr.Mode, hdr.Typeflag == tar.TypeDir)
 			if hdr.Typeflag == tar.TypeDir {
 				mode |= fs.ModeDir
 			}
@@ -422,12 +458,12 @@ func (u *unpacker) writeFile(p string, hdr *tar.Header, tr io.Reader) error {
 	if err != nil {
 		return err
 	}
-	n, err := io.Copy(f, io.LimitReader(tr, hdr.Size))
+	n, err := u.copySparse(f, io.LimitReader(tr, hdr.Size))
 	if err == nil && n != hdr.Size {
 		err = fmt.Errorf("the layer ends %d bytes into a file of %d", n, hdr.Size)
 	}
 	if err == nil {
-		err = f.Chmod(perm(hdr.Mode))
+		err = f.Chmod(perm(hdr.Mode, false))
 	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
@@ -494,3 +530,54 @@ func (u *unpacker) whiteout(p, base string) error {
 	}
 	return nil
 }
+
+// sparseBlock is the unit copySparse writes or leaves as a hole.
+const sparseBlock = 64 << 10
+
+// copySparse copies r to f, leaving every block of zeros a hole: a sparse
+// file of a layer (which archive/tar hands over with its holes filled in)
+// takes no more room than in the layer, and neither does any other run of
+// zeros. The free space of the cache is watched as blocks are written.
+func (u *unpacker) copySparse(f *os.File, r io.Reader) (int64, error) {
+	buf := make([]byte, sparseBlock)
+	var n int64
+	hole := false
+	for {
+		m, err := io.ReadFull(r, buf)
+		if m > 0 {
+			b := buf[:m]
+			if isZero(b) {
+				if _, err := f.Seek(int64(m), io.SeekCurrent); err != nil {
+					return n, err
+				}
+				hole = true
+			} else {
+				if _, err := f.Write(b); err != nil {
+					return n, err
+				}
+				hole = false
+				if err := u.space.wrote(int64(m), 0); err != nil {
+					return n, err
+				}
+			}
+			n += int64(m)
+		}
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+			break
+		}
+		if err != nil {
+			return n, err
+		}
+	}
+	if hole {
+		// A file that ends in a hole gets its length.
+		if err := f.Truncate(n); err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
+
+var zeroBlock = make([]byte, sparseBlock)
+
+func isZero(b []byte) bool { return bytes.Equal(b, zeroBlock[:len(b)]) }
