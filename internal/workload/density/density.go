@@ -73,8 +73,10 @@ type config struct {
 	settle   time.Duration
 }
 
-// maxSandboxes bounds n and max.
-const maxSandboxes = 10000
+// maxSandboxes bounds n and max: a few thousand sandboxes alive at once
+// is past where every runtime's curve has shown its shape, and the host's
+// limits (processes, memory, mounts) come before it.
+const maxSandboxes = 5000
 
 func parse(p map[string]string) (config, error) {
 	var c config

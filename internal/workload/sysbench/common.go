@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -86,18 +87,55 @@ func parseSize(s string) (int64, error) {
 	return v * mult, nil
 }
 
-// checkSizes checks that each named parameter is a size of at least min.
-func checkSizes(p map[string]string, min map[string]int64) error {
-	for name, lo := range min {
+// Bounds of sysbench's sizes: a block is allocated (per thread, with
+// memory's local scope), the files of fileio are written to the scratch
+// filesystem, memory's total is only transferred.
+const (
+	maxBlockSize   = 1 << 30 // 1G
+	maxFileTotal   = 4 << 40 // 4T
+	maxMemoryTotal = 1 << 50 // 1024T
+	// maxFileNum bounds fileio's files, all open at once; maxFsyncFreq its
+	// requests between fsyncs.
+	maxFileNum   = 100_000
+	maxFsyncFreq = 1_000_000_000
+)
+
+// checkSizes checks that each named parameter is a size within its range
+// of bytes.
+func checkSizes(p map[string]string, ranges map[string]intRange) error {
+	names := make([]string, 0, len(ranges))
+	for name := range ranges {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		r := ranges[name]
 		v, err := parseSize(p[name])
 		if err != nil {
 			return fmt.Errorf("parameter %s: %w", name, err)
 		}
-		if v < lo {
-			return fmt.Errorf("parameter %s: %s is below the minimum of %d bytes", name, p[name], lo)
+		if v < r.lo {
+			return fmt.Errorf("parameter %s: %s is below the minimum of %d bytes", name, p[name], r.lo)
+		}
+		if v > r.hi {
+			return fmt.Errorf("parameter %s: %s is more than %s", name, p[name], sizeText(r.hi))
 		}
 	}
 	return nil
+}
+
+// sizeText writes a size of bytes with the largest binary suffix that
+// divides it, as parseSize reads it.
+func sizeText(v int64) string {
+	for _, u := range []struct {
+		suffix string
+		mult   int64
+	}{{"T", 1 << 40}, {"G", 1 << 30}, {"M", 1 << 20}, {"K", 1 << 10}} {
+		if v >= u.mult && v%u.mult == 0 {
+			return strconv.FormatInt(v/u.mult, 10) + u.suffix
+		}
+	}
+	return strconv.FormatInt(v, 10)
 }
 
 // checkChoice checks that a parameter is one of the given values.

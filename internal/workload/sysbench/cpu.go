@@ -2,8 +2,11 @@ package sysbench
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/isobench/isobench/internal/agent"
@@ -57,19 +60,43 @@ func latencyMetrics(what string) []workload.Metric {
 
 // Check implements workload.Workload.
 func (CPU) Check(_ driver.Info, p map[string]string) error {
-	return checkInts(p, map[string]int{"max-prime": 3, "threads": 1, "time": 0, "events": 0})
+	return checkInts(p, map[string]intRange{
+		"max-prime": {3, maxPrime},
+		"threads":   {1, workload.MaxThreads},
+		"time":      {0, workload.MaxSeconds},
+		"events":    {0, maxEvents},
+	})
 }
 
-// checkInts checks that each named parameter is an integer of at least the
-// given minimum.
-func checkInts(p map[string]string, min map[string]int) error {
-	for name, lo := range min {
-		v, err := strconv.Atoi(p[name])
-		if err != nil {
+// Bounds of sysbench's counts, far beyond a study (primes up to 20000,
+// events by the thousand) yet short of hours per event.
+const (
+	maxPrime  = 100_000_000
+	maxEvents = 1_000_000_000_000
+)
+
+// intRange is the least and the most an integer parameter may be.
+type intRange struct{ lo, hi int64 }
+
+// checkInts checks that each named parameter is a whole number (base 10)
+// within its range.
+func checkInts(p map[string]string, ranges map[string]intRange) error {
+	names := make([]string, 0, len(ranges))
+	for name := range ranges {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		r := ranges[name]
+		v, err := strconv.ParseInt(p[name], 10, 64)
+		if err != nil && !errors.Is(err, strconv.ErrRange) || strings.HasPrefix(p[name], "+") {
 			return fmt.Errorf("parameter %s: %q is not an integer", name, p[name])
 		}
-		if v < lo {
-			return fmt.Errorf("parameter %s: %d is below the minimum %d", name, v, lo)
+		switch {
+		case err != nil && strings.HasPrefix(p[name], "-"), err == nil && v < r.lo:
+			return fmt.Errorf("parameter %s: %s is below the minimum %d", name, p[name], r.lo)
+		case err != nil, v > r.hi:
+			return fmt.Errorf("parameter %s: %s is above the maximum %d", name, p[name], r.hi)
 		}
 	}
 	return nil

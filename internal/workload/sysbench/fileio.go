@@ -126,10 +126,15 @@ func (FileIO) Check(_ driver.Info, p map[string]string) error {
 		}
 		return err
 	}
-	if err := checkInts(p, map[string]int{"file-num": 1, "fsync-freq": 0, "threads": 1, "time": 1}); err != nil {
+	if err := checkInts(p, map[string]intRange{
+		"file-num":   {1, maxFileNum},
+		"fsync-freq": {0, maxFsyncFreq},
+		"threads":    {1, workload.MaxThreads},
+		"time":       {1, workload.MaxSeconds},
+	}); err != nil {
 		return err
 	}
-	if err := checkSizes(p, map[string]int64{"file-total-size": 1, "block-size": 1}); err != nil {
+	if err := checkSizes(p, map[string]intRange{"file-total-size": {1, maxFileTotal}, "block-size": {1, maxBlockSize}}); err != nil {
 		return err
 	}
 	if err := checkChoice(p, "io-mode", "sync", "async", "mmap"); err != nil {
@@ -145,9 +150,6 @@ func (FileIO) Check(_ driver.Info, p map[string]string) error {
 	n, _ := strconv.Atoi(p["file-num"])
 	total, _ := parseSize(p["file-total-size"])
 	block, _ := parseSize(p["block-size"])
-	if block > 1<<30 {
-		return fmt.Errorf("parameter block-size: %s is more than 1G", p["block-size"])
-	}
 	if total/int64(n) < block {
 		return fmt.Errorf("parameters file-total-size, file-num, block-size: each file (%d bytes) is smaller than one block (%d bytes)", total/int64(n), block)
 	}

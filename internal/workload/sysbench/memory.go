@@ -61,10 +61,10 @@ func (Memory) Metrics() []workload.Metric {
 
 // Check implements workload.Workload.
 func (Memory) Check(_ driver.Info, p map[string]string) error {
-	if err := checkSizes(p, map[string]int64{"block-size": 1, "total-size": 1}); err != nil {
+	if err := checkSizes(p, map[string]intRange{"block-size": {1, maxBlockSize}, "total-size": {1, maxMemoryTotal}}); err != nil {
 		return err
 	}
-	if err := checkInts(p, map[string]int{"threads": 1, "time": 0}); err != nil {
+	if err := checkInts(p, map[string]intRange{"threads": {1, workload.MaxThreads}, "time": {0, workload.MaxSeconds}}); err != nil {
 		return err
 	}
 	if err := checkChoice(p, "operation", "read", "write"); err != nil {
