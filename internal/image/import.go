@@ -27,7 +27,7 @@ import (
 
 // importRecipe names the way Import lays out an image; it is part of every
 // imported image's ID.
-const importRecipe = "isobench-import-recipe-1"
+const importRecipe = "isobench-import-recipe-2"
 
 // ImportOptions says which image Import reads and where it keeps it.
 type ImportOptions struct {
