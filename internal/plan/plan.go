@@ -3,11 +3,14 @@ package plan
 import (
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
+	"github.com/isobench/isobench/internal/driver"
 	"github.com/isobench/isobench/internal/result"
 	"github.com/isobench/isobench/internal/workload"
 )
@@ -23,6 +26,22 @@ const (
 const (
 	ProfileQuick = "quick"
 	ProfileStudy = "study"
+)
+
+// Limits of a suite, whether it comes from flags or from a suite file:
+// beyond them a suite is refused before anything runs, rather than expanded
+// into a plan that would exhaust the host's memory or run for years.
+const (
+	// MaxTrials bounds the measured trials of one cell.
+	MaxTrials = 10_000
+	// MaxWarmups bounds the warm-up trials of one cell.
+	MaxWarmups = 1_000
+	// MaxSteps bounds the trials of a whole plan, warm-ups included, over
+	// every cell: runtimes × workload cells × (trials + warm-ups).
+	MaxSteps = 1_000_000
+	// MinTimeout and MaxTimeout bound a trial's time limit.
+	MinTimeout = time.Second
+	MaxTimeout = 7 * 24 * time.Hour
 )
 
 // Profile describes a named profile: its trials and warm-ups per cell.
@@ -118,6 +137,12 @@ func (p *Plan) Timeout(i int) time.Duration {
 // Expand makes the plan of a suite. Workload names and parameters are
 // checked against the registry; runtimes are taken as given (the caller has
 // already left out the ones that cannot run, with their reasons).
+//
+// Every bound of the suite is checked (see Validate) before anything is
+// allocated, and each cell's parameters go through the workload's Check
+// (its answers that depend on the runtime, driver.ErrNotSupported, are
+// left to the run, which knows the runtimes), so that a suite from flags
+// and one from a file meet the same limits.
 func Expand(s Suite, reg *workload.Registry) (*Plan, error) {
 	prof, err := LookupProfile(s.Profile)
 	if err != nil {
@@ -126,17 +151,11 @@ func Expand(s Suite, reg *workload.Registry) (*Plan, error) {
 	if s.Trials == 0 {
 		s.Trials = prof.Trials
 	}
-	if s.Warmups < 0 {
-		return nil, fmt.Errorf("warm-ups: %d is negative", s.Warmups)
-	}
-	if s.Trials < 1 {
-		return nil, fmt.Errorf("trials: %d is fewer than 1", s.Trials)
-	}
 	if s.Order == "" {
 		s.Order = OrderInterleaved
 	}
-	if s.Order != OrderInterleaved && s.Order != OrderBlocks {
-		return nil, fmt.Errorf("order %q: want %s or %s", s.Order, OrderInterleaved, OrderBlocks)
+	if err := s.Validate(); err != nil {
+		return nil, err
 	}
 	if len(s.Runtimes) == 0 {
 		return nil, errors.New("no runtime to run")
@@ -144,13 +163,8 @@ func Expand(s Suite, reg *workload.Registry) (*Plan, error) {
 	if len(s.Workloads) == 0 {
 		return nil, errors.New("no workload to run")
 	}
-	if dup := firstDuplicate(s.Runtimes); dup != "" {
-		return nil, fmt.Errorf("runtime %q is listed twice", dup)
-	}
-	if s.Timeout < 0 {
-		return nil, fmt.Errorf("timeout: %s is negative", s.Timeout)
-	}
 	p := &Plan{Suite: s}
+	seen := map[string]bool{}
 	for _, wc := range s.Workloads {
 		w, err := reg.Get(wc.Name)
 		if err != nil {
@@ -159,9 +173,6 @@ func Expand(s Suite, reg *workload.Registry) (*Plan, error) {
 		params, err := workload.Resolve(w, s.Profile, wc.Set)
 		if err != nil {
 			return nil, err
-		}
-		if wc.Timeout < 0 {
-			return nil, fmt.Errorf("workload %s: timeout %s is negative", wc.Name, wc.Timeout)
 		}
 		timeout := wc.Timeout
 		if timeout == 0 {
@@ -172,14 +183,127 @@ func Expand(s Suite, reg *workload.Registry) (*Plan, error) {
 			return nil, fmt.Errorf("workload %s: %w", w.Name(), err)
 		}
 		for _, params := range sets {
+			if err := checkCell(w, params); err != nil {
+				return nil, fmt.Errorf("workload %s: %w", w.Name(), err)
+			}
+			key := w.Name() + result.ParamString(params)
+			if seen[key] {
+				return nil, fmt.Errorf("workload %s is listed twice with the same parameters%s", w.Name(), result.ParamString(params))
+			}
+			seen[key] = true
+			// Each cell costs at least one trial: the cells alone may not
+			// pass the bound of the whole plan.
+			if len(p.Cells)+len(s.Runtimes) > MaxSteps {
+				return nil, fmt.Errorf("the suite makes more than %d cells", MaxSteps)
+			}
 			for _, rt := range s.Runtimes {
 				p.Cells = append(p.Cells, result.Cell{Runtime: rt, Workload: w.Name(), Params: params})
 				p.Timeouts = append(p.Timeouts, timeout)
 			}
 		}
 	}
+	if err := CheckSteps(len(p.Cells), s.Warmups, s.Trials); err != nil {
+		return nil, err
+	}
 	p.Steps = Order(len(p.Cells), s.Warmups, s.Trials, s.Order, s.Seed)
 	return p, nil
+}
+
+// Validate checks what a suite says on its own, without a workload
+// registry: trials and warm-ups within MaxTrials and MaxWarmups (0 trials
+// stands for the profile's), a known order (or none), time limits of 0 (the
+// default) or from MinTimeout to MaxTimeout, runtimes listed once, and
+// sandbox options that are not negative. The whole plan's size is checked
+// by Expand, which knows the cells.
+func (s Suite) Validate() error {
+	if s.Profile != "" {
+		if _, err := LookupProfile(s.Profile); err != nil {
+			return err
+		}
+	}
+	if s.Trials < 0 || s.Trials > MaxTrials {
+		return fmt.Errorf("trials: %d is out of range: want 1 to %d", s.Trials, MaxTrials)
+	}
+	if s.Warmups < 0 || s.Warmups > MaxWarmups {
+		return fmt.Errorf("warm-ups: %d is out of range: want 0 to %d", s.Warmups, MaxWarmups)
+	}
+	if s.Order != "" && s.Order != OrderInterleaved && s.Order != OrderBlocks {
+		return fmt.Errorf("order %q: want %s or %s", s.Order, OrderInterleaved, OrderBlocks)
+	}
+	if err := CheckTimeout(s.Timeout); err != nil {
+		return fmt.Errorf("timeout: %w", err)
+	}
+	for _, wc := range s.Workloads {
+		if err := CheckTimeout(wc.Timeout); err != nil {
+			return fmt.Errorf("workload %s: timeout: %w", wc.Name, err)
+		}
+	}
+	if dup := firstDuplicate(s.Runtimes); dup != "" {
+		return fmt.Errorf("runtime %q is listed twice", dup)
+	}
+	for _, rt := range s.Runtimes {
+		if rt == "" {
+			return errors.New("a runtime name is empty")
+		}
+	}
+	for name, o := range s.Options {
+		if o.CPUs < 0 || o.MemoryBytes < 0 {
+			return fmt.Errorf("runtime %s: negative sandbox options", name)
+		}
+	}
+	return nil
+}
+
+// CheckTimeout checks a trial time limit: 0 (the default) or from
+// MinTimeout to MaxTimeout.
+func CheckTimeout(d time.Duration) error {
+	switch {
+	case d == 0:
+		return nil
+	case d < 0:
+		return fmt.Errorf("%s is negative", d)
+	case d < MinTimeout:
+		return fmt.Errorf("%s is shorter than the minimum %s", d, MinTimeout)
+	case d > MaxTimeout:
+		return fmt.Errorf("%s is longer than the maximum %s", d, MaxTimeout)
+	}
+	return nil
+}
+
+// CheckSteps checks that cells cells of warmups warm-ups and trials
+// measured trials each stay within MaxSteps; the adaptive stop checks it
+// with its most trials per cell.
+func CheckSteps(cells, warmups, trials int) error {
+	if cells < 0 || warmups < 0 || trials < 0 {
+		return errors.New("negative plan size")
+	}
+	// Each factor is bounded (cells by MaxSteps, the others by MaxTrials
+	// and MaxWarmups where they come from a suite), but a caller's may not
+	// be: divide rather than multiply, which cannot overflow.
+	per := int64(warmups) + int64(trials)
+	if per > 0 && int64(cells) > MaxSteps/per {
+		return fmt.Errorf("the plan makes %s trials (%d cells × %d trials and warm-ups), more than the %d one run may have",
+			stepCount(int64(cells), per), cells, per, MaxSteps)
+	}
+	return nil
+}
+
+// stepCount writes cells × per, which may not fit in an int64.
+func stepCount(cells, per int64) string {
+	if cells != 0 && per > math.MaxInt64/cells {
+		return "over " + strconv.FormatInt(math.MaxInt64, 10)
+	}
+	return strconv.FormatInt(cells*per, 10)
+}
+
+// checkCell runs the workload's Check on one cell's parameters with no
+// runtime: a refused value is an error, an answer that depends on the
+// runtime (driver.ErrNotSupported) is not.
+func checkCell(w workload.Workload, params map[string]string) error {
+	if err := w.Check(driver.Info{}, params); err != nil && !errors.Is(err, driver.ErrNotSupported) {
+		return err
+	}
+	return nil
 }
 
 // Sweeper is implemented by workloads a parameter of which lists values

@@ -1,9 +1,11 @@
 package plan
 
 import (
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/isobench/isobench/internal/workload"
 	"github.com/isobench/isobench/internal/workload/sysbench"
@@ -138,7 +140,7 @@ func TestExpandErrors(t *testing.T) {
 		{"order", Suite{Runtimes: []string{"host"}, Workloads: cpu, Profile: ProfileQuick, Order: "random"}, `order "random"`},
 		{"duplicate", Suite{Runtimes: []string{"host", "host"}, Workloads: cpu, Profile: ProfileQuick}, `listed twice`},
 		{"no runtime", Suite{Workloads: cpu, Profile: ProfileQuick}, `no runtime`},
-		{"trials", Suite{Runtimes: []string{"host"}, Workloads: cpu, Profile: ProfileQuick, Trials: -1}, `fewer than 1`},
+		{"trials", Suite{Runtimes: []string{"host"}, Workloads: cpu, Profile: ProfileQuick, Trials: -1}, `trials: -1 is out of range`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -165,6 +167,88 @@ func TestMoreRound(t *testing.T) {
 		}
 		if s.Cell != 0 && s.Cell != 2 {
 			t.Errorf("cell %d was not asked for", s.Cell)
+		}
+	}
+}
+
+// TestExpandBounds: the bounds of a suite hold whatever it comes from: too
+// many trials, warm-ups, cells or trials in all, a time limit out of range,
+// and a parameter its workload refuses are errors before any step is made,
+// so a typo cannot make the plan allocate without bound.
+func TestExpandBounds(t *testing.T) {
+	cpu := []WorkloadConfig{{Name: "cpu"}}
+	host := []string{"host"}
+	many := make([]string, 200)
+	for i := range many {
+		many[i] = fmt.Sprintf("rt%d", i)
+	}
+	cases := []struct {
+		name  string
+		suite Suite
+		want  string // "" for accepted
+	}{
+		{"most trials", Suite{Runtimes: host, Workloads: cpu, Trials: MaxTrials}, ""},
+		{"trials", Suite{Runtimes: host, Workloads: cpu, Trials: MaxTrials + 1}, "trials: 10001 is out of range: want 1 to 10000"},
+		{"trials huge", Suite{Runtimes: host, Workloads: cpu, Trials: 1_000_000_000_000}, "trials: 1000000000000 is out of range"},
+		{"warm-ups", Suite{Runtimes: host, Workloads: cpu, Warmups: 100_000_000_000}, "warm-ups: 100000000000 is out of range: want 0 to 1000"},
+		{"warm-ups negative", Suite{Runtimes: host, Workloads: cpu, Warmups: -5}, "warm-ups: -5 is out of range"},
+		{"steps", Suite{Runtimes: many, Workloads: cpu, Trials: MaxTrials}, "more than the 1000000 one run may have"},
+		{"threads", Suite{Runtimes: host, Workloads: []WorkloadConfig{{Name: "cpu", Set: map[string]string{"threads": "100000000"}}}}, "workload cpu: parameter threads: 100000000 is above the maximum 1024"},
+		{"same cell twice", Suite{Runtimes: host, Workloads: []WorkloadConfig{{Name: "cpu"}, {Name: "cpu"}}}, "workload cpu is listed twice"},
+		{"timeout short", Suite{Runtimes: host, Workloads: cpu, Timeout: time.Millisecond}, "timeout: 1ms is shorter than the minimum 1s"},
+		{"timeout long", Suite{Runtimes: host, Workloads: cpu, Timeout: 1000 * time.Hour}, "timeout: 1000h0m0s is longer than the maximum"},
+		{"workload timeout", Suite{Runtimes: host, Workloads: []WorkloadConfig{{Name: "cpu", Timeout: -time.Second}}}, "workload cpu: timeout: -1s is negative"},
+		{"empty runtime", Suite{Runtimes: []string{""}, Workloads: cpu}, "a runtime name is empty"},
+	}
+	for _, c := range cases {
+		t.Run(strings.ReplaceAll(c.name, " ", "_"), func(t *testing.T) {
+			c.suite.Profile = ProfileQuick
+			start := time.Now()
+			p, err := Expand(c.suite, registry())
+			if c.want == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(p.Steps) == 0 {
+					t.Fatal("no steps")
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("error %v, want one containing %q", err, c.want)
+			}
+			if d := time.Since(start); d > time.Second {
+				t.Errorf("refusing took %s", d)
+			}
+		})
+	}
+}
+
+func TestCheckSteps(t *testing.T) {
+	for _, c := range []struct {
+		cells, warmups, trials int
+		ok                     bool
+	}{
+		{1, 0, 1, true},
+		{100, 0, MaxTrials, true},
+		{101, 0, MaxTrials, false},
+		{MaxSteps, 0, 1, true},
+		{MaxSteps, 1, 1, false},
+		{1 << 40, 1 << 40, 1 << 40, false},
+		{-1, 0, 1, false},
+		{0, 0, 0, true},
+	} {
+		err := CheckSteps(c.cells, c.warmups, c.trials)
+		if (err == nil) != c.ok {
+			t.Errorf("CheckSteps(%d, %d, %d) = %v", c.cells, c.warmups, c.trials, err)
+		}
+	}
+}
+
+func TestCheckTimeout(t *testing.T) {
+	for d, ok := range map[time.Duration]bool{0: true, time.Second: true, MaxTimeout: true, -time.Second: false, time.Millisecond: false, MaxTimeout + 1: false} {
+		if err := CheckTimeout(d); (err == nil) != ok {
+			t.Errorf("CheckTimeout(%s) = %v", d, err)
 		}
 	}
 }
