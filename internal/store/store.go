@@ -13,6 +13,8 @@ import (
 
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/isobench/isobench/internal/inputfile"
 )
 
 // Errors callers can test for with errors.Is. The messages that wrap them name
@@ -96,21 +98,27 @@ const sqliteMagic = "SQLite format 3\x00"
 // checkHeader refuses a file that exists, is not empty and does not start
 // like a SQLite database. SQLite itself would take a file shorter than its
 // header for an empty database and overwrite it.
+//
+// Anything but a regular file (a FIFO, which opening would block on, a
+// device, a socket, a directory) is refused before it is opened, and so
+// are the journal files SQLite would open beside it.
 func checkHeader(path string) error {
-	f, err := os.Open(path)
+	for _, side := range []string{"-wal", "-shm", "-journal"} {
+		if err := inputfile.CheckIfExists(path + side); err != nil {
+			return notRegular(path, err)
+		}
+	}
+	f, err := inputfile.Open(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
 	if err != nil {
-		return err
+		return notRegular(path, err)
 	}
 	defer f.Close()
 	fi, err := f.Stat()
 	if err != nil {
 		return err
-	}
-	if fi.IsDir() {
-		return errors.New("is a directory")
 	}
 	if fi.Size() == 0 {
 		return nil
@@ -123,6 +131,24 @@ func checkHeader(path string) error {
 		return fmt.Errorf("%w: not a SQLite file", ErrNotDatabase)
 	}
 	return nil
+}
+
+// notRegular words a refusal of inputfile for the database at path: "is a
+// directory", "is a FIFO (named pipe), not a regular file", or for a file
+// beside it "PATH-wal is a socket, not a regular file".
+func notRegular(path string, err error) error {
+	var nr *inputfile.NotRegularError
+	if !errors.As(err, &nr) {
+		return err
+	}
+	what := "is " + inputfile.Kind(nr.Mode) + ", not a regular file"
+	if nr.Mode.IsDir() {
+		what = "is a directory"
+	}
+	if nr.Path != path {
+		return fmt.Errorf("%s %s", nr.Path, what)
+	}
+	return errors.New(what)
 }
 
 // dsn builds a SQLite URI for an absolute path. Every connection of the pool
