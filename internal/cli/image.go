@@ -39,6 +39,7 @@ rebuilt only when an input changes (or with --force).`,
 	build.Flags().StringVar(&agentFlag, "agent", "", "path of the static isobench-agent binary (default: beside isobench)")
 	cmd.AddCommand(build, a.imageImportCommand())
 	cmd.AddCommand(a.imageKernelCommand())
+	cmd.AddCommand(a.imageRemoveCommands()...)
 	return cmd
 }
 

@@ -318,11 +318,164 @@ func List(cacheDir string) ([]*Image, error) {
 
 // Prune removes every image of the cache whose ID is not in keep (keep
 // holds full IDs), and what interrupted builds left behind. It returns the
-// IDs of the images removed, sorted. It fails at once, removing nothing,
-// when another isobench process holds the cache lock. A process still
-// running sandboxes on a removed image loses its files: prune only images
-// nothing uses.
+// IDs of the images removed, sorted. See PruneImages.
 func Prune(cacheDir string, keep ...string) ([]string, error) {
+	removed, err := PruneImages(cacheDir, keep...)
+	var ids []string
+	for _, r := range removed {
+		if r.ID != "" {
+			ids = append(ids, r.ID)
+		}
+	}
+	return ids, err
+}
+
+// Removed is what a removal took out of the cache: an image, or what an
+// interrupted build, import or removal left behind.
+type Removed struct {
+	// ID is the image's ID; "" for a leftover.
+	ID string
+	// Name is the directory's name in the cache's images directory.
+	Name string
+	// Bytes is what its files took on disk.
+	Bytes int64
+}
+
+// holdSuffix names the lock file beside an image that Hold keeps a shared
+// lock on while the image is in use.
+const holdSuffix = ".hold"
+
+// Hold marks the cached image img in use until release is called:
+// PruneImages and RemoveImage leave an image alone while any process holds
+// it. It fails when the image is no longer in the cache (removed since it
+// was looked up).
+func Hold(img *Image) (release func(), err error) {
+	if img == nil || !isID(img.ID) || filepath.Base(img.Dir) != img.ID {
+		return nil, errors.New("hold image: not an image of the cache")
+	}
+	f, err := os.OpenFile(img.Dir+holdSuffix, os.O_CREATE|os.O_RDWR|syscall.O_NOFOLLOW, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("hold image %s: %w", shortID(img.ID), err)
+	}
+	if err := flock(f, syscall.LOCK_SH); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("hold image %s: %w", shortID(img.ID), err)
+	}
+	// A removal that held the lock first has taken the image away.
+	if cur, err := Open(img.Dir); err != nil || cur.ID != img.ID {
+		os.Remove(f.Name())
+		unlockFile(f)
+		return nil, fmt.Errorf("hold image %s: it was removed from the cache", shortID(img.ID))
+	}
+	return func() { unlockFile(f) }, nil
+}
+
+// errInUse says a process holds an image (Hold).
+var errInUse = errors.New("in use by a running isobench")
+
+// removeImageDir removes the image directory id of images unless a
+// process holds it, and returns what it took on disk. The caller holds
+// the cache lock.
+func removeImageDir(images, id string) (Removed, error) {
+	r := Removed{ID: id, Name: id}
+	hold, err := os.OpenFile(filepath.Join(images, id+holdSuffix), os.O_CREATE|os.O_RDWR|syscall.O_NOFOLLOW, 0o644)
+	if err != nil {
+		return r, err
+	}
+	defer hold.Close()
+	if err := flock(hold, syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			return r, errInUse
+		}
+		return r, err
+	}
+	dir := filepath.Join(images, id)
+	r.Bytes = diskUsage(dir)
+	old := filepath.Join(images, oldPrefix+id)
+	if err := os.Rename(dir, old); err != nil {
+		return r, err
+	}
+	if err := os.RemoveAll(old); err != nil {
+		return r, err
+	}
+	// A Hold that opened the file meanwhile finds the image gone.
+	os.Remove(hold.Name())
+	return r, nil
+}
+
+// diskUsage is what the files under dir take on disk (a file with several
+// links counted once).
+func diskUsage(dir string) int64 {
+	var n int64
+	seen := map[[2]uint64]bool{}
+	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return nil
+		}
+		fi, err := d.Info()
+		if err != nil {
+			return nil
+		}
+		st, ok := fi.Sys().(*syscall.Stat_t)
+		if !ok {
+			n += fi.Size()
+			return nil
+		}
+		key := [2]uint64{uint64(st.Dev), st.Ino}
+		if st.Nlink > 1 {
+			if seen[key] {
+				return nil
+			}
+			seen[key] = true
+		}
+		n += st.Blocks * 512
+		return nil
+	})
+	return n
+}
+
+// removeLeftoversReport removes what interrupted builds and removals left
+// in the images directory, and says what each took. The caller holds the
+// cache lock.
+func removeLeftoversReport(images string) ([]Removed, error) {
+	ents, err := os.ReadDir(images)
+	if err != nil {
+		return nil, fmt.Errorf("read image cache: %w", err)
+	}
+	var out []Removed
+	for _, e := range ents {
+		n := e.Name()
+		switch {
+		case strings.HasPrefix(n, buildPrefix) || strings.HasPrefix(n, oldPrefix):
+			p := filepath.Join(images, n)
+			r := Removed{Name: n, Bytes: diskUsage(p)}
+			if err := os.RemoveAll(p); err != nil {
+				return out, fmt.Errorf("remove leftover %s: %w", n, err)
+			}
+			out = append(out, r)
+		case strings.HasSuffix(n, holdSuffix) && isID(strings.TrimSuffix(n, holdSuffix)):
+			// The hold file of an image no longer there, unless held.
+			id := strings.TrimSuffix(n, holdSuffix)
+			if _, err := os.Lstat(filepath.Join(images, id)); errors.Is(err, fs.ErrNotExist) {
+				if f, err := os.OpenFile(filepath.Join(images, n), os.O_RDWR|syscall.O_NOFOLLOW, 0); err == nil {
+					if flock(f, syscall.LOCK_EX|syscall.LOCK_NB) == nil {
+						os.Remove(f.Name())
+					}
+					f.Close()
+				}
+			}
+		}
+	}
+	return out, nil
+}
+
+// PruneImages removes every image of the cache whose ID is not in keep
+// (keep holds full IDs) and that no process holds (Hold), and what
+// interrupted builds, imports and removals left behind; it says what each
+// took on disk, images sorted by ID. It fails at once, removing nothing,
+// when another isobench process holds the cache lock (a build or import
+// is writing there).
+func PruneImages(cacheDir string, keep ...string) ([]Removed, error) {
 	keepSet := map[string]bool{}
 	for _, k := range keep {
 		if !isID(k) {
@@ -339,27 +492,64 @@ func Prune(cacheDir string, keep ...string) ([]string, error) {
 		return nil, fmt.Errorf("prune images: %w", err)
 	}
 	defer unlock()
-	if err := removeLeftovers(images); err != nil {
-		return nil, fmt.Errorf("prune images: %w", err)
+	removed, err := removeLeftoversReport(images)
+	if err != nil {
+		return removed, fmt.Errorf("prune images: %w", err)
 	}
 	ents, err := os.ReadDir(images)
 	if err != nil {
-		return nil, fmt.Errorf("prune images: %w", err)
+		return removed, fmt.Errorf("prune images: %w", err)
 	}
-	var removed []string
+	var inUse []string
 	for _, e := range ents {
 		id := e.Name()
 		if !e.IsDir() || !isID(id) || keepSet[id] {
 			continue
 		}
-		old := filepath.Join(images, oldPrefix+id)
-		if err := os.Rename(filepath.Join(images, id), old); err != nil {
+		r, err := removeImageDir(images, id)
+		if errors.Is(err, errInUse) {
+			inUse = append(inUse, shortID(id))
+			continue
+		}
+		if err != nil {
 			return removed, fmt.Errorf("prune image %s: %w", shortID(id), err)
 		}
-		if err := os.RemoveAll(old); err != nil {
-			return removed, fmt.Errorf("prune image %s: %w", shortID(id), err)
-		}
-		removed = append(removed, id)
+		removed = append(removed, r)
+	}
+	if len(inUse) > 0 {
+		return removed, &InUseError{IDs: inUse}
 	}
 	return removed, nil
+}
+
+// InUseError names the images a removal left because a running isobench
+// holds them.
+type InUseError struct{ IDs []string }
+
+func (e *InUseError) Error() string {
+	return fmt.Sprintf("image %s %s", strings.Join(e.IDs, ", "), errInUse)
+}
+
+// RemoveImage removes one image of the cache, named by its ID or a prefix
+// that names only one image, unless a process holds it (Hold). It fails
+// at once when another isobench process holds the cache lock.
+func RemoveImage(cacheDir, id string) (Removed, error) {
+	img, err := Lookup(cacheDir, id)
+	if err != nil {
+		return Removed{}, fmt.Errorf("remove image: %w", err)
+	}
+	images := imagesDir(cacheDir)
+	unlock, err := tryLockCache(images)
+	if err != nil {
+		return Removed{}, fmt.Errorf("remove image %s: %w", shortID(img.ID), err)
+	}
+	defer unlock()
+	r, err := removeImageDir(images, img.ID)
+	if errors.Is(err, errInUse) {
+		return Removed{}, fmt.Errorf("remove image %s: %w", shortID(img.ID), &InUseError{IDs: []string{shortID(img.ID)}})
+	}
+	if err != nil {
+		return Removed{}, fmt.Errorf("remove image %s: %w", shortID(img.ID), err)
+	}
+	return r, nil
 }
