@@ -230,7 +230,8 @@ func (r *Registry) Get(name string) (Workload, error) {
 
 // Resolve returns the workload's full parameter set: defaults, overridden by
 // the profile's values, overridden by set. A key of set that the workload does
-// not have is an error naming it.
+// not have is an error naming it; a reserved key (IsReserved) is let through
+// only as a grant the workload takes (see Grants).
 func Resolve(w Workload, profile string, set map[string]string) (map[string]string, error) {
 	out := map[string]string{}
 	known := map[string]bool{}
@@ -242,6 +243,13 @@ func Resolve(w Workload, profile string, set map[string]string) (map[string]stri
 		}
 	}
 	for k, v := range set {
+		if IsReserved(k) {
+			if err := checkReserved(w, k, v); err != nil {
+				return nil, err
+			}
+			out[k] = v
+			continue
+		}
 		if !known[k] {
 			names := make([]string, 0, len(known))
 			for n := range known {
@@ -272,4 +280,107 @@ func Sample(w Workload, metric string, v float64) (result.Sample, error) {
 		return result.Sample{}, fmt.Errorf("workload %s recorded undeclared metric %q", w.Name(), metric)
 	}
 	return result.Sample{Metric: metric, Unit: m.Unit, Value: v}, nil
+}
+
+// Disclosure kinds: what a workload's parameters make isobench do that a
+// user must see before a run starts.
+const (
+	// DiscloseCommand is a command the user supplied that will run.
+	DiscloseCommand = "command"
+	// DiscloseHostFile is a file on the host that will be read or written.
+	DiscloseHostFile = "host file"
+)
+
+// Disclosure is one command or host file a workload's parameters name.
+type Disclosure struct {
+	Kind  string // DiscloseCommand or DiscloseHostFile
+	Param string // the parameter that names it, e.g. "exec"
+	What  string // the command or the file, as the user gave it
+	// Note says more: where in a file it was found, what is done with it.
+	Note string
+	// Sandboxed says it happens where the workload runs: inside each
+	// sandbox, which for the host baseline is the host itself, as root.
+	// When false, isobench itself does it on the host, for every runtime.
+	Sandboxed bool
+}
+
+// Discloser is implemented by workloads a parameter of which is a command
+// or a host file. Disclose lists them for one cell's resolved parameters,
+// before anything runs; values the user left at their defaults are not
+// listed. An error refuses the parameters outright (e.g. a job file that
+// runs commands without Grants.AllowExec), naming the file, line and
+// option.
+type Discloser interface {
+	Disclose(params map[string]string) ([]Disclosure, error)
+}
+
+// Grants are what only the command line may allow (isobench run
+// --allow-exec, --store-profile). A suite file is untrusted input: it may
+// name a job file, but never allow what that file would do.
+//
+// Grants reach a workload as reserved parameters (ParamAllowExec,
+// ParamStoreProfile) because parameters are the one thing that flows from
+// the suite to a workload's Check and Run, and so to the stored cells:
+// a run's record then says what it was allowed. The CLI adds them to the
+// workloads that take them (GrantTaker), only when given; Resolve lets them
+// through only for those workloads, and the suite-file parser refuses
+// every reserved name (IsReserved).
+type Grants struct {
+	// AllowExec lets a job file run commands of its own.
+	AllowExec bool
+	// StoreProfile keeps a job file's text in the run's record, not only
+	// its name and digest.
+	StoreProfile bool
+}
+
+// Reserved parameters carry Grants; a suite file cannot set them.
+const (
+	ParamAllowExec    = "isobench.allow-exec"
+	ParamStoreProfile = "isobench.store-profile"
+)
+
+// reservedPrefix starts every reserved parameter name.
+const reservedPrefix = "isobench."
+
+// IsReserved says whether a parameter name is reserved for the command
+// line's grants.
+func IsReserved(name string) bool { return strings.HasPrefix(name, reservedPrefix) }
+
+// GrantTaker is implemented by workloads that read Grants from their
+// parameters.
+type GrantTaker interface {
+	TakesGrants() bool
+}
+
+// Params returns the grants as reserved parameters: only those given, so
+// that a run without grants has the very cells it had before grants
+// existed.
+func (g Grants) Params() map[string]string {
+	out := map[string]string{}
+	if g.AllowExec {
+		out[ParamAllowExec] = "true"
+	}
+	if g.StoreProfile {
+		out[ParamStoreProfile] = "true"
+	}
+	return out
+}
+
+// GrantsOf reads the grants back from resolved parameters.
+func GrantsOf(params map[string]string) Grants {
+	return Grants{AllowExec: params[ParamAllowExec] == "true", StoreProfile: params[ParamStoreProfile] == "true"}
+}
+
+// checkReserved says whether w may be given the reserved parameter k=v.
+func checkReserved(w Workload, k, v string) error {
+	if k != ParamAllowExec && k != ParamStoreProfile {
+		return fmt.Errorf("workload %s: parameter %q: names starting %q are reserved for isobench", w.Name(), k, reservedPrefix)
+	}
+	if gt, ok := w.(GrantTaker); !ok || !gt.TakesGrants() {
+		return fmt.Errorf("workload %s: parameter %q: this workload takes no such grant", w.Name(), k)
+	}
+	if v != "true" {
+		return fmt.Errorf("workload %s: parameter %q: %q; a grant is given as true or not at all", w.Name(), k, v)
+	}
+	return nil
 }

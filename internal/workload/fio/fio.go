@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"maps"
 	"os"
@@ -26,6 +27,8 @@ type FIO struct{}
 var (
 	_ workload.Workload       = FIO{}
 	_ workload.TrialTimeouter = FIO{}
+	_ workload.Discloser      = FIO{}
+	_ workload.GrantTaker     = FIO{}
 )
 
 // builtinJobs are the built-in jobs, by name, with fio's rw= value.
@@ -81,7 +84,7 @@ func (FIO) Doc() string {
 func (FIO) Params() []workload.Param {
 	return append([]workload.Param{
 		{Name: "job", Default: "seqread,seqwrite,randread,randwrite", Doc: "built-in jobs, comma-separated, one cell each: " + strings.Join(jobNames(), ", ") + " (set to \"profile\" when profile is given)"},
-		{Name: "profile", Default: "", Doc: "a fio job file on the host to run instead of the built-in jobs; it is copied into the scratch directory and run there (relative file names land in the scratch directory; its jobs must form one group; include directives are not followed)"},
+		{Name: "profile", Default: "", Doc: "a fio job file on the host to run instead of the built-in jobs; it is copied into the scratch directory and run there (relative file names land in the scratch directory; its jobs must form one group; include directives are refused, and so are options that run commands or load code, exec_prerun, exec_postrun, ioengine=exec and engines that are not fio's own, unless isobench run --allow-exec is given); the run keeps its name and sha256 digest, and its text only with --store-profile"},
 		{Name: "bs", Default: "4k", Doc: "block size of the built-in jobs (fio syntax, e.g. 4k, 1m)"},
 		{Name: "size", Default: "256m", Doc: "file size of each built-in job (fio syntax)", Profiles: map[string]string{"quick": "32m"}},
 		{Name: "time", Default: "10", Doc: "seconds each built-in job runs (time_based)", Profiles: map[string]string{"quick": "2"}},
@@ -150,7 +153,7 @@ func (FIO) Check(_ driver.Info, p map[string]string) error {
 		if p["job"] != JobProfile {
 			return fmt.Errorf("parameter job: %q with a profile; a cell with a profile has job=%s", p["job"], JobProfile)
 		}
-		_, err := readProfile(p["profile"])
+		_, _, err := checkProfile(p["profile"], workload.GrantsOf(p))
 		return err
 	}
 	if _, ok := jobRW(p["job"]); !ok {
@@ -174,7 +177,67 @@ func (FIO) Check(_ driver.Info, p map[string]string) error {
 	if !regexp.MustCompile(`^[a-z0-9_]+$`).MatchString(p["ioengine"]) {
 		return fmt.Errorf("parameter ioengine: %q is not an engine name", p["ioengine"])
 	}
+	if p["ioengine"] == "exec" || strings.HasPrefix(p["ioengine"], "external") {
+		return fmt.Errorf("parameter ioengine: %q runs a program or loads code, which the built-in jobs never need", p["ioengine"])
+	}
 	return nil
+}
+
+// TakesGrants implements workload.GrantTaker: a job file may run commands
+// with workload.Grants.AllowExec, and is kept whole with StoreProfile.
+func (FIO) TakesGrants() bool { return true }
+
+// Disclose implements workload.Discloser: the job file is a host file
+// isobench reads, and the commands it runs (allowed with --allow-exec) and
+// the files outside the scratch directory it names are listed. A job file
+// that runs commands without the grant is an error naming its line.
+func (FIO) Disclose(p map[string]string) ([]workload.Disclosure, error) {
+	if p["profile"] == "" {
+		return nil, nil
+	}
+	_, ds, err := checkProfile(p["profile"], workload.GrantsOf(p))
+	return ds, err
+}
+
+// checkProfile reads and checks a user's job file and says what it makes
+// isobench do: its text, then the disclosures. Options that run commands
+// or load code are an error unless g.AllowExec.
+func checkProfile(file string, g workload.Grants) ([]byte, []workload.Disclosure, error) {
+	b, err := readProfile(file)
+	if err != nil {
+		return nil, nil, err
+	}
+	kept := "its name and sha256 digest are stored with the run, not its text (--store-profile keeps the text)"
+	if g.StoreProfile {
+		kept = "its text is stored with the run and shown in reports (--store-profile)"
+	}
+	ds := []workload.Disclosure{{Kind: workload.DiscloseHostFile, Param: "profile", What: file,
+		Note: "the fio job file: read by isobench and copied into the scratch directory of each sandbox; " + kept}}
+	opts, err := scanJobFile(string(b))
+	if err != nil {
+		return nil, nil, fmt.Errorf("fio profile %s %w", file, err)
+	}
+	var refused []string
+	for _, f := range execOptions(opts) {
+		if !g.AllowExec {
+			refused = append(refused, fmt.Sprintf("fio profile %s line %d: %s %s on the host baseline (as root) and in every sandbox; pass --allow-exec to allow it", file, f.Opt.Line, f.Opt.Key, f.Does))
+			continue
+		}
+		what := f.Opt.Value
+		if !f.Opt.HasValue {
+			what = f.Opt.Key
+		}
+		ds = append(ds, workload.Disclosure{Kind: workload.DiscloseCommand, Param: "profile", What: what, Sandboxed: true,
+			Note: fmt.Sprintf("%s line %d, job [%s]: %s %s", file, f.Opt.Line, f.Opt.Section, f.Opt.Key, f.Does)})
+	}
+	if len(refused) > 0 {
+		return nil, nil, errors.New(strings.Join(refused, "\n"))
+	}
+	for _, o := range outsideScratch(opts) {
+		ds = append(ds, workload.Disclosure{Kind: workload.DiscloseHostFile, Param: "profile", What: o.Value, Sandboxed: true,
+			Note: fmt.Sprintf("%s line %d, job [%s]: %s names a file outside the scratch directory, which fio reads or writes", file, o.Line, o.Section, o.Key)})
+	}
+	return b, ds, nil
 }
 
 // readProfile reads and checks a user's job file.
@@ -276,14 +339,28 @@ func (FIO) Run(ctx context.Context, t *workload.Target, rec workload.Recorder) e
 		return err
 	}
 	jobFile := path.Join(t.Scratch, profileName)
+	grants := workload.GrantsOf(p)
+	// fio's JSON output repeats a job file's options; unless the text is
+	// to be kept, they are left out of what is stored.
+	keep := func(out string) string {
+		if p["profile"] == "" || grants.StoreProfile {
+			return out
+		}
+		return withoutOptions(out)
+	}
 	if p["profile"] != "" {
-		b, err := readProfile(p["profile"])
+		// The file is read and checked again: what is copied is what was
+		// checked, even if it changed since the run's first check.
+		b, _, err := checkProfile(p["profile"], grants)
 		if err != nil {
 			return err
 		}
 		sum := sha256.Sum256(b)
+		rec.Attr("fio.profile", p["profile"])
 		rec.Attr("fio.profile_sha256", hex.EncodeToString(sum[:]))
-		rec.Raw("fio.job", string(b))
+		if grants.StoreProfile {
+			rec.Raw("fio.job", string(b))
+		}
 		// The file goes in as an argument of a shell's printf: Exec has no
 		// standard input, and every driver can pass arguments.
 		if _, err := t.MustRun(ctx, agent.Request{
@@ -301,7 +378,7 @@ func (FIO) Run(ctx context.Context, t *workload.Target, rec workload.Recorder) e
 	if err != nil {
 		return fmt.Errorf("fio --create_only: %w", err)
 	}
-	rec.Raw("fio.prepare", prep.Stdout)
+	rec.Raw("fio.prepare", keep(prep.Stdout))
 	if err := prep.Err(); err != nil {
 		return fmt.Errorf("fio laying out files on %s (%s): %w", fs.FSType, t.ScratchKind, err)
 	}
@@ -313,7 +390,7 @@ func (FIO) Run(ctx context.Context, t *workload.Target, rec workload.Recorder) e
 	if err != nil {
 		return fmt.Errorf("fio: %w", err)
 	}
-	rec.Raw("fio.stdout", res.Stdout)
+	rec.Raw("fio.stdout", keep(res.Stdout))
 	if res.Stderr != "" {
 		rec.Raw("fio.stderr", res.Stderr)
 	}

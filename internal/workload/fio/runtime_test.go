@@ -1,7 +1,9 @@
 package fio
 
 import (
+	"encoding/json"
 	"flag"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -9,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/isobench/isobench/internal/result"
+	"github.com/isobench/isobench/internal/workload"
 	"github.com/isobench/isobench/internal/workload/workloadtest"
 )
 
@@ -80,34 +83,69 @@ func TestJobsOnRuntimes(t *testing.T) {
 
 // TestProfileOnRuntimes runs a user's job file, copied into the sandbox
 // through the agent, on the host, runc and runsc, on tmpfs scratch: its two
-// jobs are reported as one group, with both directions.
+// jobs are reported as one group, with both directions. By default the
+// trial keeps the file's name and digest and none of its text (not even as
+// fio's output repeats it); with the store-profile grant it keeps the text.
 func TestProfileOnRuntimes(t *testing.T) {
 	job := filepath.Join(t.TempDir(), "mixed.fio")
-	text := "; a user's job file\n[global]\nsize=4m\nbs=4k\nruntime=1\ntime_based\n\n[reader]\nrw=randread\n\n[writer]\nrw=randwrite\n"
+	const marker = "isobench-private-marker"
+	text := "; a user's job file, " + marker + "-comment\n[global]\nsize=4m\nbs=4k\nruntime=1\ntime_based\ndescription=" + marker + "-description\n\n[" + marker + "-reader]\nrw=randread\n\n[writer]\nrw=randwrite\n"
 	if err := os.WriteFile(job, []byte(text), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	for _, rt := range []string{"host", "runc", "runsc"} {
-		t.Run(rt, func(t *testing.T) {
-			t.Parallel()
-			tr := workloadtest.Trial(t, FIO{}, rt, map[string]string{"profile": job, "scratch": "tmpfs"})
-			requireOK(t, tr)
-			if *capture {
-				if err := os.WriteFile(filepath.Join("testdata", "profile-"+rt+".json"), []byte(tr.Raw["fio.stdout"]), 0o644); err != nil {
+		for _, store := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/store=%v", rt, store), func(t *testing.T) {
+				t.Parallel()
+				set := map[string]string{"profile": job, "scratch": "tmpfs"}
+				if store {
+					set[workload.ParamStoreProfile] = "true"
+				}
+				tr := workloadtest.Trial(t, FIO{}, rt, set)
+				requireOK(t, tr)
+				if *capture && store {
+					if err := os.WriteFile(filepath.Join("testdata", "profile-"+rt+".json"), []byte(tr.Raw["fio.stdout"]), 0o644); err != nil {
+						t.Fatal(err)
+					}
+				}
+				if tr.Cell.Params["job"] != JobProfile {
+					t.Errorf("cell job = %q, want %q", tr.Cell.Params["job"], JobProfile)
+				}
+				value(t, tr, "read_iops")
+				value(t, tr, "write_iops")
+				if tr.Attrs["fio.profile"] != job || len(tr.Attrs["fio.profile_sha256"]) != 64 {
+					t.Errorf("job file's name and digest not kept: %q, %q", tr.Attrs["fio.profile"], tr.Attrs["fio.profile_sha256"])
+				}
+				stored, err := json.Marshal(tr)
+				if err != nil {
 					t.Fatal(err)
 				}
-			}
-			if tr.Cell.Params["job"] != JobProfile {
-				t.Errorf("cell job = %q, want %q", tr.Cell.Params["job"], JobProfile)
-			}
-			value(t, tr, "read_iops")
-			value(t, tr, "write_iops")
-			if tr.Raw["fio.job"] != text || len(tr.Attrs["fio.profile_sha256"]) != 64 {
-				t.Errorf("job file not kept: raw %q, sha %q", tr.Raw["fio.job"], tr.Attrs["fio.profile_sha256"])
-			}
-			if tr.Attrs["scratch.fs"] != "tmpfs" {
-				t.Errorf("scratch.fs = %q, want tmpfs", tr.Attrs["scratch.fs"])
-			}
-		})
+				if store {
+					if tr.Raw["fio.job"] != text {
+						t.Errorf("job file not kept with store-profile: raw %q", tr.Raw["fio.job"])
+					}
+				} else if _, ok := tr.Raw["fio.job"]; ok || strings.Contains(string(stored), marker) {
+					t.Errorf("the trial keeps the job file's text:\n%s", stored)
+				}
+				if tr.Attrs["scratch.fs"] != "tmpfs" {
+					t.Errorf("scratch.fs = %q, want tmpfs", tr.Attrs["scratch.fs"])
+				}
+			})
+		}
+	}
+}
+
+// TestProfileExecOnHost runs a job file whose exec_prerun the grant allows,
+// on the host baseline: it runs, in the scratch directory.
+func TestProfileExecOnHost(t *testing.T) {
+	job := filepath.Join(t.TempDir(), "exec.fio")
+	text := "[j]\nsize=1m\nrw=read\nexec_prerun=echo ran > prerun-ran\n"
+	if err := os.WriteFile(job, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tr := workloadtest.Trial(t, FIO{}, "host", map[string]string{"profile": job, "scratch": "tmpfs", workload.ParamAllowExec: "true"})
+	requireOK(t, tr)
+	if tr.Cell.Params[workload.ParamAllowExec] != "true" {
+		t.Errorf("the cell does not record the grant: %v", tr.Cell.Params)
 	}
 }

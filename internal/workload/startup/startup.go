@@ -21,6 +21,7 @@ var (
 	_ workload.Workload       = Workload{}
 	_ workload.SandboxMaker   = Workload{}
 	_ workload.TrialTimeouter = Workload{}
+	_ workload.Discloser      = Workload{}
 )
 
 // Name implements workload.Workload.
@@ -39,7 +40,7 @@ func (Workload) Params() []workload.Param {
 	return []workload.Param{
 		{Name: "starts", Default: "10", Doc: "warm sandboxes started one after another in each trial; the trial's figures are their medians, every single start is kept for the tail percentiles", Profiles: map[string]string{"quick": "5"}},
 		{Name: "cold", Default: "true", Doc: "true: each trial first starts one sandbox right after writing back and dropping the host's page cache (the cold_* figures); false: none"},
-		{Name: "exec", Default: "/bin/true", Doc: "the trivial command the exec phase runs in each sandbox (space-separated argv)"},
+		{Name: "exec", Default: defaultExec, Doc: "the trivial command the exec phase runs in each sandbox (space-separated argv)"},
 		{Name: "oneshot", Default: "true", Doc: "true: each trial also runs starts run-to-completion sandboxes whose only process is the exec command (runc run, docker run --rm), where the runtime can (the oneshot figures); false: none"},
 	}
 }
@@ -113,6 +114,24 @@ func parse(p map[string]string) (config, error) {
 		return c, errors.New("parameter exec: empty command")
 	}
 	return c, nil
+}
+
+// defaultExec is the exec parameter's default, which is isobench's own
+// choice and not disclosed.
+const defaultExec = "/bin/true"
+
+// Disclose implements workload.Discloser: an exec command the user chose
+// runs in every sandbox the workload starts, and on the host baseline as a
+// host process, as root.
+func (Workload) Disclose(p map[string]string) ([]workload.Disclosure, error) {
+	if strings.Join(strings.Fields(p["exec"]), " ") == defaultExec {
+		return nil, nil
+	}
+	note := "the exec phase runs it in every sandbox started"
+	if p["oneshot"] == "true" {
+		note += ", and as the only process of each run-to-completion sandbox"
+	}
+	return []workload.Disclosure{{Kind: workload.DiscloseCommand, Param: "exec", What: p["exec"], Note: note, Sandboxed: true}}, nil
 }
 
 // Check implements workload.Workload: every runtime can run it.
