@@ -95,6 +95,12 @@ type Known struct {
 	// Profile, when set, replaces the file's profile (a --profile flag):
 	// defaults and parameter checks then follow it.
 	Profile string
+	// Grants are what the command line allows (--allow-exec): parameters
+	// are checked as the run will have them. A file cannot grant anything:
+	// its reserved parameter names (workload.IsReserved) are refused, and
+	// the grants are not written into the Suite, which the caller gives
+	// them to (see workload.Grants).
+	Grants workload.Grants
 }
 
 // LoadSuiteFile reads and checks the suite file at path (see ParseSuite).
@@ -822,6 +828,11 @@ func (p *suiteParser) params(n *yaml.Node, path string) []param {
 	bad := false
 	for _, f := range p.fields(n, path, nil) {
 		fp := joinPath(path, f.key)
+		if workload.IsReserved(f.key) {
+			p.errorf(f.knode, fp, "the name is reserved: what it allows only the command line grants (isobench run --allow-exec, --store-profile), never a suite file")
+			bad = true
+			continue
+		}
 		pr := param{name: f.key, key: f.knode}
 		switch f.val.Kind {
 		case yaml.SequenceNode:
@@ -928,6 +939,7 @@ func (p *suiteParser) checkParams(w workload.Workload, profile string, set param
 		p.errorf(nameNode, namePath, "%v", err)
 		return false
 	}
+	p.grant(w, full)
 	err = check(w, full)
 	if err == nil {
 		return true
@@ -943,6 +955,7 @@ func (p *suiteParser) checkParams(w workload.Workload, profile string, set param
 		if rerr != nil {
 			continue
 		}
+		p.grant(w, one)
 		if cerr := check(w, one); cerr != nil {
 			p.errorf(set.at[k], joinPath(path, k), "%v", cerr)
 			return false
@@ -954,6 +967,16 @@ func (p *suiteParser) checkParams(w workload.Workload, profile string, set param
 	}
 	p.errorf(at, ap, "%v", err)
 	return false
+}
+
+// grant adds the command line's grants to resolved parameters of a
+// workload that takes them, as the run will.
+func (p *suiteParser) grant(w workload.Workload, params map[string]string) {
+	if gt, ok := w.(workload.GrantTaker); ok && gt.TakesGrants() {
+		for k, v := range p.known.Grants.Params() {
+			params[k] = v
+		}
+	}
 }
 
 // check runs the workload's Check on parameters alone, on each cell's
