@@ -57,4 +57,9 @@
 // kept too (workload.PooledRaw), and reports show the pooled median, p95
 // and p99 of all starts of a cell as its tail, p95 from 20 values and p99
 // from 100 (e.g. 10 trials of 10 starts), without an interval.
+//
+// The exec command is the user's to choose, and runs in every sandbox,
+// which for the host baseline is the host itself, as root: a command other
+// than the default is disclosed (workload.Discloser) before a run or a
+// suite check goes on.
 package startup
