@@ -9,7 +9,8 @@ import (
 
 // Methods of a Comparison's p-value.
 const (
-	// MethodExact: the exact null distribution of U.
+	// MethodExact: the exact null distribution of U (conditional on the
+	// ties, when there are any).
 	MethodExact = "exact"
 	// MethodNormal: the normal approximation with tie and continuity
 	// corrections.
@@ -17,8 +18,13 @@ const (
 )
 
 // ExactLimit is the largest sample size for which Compare computes the
-// exact distribution of U (when there are no ties).
+// exact distribution of U when there are no ties.
 const ExactLimit = 50
+
+// TiesExactLimit is the largest sample size for which Compare computes the
+// exact distribution of U conditional on the ties, when there are ties
+// (sysbench reports latencies in 10 µs steps, so ties are the rule).
+const TiesExactLimit = 25
 
 // Comparison is the result of a two-sided Mann–Whitney U test of the null
 // hypothesis that x and base come from the same distribution.
@@ -75,6 +81,7 @@ func Compare(x, base []float64, alpha float64) (Comparison, error) {
 	c := Comparison{N1: n1, N2: n2, Alpha: alpha}
 	u, tieSum, groups := uStatistic(x, base)
 	c.U = u
+	exactTies := tieSum > 0 && n1 <= TiesExactLimit && n2 <= TiesExactLimit
 
 	switch {
 	case groups == 1:
@@ -85,6 +92,9 @@ func Compare(x, base []float64, alpha float64) (Comparison, error) {
 		c.Method = MethodExact
 		umin := int(math.Min(u, float64(n1*n2)-u)) // U is whole without ties
 		c.P = min(1, 2*uCDF(n1, n2, umin))
+	case exactTies:
+		c.Method = MethodExact
+		c.P = tiedExactP(x, base)
 	default:
 		c.Method = MethodNormal
 		c.P = normalP(n1, n2, u, tieSum)
@@ -93,7 +103,8 @@ func Compare(x, base []float64, alpha float64) (Comparison, error) {
 
 	if !c.Significant && n1 <= ExactLimit && n2 <= ExactLimit {
 		// The most extreme arrangement, x entirely above or below base,
-		// has exact p-value 2/C(n1+n2, n1).
+		// has exact p-value 2/C(n1+n2, n1) without ties (ties only make
+		// the smallest attainable p-value larger).
 		lc, _ := math.Lgamma(float64(n1 + n2 + 1))
 		l1, _ := math.Lgamma(float64(n1 + 1))
 		l2, _ := math.Lgamma(float64(n2 + 1))
@@ -193,6 +204,95 @@ func uCDF(n1, n2, u int) float64 {
 		sum += p
 	}
 	return min(sum, 1)
+}
+
+// tiedExactP returns the two-sided p-value of the Mann–Whitney test from the
+// exact permutation distribution of U conditional on the tie pattern of the
+// pooled sample: under the null hypothesis every choice of which n1 of the
+// n1+n2 pooled values form x is equally likely, and U is a function of the
+// sum of x's mid-ranks. Twice a mid-rank is a whole number, so the
+// distribution is counted exactly: for each group of t equal values with
+// doubled mid-rank r, choosing j of them for x adds j·r to the doubled
+// rank sum, in C(t, j) ways. The two-sided p-value is
+// min(1, 2·min(P(S ≤ s), P(S ≥ s))) for the observed doubled rank sum s,
+// the rule of a two-sided permutation test (with ties the distribution
+// need not be symmetric, so the two tails are counted separately). Counts
+// are at most C(50, 25) < 2⁵³, exact in float64, for the sizes Compare
+// sends here (TiesExactLimit).
+func tiedExactP(x, base []float64) float64 {
+	type obs struct {
+		v   float64
+		inX bool
+	}
+	all := make([]obs, 0, len(x)+len(base))
+	for _, v := range x {
+		all = append(all, obs{v, true})
+	}
+	for _, v := range base {
+		all = append(all, obs{v, false})
+	}
+	sort.Slice(all, func(i, j int) bool { return all[i].v < all[j].v })
+	n1 := len(x)
+	type group struct{ size, rank2 int }
+	var groups []group
+	observed, maxSum := 0, 0
+	for i := 0; i < len(all); {
+		j, inX := i, 0
+		for ; j < len(all) && all[j].v == all[i].v; j++ {
+			if all[j].inX {
+				inX++
+			}
+		}
+		r2 := i + 1 + j // twice the mid-rank of ranks i+1 … j
+		groups = append(groups, group{j - i, r2})
+		observed += inX * r2
+		maxSum += min(j-i, n1) * r2
+		i = j
+	}
+	// ways[k][s]: the number of ways to choose k values, from the groups
+	// seen so far, whose doubled ranks add up to s.
+	ways := make([][]float64, n1+1)
+	for k := range ways {
+		ways[k] = make([]float64, maxSum+1)
+	}
+	ways[0][0] = 1
+	seen := 0
+	for _, g := range groups {
+		seen += g.size
+		for k := min(n1, seen); k >= 1; k-- {
+			row := ways[k]
+			for j := 1; j <= min(g.size, k); j++ {
+				c := binomial(g.size, j)
+				add := j * g.rank2
+				from := ways[k-j]
+				for s := add; s <= maxSum; s++ {
+					if from[s-add] != 0 {
+						row[s] += c * from[s-add]
+					}
+				}
+			}
+		}
+	}
+	var total, lower, upper float64
+	for s, w := range ways[n1] {
+		total += w
+		if s <= observed {
+			lower += w
+		}
+		if s >= observed {
+			upper += w
+		}
+	}
+	return min(1, 2*min(lower, upper)/total)
+}
+
+// binomial returns C(n, k) for small n, exactly.
+func binomial(n, k int) float64 {
+	c := 1.0
+	for i := 1; i <= k; i++ {
+		c = c * float64(n-k+i) / float64(i)
+	}
+	return math.Round(c)
 }
 
 // normalP returns the two-sided p-value of U by the normal approximation,

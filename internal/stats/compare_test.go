@@ -2,6 +2,7 @@ package stats
 
 import (
 	"math"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"testing"
@@ -235,4 +236,104 @@ func TestHolmEdgeCases(t *testing.T) {
 			t.Errorf("Holm(%v, %v) error %v, want one containing %q", tc.p, tc.alpha, err, tc.want)
 		}
 	}
+}
+
+// TestTiedExactEnumeration checks the exact tied distribution against
+// counting U over every way of choosing which n1 of the pooled values
+// form the first sample, for samples with ties of every shape.
+func TestTiedExactEnumeration(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for trial := 0; trial < 300; trial++ {
+		n1, n2 := 1+rng.IntN(7), 1+rng.IntN(7)
+		levels := 1 + rng.IntN(4) // few distinct values: many ties
+		x, base := make([]float64, n1), make([]float64, n2)
+		for i := range x {
+			x[i] = float64(rng.IntN(levels))
+		}
+		for i := range base {
+			base[i] = float64(rng.IntN(levels) + rng.IntN(2))
+		}
+		pooled := append(append([]float64{}, x...), base...)
+		u, tieSum, groups := uStatistic(x, base)
+		if tieSum == 0 || groups == 1 {
+			continue
+		}
+		var total, lower, upper float64
+		for mask := 0; mask < 1<<len(pooled); mask++ {
+			if popcount(mask) != n1 {
+				continue
+			}
+			var a, b []float64
+			for i, v := range pooled {
+				if mask&(1<<i) != 0 {
+					a = append(a, v)
+				} else {
+					b = append(b, v)
+				}
+			}
+			ua, _, _ := uStatistic(a, b)
+			total++
+			if ua <= u {
+				lower++
+			}
+			if ua >= u {
+				upper++
+			}
+		}
+		want := min(1, 2*min(lower, upper)/total)
+		c, err := Compare(x, base, 0.05)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.Method != MethodExact || math.Abs(c.P-want) > 1e-12 {
+			t.Errorf("Compare(%v, %v): P=%v method %s, want %v by enumeration", x, base, c.P, c.Method, want)
+		}
+	}
+}
+
+// TestTiedExact holds the cases that made the normal approximation wrong
+// for sysbench's 10 µs steps, and values of benchstat's U test (the exact
+// tied distribution of go-moremath, as benchstat uses) where its two-sided
+// rule and this one agree.
+func TestTiedExact(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		x, base []float64
+		p       float64
+		method  string
+	}{
+		// Entirely apart: the smallest p-value n = 6 + 6 allows, 2/924
+		// (the normal approximation said 0.0045 and 0.0013).
+		{"latency steps 6v6", []float64{710, 710, 720, 720, 720, 730}, []float64{740, 740, 750, 750, 760, 760}, 2.0 / 924, MethodExact},
+		{"two values 6v6", []float64{1, 1, 1, 1, 1, 1}, []float64{2, 2, 2, 2, 2, 2}, 2.0 / 924, MethodExact},
+		// benchstat: 0.1774891774891775.
+		{"overlapping 6v6", []float64{1, 2, 2, 2, 2, 3}, []float64{2, 2, 3, 3, 3, 3}, 0.1774891774891775, MethodExact},
+		// An asymmetric tie pattern, where benchstat's library says
+		// p = 1.5: the only other arrangement has probability 3/4.
+		{"asymmetric ties 1v3", []float64{2}, []float64{1, 1, 1}, 0.5, MethodExact},
+		// Past TiesExactLimit: the normal approximation.
+		{"ties 26v26", ladder(26, 0), ladder(26, 1), -1, MethodNormal},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := Compare(tc.x, tc.base, 0.05)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.Method != tc.method || (tc.p >= 0 && math.Abs(c.P-tc.p) > 1e-12) {
+				t.Errorf("P=%v method %s, want %v %s", c.P, c.Method, tc.p, tc.method)
+			}
+			if !(c.P > 0 && c.P <= 1) {
+				t.Errorf("P=%v is not a probability", c.P)
+			}
+		})
+	}
+}
+
+// ladder returns n values in steps of 10 with every value twice, shifted.
+func ladder(n int, shift float64) []float64 {
+	out := make([]float64, n)
+	for i := range out {
+		out[i] = 700 + 10*float64(i/2) + 10*shift
+	}
+	return out
 }

@@ -73,8 +73,19 @@ def mwu(name, x, base):
     x = [float(v) for v in x]
     base = [float(v) for v in base]
     ties = len(set(x + base)) < len(x) + len(base)
-    # The rule of stats.Compare: exact without ties for n <= 50, else the
-    # normal approximation with tie and continuity corrections.
+    small = len(x) <= 25 and len(base) <= 25
+    # The rule of stats.Compare: exact without ties for n <= 50; exact
+    # conditional on the ties for n <= 25 (here by SciPy's permutation
+    # test over every arrangement, two-sided as 2 min(P(<=), P(>=)));
+    # else the normal approximation with tie and continuity corrections.
+    if ties and small:
+        def u(a, b):
+            return stats.mannwhitneyu(a, b, method="asymptotic").statistic
+        r = stats.permutation_test((x, base), u, permutation_type="independent",
+                                   alternative="two-sided", n_resamples=np.inf,
+                                   vectorized=False)
+        return {"name": name, "x": x, "base": base, "method": "exact",
+                "u": float(r.statistic), "p": float(r.pvalue)}
     exact = not ties and len(x) <= 50 and len(base) <= 50
     method = "exact" if exact else "asymptotic"
     r = stats.mannwhitneyu(x, base, alternative="two-sided", method=method,
@@ -145,6 +156,11 @@ def main():
         mwu("ties-5v5", [1, 2, 2, 3, 4], [2, 3, 3, 5, 6]),
         mwu("ties-ints-40v40", i40.tolist(), j40.tolist()),
         mwu("one-differs", [1, 1, 1, 1], [1, 1, 1, 2]),
+        mwu("latency-steps-6v6", [710, 710, 720, 720, 720, 730],
+            [740, 740, 750, 750, 760, 760]),
+        mwu("two-values-6v6", [1] * 6, [2] * 6),
+        mwu("overlapping-ties-6v6", [1, 2, 2, 2, 2, 3], [2, 2, 3, 3, 3, 3]),
+        mwu("asymmetric-ties-2v4", [2, 1], [1, 1, 1, 1]),
         mwu("far-apart-20v20", list(range(1, 21)), list(range(101, 121))),
     ]
 
