@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 
@@ -22,6 +24,44 @@ type CompareOptions struct {
 	// fraction (0.05 for 5%): a significant change of a metric in its
 	// worse direction by more than this is a regression.
 	FailAbove float64
+	// Strict asks more of a regression: the whole ratio interval, not
+	// only the change of the medians, lies beyond FailAbove.
+	Strict bool
+}
+
+// Kinds of an Unjudged cell.
+const (
+	// UnjudgedMissing: the cell is in one side only (a runtime skipped or
+	// gone, a workload or metric not measured).
+	UnjudgedMissing = "missing"
+	// UnjudgedInconclusive: the cell is on both sides but cannot be
+	// judged (no successful trial on a side, or too few trials for the
+	// test to find any difference).
+	UnjudgedInconclusive = "inconclusive"
+)
+
+// Unjudged is a cell a comparison could not judge, and why. A gate that
+// passes over it would pass what it did not measure.
+type Unjudged struct {
+	Workload string            `json:"workload"`
+	Params   map[string]string `json:"params,omitempty"`
+	Runtime  string            `json:"runtime,omitempty"`
+	// Metric is empty when the whole cell (every metric) is concerned.
+	Metric string `json:"metric,omitempty"`
+	Kind   string `json:"kind"`
+	Reason string `json:"reason"`
+}
+
+// Name is the cell's name for people: "runc cpu max-prime=20000 events/s".
+func (u Unjudged) Name() string {
+	parts := []string{u.Runtime, u.Workload, ParamsText(u.Params), u.Metric}
+	var out []string
+	for _, p := range parts {
+		if p != "" {
+			out = append(out, p)
+		}
+	}
+	return strings.Join(out, " ")
 }
 
 // Side names what one side of a comparison is.
@@ -43,10 +83,11 @@ type Comparison struct {
 	ByRuntime bool         `json:"by_runtime"`
 	Alpha     float64      `json:"alpha"`
 	FailAbove float64      `json:"fail_above,omitempty"`
+	Strict    bool         `json:"strict,omitempty"`
 	Rows      []CompareRow `json:"rows"`
-	// Unmatched lists what only one side has, and why nothing was compared
-	// for it.
-	Unmatched []string `json:"unmatched,omitempty"`
+	// Unjudged lists every cell that could not be judged, and why: a
+	// cell in one side only, or one without enough successful trials.
+	Unjudged []Unjudged `json:"unjudged,omitempty"`
 }
 
 // CompareRow is one metric of one workload group (and one runtime, when
@@ -60,12 +101,21 @@ type CompareRow struct {
 	New      stats.Summary     `json:"new"`
 	// Delta is new median / old median − 1; it is shown only when
 	// Significant.
-	Delta   float64           `json:"delta"`
+	Delta float64 `json:"delta"`
+	// Ratio is new median / old median with its bootstrap interval,
+	// shown on every row.
+	Ratio   *stats.RatioCI    `json:"ratio,omitempty"`
 	Compare *stats.Comparison `json:"compare,omitempty"`
 	// PHolm is the p-value after Holm's correction over the rows of the
 	// same metric.
-	PHolm       float64 `json:"p_holm"`
-	Significant bool    `json:"significant"`
+	PHolm float64 `json:"p_holm"`
+	// Significant is true when the U test rejects (after Holm's
+	// correction) and the ratio interval excludes 1: the two must agree
+	// before a difference is called.
+	Significant bool `json:"significant"`
+	// Disagree is true when the U test rejects but the ratio interval
+	// holds 1; the row is then not significant, and marked.
+	Disagree bool `json:"disagree,omitempty"`
 	// Regression is a significant change in the metric's worse direction
 	// beyond CompareOptions.FailAbove.
 	Regression bool   `json:"regression,omitempty"`
@@ -86,48 +136,96 @@ func (c *Comparison) Regressions() []CompareRow {
 // CompareRuns compares run b (new) with run a (old): every workload group
 // with the same parameters, runtime and metric in both.
 func CompareRuns(a, b *result.Run, reg *workload.Registry, opt CompareOptions) *Comparison {
-	c := &Comparison{Old: Side{Label: "old", RunID: a.ID}, New: Side{Label: "new", RunID: b.ID}, ByRuntime: true, Alpha: Alpha, FailAbove: opt.FailAbove}
+	c := &Comparison{Old: Side{Label: "old", RunID: a.ID}, New: Side{Label: "new", RunID: b.ID}, ByRuntime: true, Alpha: Alpha, FailAbove: opt.FailAbove, Strict: opt.Strict}
 	aa, ab := Analyze(a, reg), Analyze(b, reg)
 	keep := func(rt string) bool { return len(opt.Runtimes) == 0 || contains(opt.Runtimes, rt) }
-	for gi := range aa.Groups {
-		ga := &aa.Groups[gi]
-		gb := findGroup(ab, ga)
-		if gb == nil {
-			c.Unmatched = append(c.Unmatched, fmt.Sprintf("%s %s: only in %s", ga.Workload, ParamsText(ga.Params), a.ID))
-			continue
+	seed := a.Seed ^ b.Seed
+	// missing records what one side (in, "old" or "new") has and the other
+	// lacks, with the reason the other run gave for skipping it.
+	missing := func(g *Group, rt, metric string, other *result.Run, in string) {
+		why := fmt.Sprintf("only in the %s run", in)
+		if r := skipReason(other, rt, g.Workload); r != "" {
+			why += "; the other skipped it: " + r
 		}
-		for _, ma := range ga.Metrics {
-			if !wantMetric(opt, ma.Metric.Name) {
-				continue
-			}
-			mb := findMetric(gb, ma.Metric.Name)
-			if mb == nil {
-				continue
-			}
-			for _, ca := range ma.Cells {
-				if !keep(ca.Runtime) {
+		c.Unjudged = append(c.Unjudged, Unjudged{Workload: g.Workload, Params: g.Params, Runtime: rt, Metric: metric, Kind: UnjudgedMissing, Reason: why})
+	}
+	oneSide := func(from *Analysis, to *Analysis, other *result.Run, in string, compare bool) {
+		for gi := range from.Groups {
+			g := &from.Groups[gi]
+			gt := findGroup(to, g)
+			for _, m := range g.Metrics {
+				if !wantMetric(opt, m.Metric.Name) {
 					continue
 				}
-				cb, ok := findCell(mb, ca.Runtime)
-				if !ok {
-					continue
+				var mt *MetricRow
+				if gt != nil {
+					mt = findMetric(gt, m.Metric.Name)
 				}
-				c.Rows = append(c.Rows, compareRow(ga, ca.Runtime, ma.Metric, ca.Values, cb.Values))
+				for _, cell := range m.Cells {
+					if !keep(cell.Runtime) {
+						continue
+					}
+					var ct Cell
+					ok := false
+					if mt != nil {
+						ct, ok = findCell(mt, cell.Runtime)
+					}
+					switch {
+					case !ok:
+						missing(g, cell.Runtime, m.Metric.Label, other, in)
+					case compare:
+						c.Rows = append(c.Rows, compareRow(g, cell.Runtime, m.Metric, cell.Values, ct.Values, seed))
+					}
+				}
 			}
 		}
 	}
-	for gi := range ab.Groups {
-		if findGroup(aa, &ab.Groups[gi]) == nil {
-			c.Unmatched = append(c.Unmatched, fmt.Sprintf("%s %s: only in %s", ab.Groups[gi].Workload, ParamsText(ab.Groups[gi].Params), b.ID))
-		}
-	}
+	oneSide(aa, ab, b, "old", true)
+	oneSide(ab, aa, a, "new", false)
 	c.finish(opt)
 	return c
 }
 
+// collapseUnjudged lists a cell not judged for the same reason on several
+// metrics once, without a metric, in the place of its first metric.
+func collapseUnjudged(us []Unjudged) []Unjudged {
+	key := func(u Unjudged) string {
+		return u.Kind + "\x00" + u.Workload + result.ParamString(u.Params) + "\x00" + u.Runtime + "\x00" + u.Reason
+	}
+	count := map[string]int{}
+	for _, u := range us {
+		count[key(u)]++
+	}
+	var out []Unjudged
+	done := map[string]bool{}
+	for _, u := range us {
+		k := key(u)
+		if count[k] > 1 {
+			if done[k] {
+				continue
+			}
+			done[k] = true
+			u.Metric = ""
+		}
+		out = append(out, u)
+	}
+	return out
+}
+
+// skipReason is why run skipped runtime rt (for workload wl, or for all),
+// or "".
+func skipReason(run *result.Run, rt, wl string) string {
+	for _, s := range run.Skipped {
+		if s.Runtime == rt && (s.Workload == "" || s.Workload == wl) {
+			return s.Reason
+		}
+	}
+	return ""
+}
+
 // CompareRuntimes compares runtime newRT with runtime oldRT within one run.
 func CompareRuntimes(run *result.Run, oldRT, newRT string, reg *workload.Registry, opt CompareOptions) *Comparison {
-	c := &Comparison{Old: Side{Label: "old", RunID: run.ID, Runtime: oldRT}, New: Side{Label: "new", RunID: run.ID, Runtime: newRT}, Alpha: Alpha, FailAbove: opt.FailAbove}
+	c := &Comparison{Old: Side{Label: "old", RunID: run.ID, Runtime: oldRT}, New: Side{Label: "new", RunID: run.ID, Runtime: newRT}, Alpha: Alpha, FailAbove: opt.FailAbove, Strict: opt.Strict}
 	an := Analyze(run, reg)
 	for gi := range an.Groups {
 		g := &an.Groups[gi]
@@ -137,31 +235,38 @@ func CompareRuntimes(run *result.Run, oldRT, newRT string, reg *workload.Registr
 			}
 			co, okOld := findCell(&m, oldRT)
 			cn, okNew := findCell(&m, newRT)
+			for _, side := range []struct {
+				rt string
+				ok bool
+			}{{oldRT, okOld}, {newRT, okNew}} {
+				if !side.ok {
+					why := "no trials of " + side.rt
+					if r := skipReason(run, side.rt, g.Workload); r != "" {
+						why += ": skipped: " + r
+					}
+					c.Unjudged = append(c.Unjudged, Unjudged{Workload: g.Workload, Params: g.Params, Metric: m.Metric.Label, Kind: UnjudgedMissing, Reason: why})
+				}
+			}
 			if !okOld || !okNew {
 				continue
 			}
-			c.Rows = append(c.Rows, compareRow(g, "", m.Metric, co.Values, cn.Values))
-		}
-		has := map[string]bool{}
-		for _, rc := range g.Runtimes {
-			has[rc.Runtime] = true
-		}
-		for _, rt := range []string{oldRT, newRT} {
-			if !has[rt] {
-				c.Unmatched = append(c.Unmatched, fmt.Sprintf("%s %s: no trials of %s", g.Workload, ParamsText(g.Params), rt))
-			}
+			c.Rows = append(c.Rows, compareRow(g, "", m.Metric, co.Values, cn.Values, run.Seed))
 		}
 	}
 	c.finish(opt)
 	return c
 }
 
-func compareRow(g *Group, rt string, m workload.Metric, old, new []float64) CompareRow {
+func compareRow(g *Group, rt string, m workload.Metric, old, new []float64, seed int64) CompareRow {
 	r := CompareRow{Workload: g.Workload, Params: g.Params, Runtime: rt, Metric: m,
 		Old: stats.Summarize(old, stats.WithConfidence(Level)), New: stats.Summarize(new, stats.WithConfidence(Level))}
 	switch {
-	case len(old) == 0 || len(new) == 0:
-		r.Note = "no values on one side"
+	case len(old) == 0 && len(new) == 0:
+		r.Note = "no successful trial in either run"
+	case len(old) == 0:
+		r.Note = "no successful trial on the old side"
+	case len(new) == 0:
+		r.Note = "no successful trial on the new side"
 	default:
 		cmp, err := stats.Compare(new, old, Alpha)
 		if err != nil {
@@ -172,8 +277,32 @@ func compareRow(g *Group, rt string, m workload.Metric, old, new []float64) Comp
 		if r.Old.Median != 0 {
 			r.Delta = r.New.Median/r.Old.Median - 1
 		}
+		if ratio, err := stats.Ratio(new, old, seed, stats.WithConfidence(Level)); err == nil {
+			r.Ratio = &ratio
+		} else {
+			r.Note = "no ratio: " + err.Error()
+		}
+		for _, w := range cmp.Warnings {
+			if w.Code == stats.CodeTooFewSamples {
+				r.Note = fmt.Sprintf("too few trials (%d old, %d new): %s", len(old), len(new), w.Message)
+			}
+		}
 	}
 	return r
+}
+
+// judgeable reports whether a row can be judged: both sides measured, and
+// enough trials for the test to find a difference.
+func (r CompareRow) judgeable() bool {
+	if r.Compare == nil {
+		return false
+	}
+	for _, w := range r.Compare.Warnings {
+		if w.Code == stats.CodeTooFewSamples {
+			return false
+		}
+	}
+	return true
 }
 
 // finish corrects the p-values, by Holm's method over the rows of one
@@ -205,16 +334,57 @@ func (c *Comparison) finish(opt CompareOptions) {
 		for k, i := range idx {
 			r := &c.Rows[i]
 			r.PHolm, r.Significant = adj[k], reject[k]
+			if r.Significant && r.Ratio != nil && r.Ratio.Lo <= 1 && r.Ratio.Hi >= 1 {
+				r.Significant, r.Disagree = false, true
+			}
 			if !r.Significant || opt.FailAbove <= 0 || r.Old.Median == 0 {
 				continue
 			}
-			worse := r.Delta
-			if r.Metric.HigherIsBetter {
-				worse = -r.Delta
-			}
-			r.Regression = worse > opt.FailAbove
+			r.Regression = regressed(r, opt)
 		}
 	}
+	for _, r := range c.Rows {
+		if !r.judgeable() {
+			c.Unjudged = append(c.Unjudged, Unjudged{Workload: r.Workload, Params: r.Params, Runtime: r.Runtime, Metric: r.Metric.Label, Kind: UnjudgedInconclusive, Reason: r.Note})
+		}
+	}
+	c.Unjudged = collapseUnjudged(c.Unjudged)
+}
+
+// regressed applies the gate's rule to a significant row: the change of
+// the medians is beyond the bound in the metric's worse direction, and
+// with Strict the whole ratio interval is too.
+func regressed(r *CompareRow, opt CompareOptions) bool {
+	worse := r.Delta
+	if r.Metric.HigherIsBetter {
+		worse = -r.Delta
+	}
+	if worse <= opt.FailAbove {
+		return false
+	}
+	if !opt.Strict {
+		return true
+	}
+	if r.Ratio == nil {
+		return false
+	}
+	if r.Metric.HigherIsBetter {
+		return r.Ratio.Hi < 1-opt.FailAbove
+	}
+	return r.Ratio.Lo > 1+opt.FailAbove
+}
+
+// Blocking returns the cells the gate must not pass over: missing ones
+// unless allowMissing, inconclusive ones unless allowInconclusive.
+func (c *Comparison) Blocking(allowMissing, allowInconclusive bool) []Unjudged {
+	var out []Unjudged
+	for _, u := range c.Unjudged {
+		if u.Kind == UnjudgedMissing && allowMissing || u.Kind == UnjudgedInconclusive && allowInconclusive {
+			continue
+		}
+		out = append(out, u)
+	}
+	return out
 }
 
 func wantMetric(opt CompareOptions, name string) bool {
@@ -293,8 +463,9 @@ func (c *Comparison) Text(w io.Writer) error {
 	} else {
 		fmt.Fprintf(ew, "run %s\nold: %s\nnew: %s\n", c.Old.RunID, c.Old.Runtime, c.New.Runtime)
 	}
-	fmt.Fprintf(ew, "medians ±%g%% CI; delta = new/old − 1 where significant, ~ otherwise (Mann–Whitney U, Holm over the runtimes of each metric, α=%g)\n",
-		Level*100, c.Alpha)
+	fmt.Fprintf(ew, "medians ±%g%% CI; ratio = new/old medians [%g%% bootstrap CI]; delta = new/old − 1 where significant, ~ otherwise\n"+
+		"significant: the Mann–Whitney U test rejects (Holm over the runtimes of each metric, α=%g) and the ratio interval excludes 1 (‡: the test rejects but the interval holds 1)\n",
+		Level*100, Level*100, c.Alpha)
 	var tw *tabwriter.Writer
 	last := "\x00"
 	flush := func() error {
@@ -312,7 +483,7 @@ func (c *Comparison) Text(w io.Writer) error {
 			last = key
 			fmt.Fprintf(ew, "\n%s  %s\n", r.Workload, ParamsText(r.Params))
 			tw = tabwriter.NewWriter(ew, 0, 4, 2, ' ', 0)
-			head := []string{"METRIC", strings.ToUpper(c.sideName(c.Old)), strings.ToUpper(c.sideName(c.New)), "DELTA", "P", "N"}
+			head := []string{"METRIC", strings.ToUpper(c.sideName(c.Old)), strings.ToUpper(c.sideName(c.New)), "RATIO", "DELTA", "P", "N"}
 			if c.ByRuntime {
 				head = append([]string{"RUNTIME"}, head...)
 			}
@@ -326,21 +497,57 @@ func (c *Comparison) Text(w io.Writer) error {
 	if len(c.Rows) == 0 {
 		fmt.Fprintln(ew, "\nnothing to compare: no workload group, runtime and metric is in both")
 	}
-	for _, u := range c.Unmatched {
-		fmt.Fprintf(ew, "note: %s\n", u)
+	if len(c.Unjudged) > 0 {
+		fmt.Fprintf(ew, "\n%d cell(s) not judged:\n", len(c.Unjudged))
+		for _, u := range c.Unjudged {
+			fmt.Fprintf(ew, "  %s %s: %s\n", u.Kind, u.Name(), u.Reason)
+		}
 	}
 	if c.FailAbove > 0 {
 		regs := c.Regressions()
 		if len(regs) == 0 {
-			fmt.Fprintf(ew, "\nno regression beyond %g%%\n", c.FailAbove*100)
+			fmt.Fprintf(ew, "\nno regression beyond %s%s among the judged cells\n", PercentText(c.FailAbove), c.strictText())
 		} else {
-			fmt.Fprintf(ew, "\n%d regression(s) beyond %g%%:\n", len(regs), c.FailAbove*100)
+			fmt.Fprintf(ew, "\n%d regression(s) beyond %s%s:\n", len(regs), PercentText(c.FailAbove), c.strictText())
 			for _, r := range regs {
 				fmt.Fprintf(ew, "  %s\n", c.rowName(r))
 			}
 		}
 	}
 	return ew.err
+}
+
+func (c *Comparison) strictText() string {
+	if c.Strict {
+		return " (strict: the whole ratio interval beyond the bound)"
+	}
+	return ""
+}
+
+// PercentText writes a fraction as a percentage without the float noise of
+// the multiplication (0.07 is "7%", not "7.000000000000001%").
+func PercentText(f float64) string {
+	return strconv.FormatFloat(math.Round(f*100*1e6)/1e6, 'f', -1, 64) + "%"
+}
+
+// PText writes a p-value with two significant digits, so that a small one
+// is not shown as 0.000.
+func PText(p float64) string {
+	switch {
+	case p >= 0.01:
+		return strconv.FormatFloat(p, 'f', 3, 64)
+	case p > 0:
+		return strconv.FormatFloat(p, 'g', 2, 64)
+	}
+	return "0"
+}
+
+// compareRatioText is "1.08 [1.02–1.15]", or "-" when there is no ratio.
+func compareRatioText(r *stats.RatioCI) string {
+	if r == nil {
+		return "-"
+	}
+	return fmt.Sprintf("%.3g [%.3g–%.3g]", r.Ratio, r.Lo, r.Hi)
 }
 
 func (c *Comparison) rowCells(r CompareRow) []string {
@@ -350,14 +557,17 @@ func (c *Comparison) rowCells(r CompareRow) []string {
 	}
 	p := "-"
 	if r.Compare != nil {
-		p = fmt.Sprintf("%.3f", r.PHolm)
+		p = PText(r.PHolm)
 	}
 	delta := r.DeltaText()
+	if r.Disagree {
+		delta += " ‡"
+	}
 	if r.Regression {
 		delta += " !"
 	}
 	cells := []string{r.Metric.Label + " " + arrow, summaryText(r.Old, r.Metric.Unit), summaryText(r.New, r.Metric.Unit),
-		delta, p, fmt.Sprintf("%d+%d", r.Old.N, r.New.N)}
+		compareRatioText(r.Ratio), delta, p, fmt.Sprintf("%d+%d", r.Old.N, r.New.N)}
 	if c.ByRuntime {
 		cells = append([]string{r.Runtime}, cells...)
 	}
@@ -381,9 +591,9 @@ func (c *Comparison) Markdown(w io.Writer) error {
 	} else {
 		fmt.Fprintf(ew, "Comparing `%s` (old) with `%s` (new) in run `%s`.\n\n", c.Old.Runtime, c.New.Runtime, c.Old.RunID)
 	}
-	head := "| workload | metric | old | new | delta | p | n |\n|---|---|--:|--:|--:|--:|--:|\n"
+	head := "| workload | metric | old | new | ratio | delta | p | n |\n|---|---|--:|--:|--:|--:|--:|--:|\n"
 	if c.ByRuntime {
-		head = "| workload | runtime | metric | old | new | delta | p | n |\n|---|---|---|--:|--:|--:|--:|--:|\n"
+		head = "| workload | runtime | metric | old | new | ratio | delta | p | n |\n|---|---|---|--:|--:|--:|--:|--:|--:|\n"
 	}
 	fmt.Fprint(ew, head)
 	for _, r := range c.Rows {
@@ -394,13 +604,17 @@ func (c *Comparison) Markdown(w io.Writer) error {
 		}
 		fmt.Fprintf(ew, "| %s | %s |\n", md(wl), strings.Join(cells, " | "))
 	}
-	fmt.Fprintf(ew, "\nMedians ±%g%% CI; delta where significant (Mann–Whitney U, Holm over the runtimes of each metric, α=%g), ~ otherwise.\n", Level*100, c.Alpha)
-	for _, u := range c.Unmatched {
-		fmt.Fprintf(ew, "\n- %s", md(u))
+	fmt.Fprintf(ew, "\nMedians ±%g%% CI; ratio of the medians with its %g%% bootstrap CI; delta where significant, ~ otherwise. "+
+		"Significant: the Mann–Whitney U test rejects (Holm over the runtimes of each metric, α=%g) and the ratio interval excludes 1 (‡: the test rejects but the interval holds 1).\n", Level*100, Level*100, c.Alpha)
+	if len(c.Unjudged) > 0 {
+		fmt.Fprintf(ew, "\n**%d cell(s) not judged**\n\n", len(c.Unjudged))
+		for _, u := range c.Unjudged {
+			fmt.Fprintf(ew, "- %s %s: %s\n", u.Kind, md(u.Name()), md(u.Reason))
+		}
 	}
 	if c.FailAbove > 0 {
 		regs := c.Regressions()
-		fmt.Fprintf(ew, "\n**%d regression(s) beyond %g%%**\n", len(regs), c.FailAbove*100)
+		fmt.Fprintf(ew, "\n**%d regression(s) beyond %s%s**\n", len(regs), PercentText(c.FailAbove), c.strictText())
 		for _, r := range regs {
 			fmt.Fprintf(ew, "- %s\n", md(c.rowName(r)))
 		}

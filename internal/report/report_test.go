@@ -344,3 +344,147 @@ func TestFormatOf(t *testing.T) {
 		t.Errorf("ParseFormat(pdf) = %v, want an error listing the formats", err)
 	}
 }
+
+// without returns a copy of run with the trials of some runtimes dropped,
+// or failed when fail is true.
+func without(run *result.Run, fail bool, runtimes ...string) *result.Run {
+	c := *run
+	c.Trials = nil
+	for _, t := range run.Trials {
+		if contains(runtimes, t.Cell.Runtime) {
+			if !fail {
+				continue
+			}
+			t.Status, t.Error, t.Samples = result.StatusFailed, "exit status 1", nil
+		}
+		c.Trials = append(c.Trials, t)
+	}
+	return &c
+}
+
+// firstTrials keeps the first n measured trials of each runtime.
+func firstTrials(run *result.Run, n int) *result.Run {
+	c := *run
+	c.Trials = nil
+	seen := map[string]int{}
+	for _, t := range run.Trials {
+		if t.Warmup {
+			continue
+		}
+		if seen[t.Cell.Runtime] < n {
+			seen[t.Cell.Runtime]++
+			c.Trials = append(c.Trials, t)
+		}
+	}
+	return &c
+}
+
+// TestCompareGate: the gate never passes what it did not measure. A
+// runtime gone from the new run, a runtime whose every trial failed, and
+// a big change measured on too few trials are each listed as not judged,
+// with the runtime named, and block the gate unless allowed.
+func TestCompareGate(t *testing.T) {
+	reg := builtin.Workloads()
+	base := loadRun(t, "cpu-host-runc")
+	for _, tc := range []struct {
+		name     string
+		old, new *result.Run
+		kind     string // of runc's unjudged cells
+		hostToo  bool   // host is not judged either
+		regress  bool
+	}{
+		{"runc gone", base, without(base, false, "runc"), UnjudgedMissing, false, false},
+		{"runc new", without(base, false, "runc"), base, UnjudgedMissing, false, false},
+		{"runc all failed", base, without(base, true, "runc"), UnjudgedInconclusive, false, false},
+		{"50% slower on 3 trials a side", firstTrials(base, 3), firstTrials(scaled(base, "runc", "events_per_sec", 0.5), 3), UnjudgedInconclusive, true, false},
+		{"50% slower on 6 trials a side", base, scaled(base, "runc", "events_per_sec", 0.5), "", false, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := CompareRuns(tc.old, tc.new, reg, CompareOptions{FailAbove: 0.05})
+			var runc []Unjudged
+			for _, u := range c.Unjudged {
+				if u.Runtime == "runc" {
+					runc = append(runc, u)
+				} else if u.Runtime == "host" && !tc.hostToo {
+					t.Errorf("host, the same on both sides, not judged: %+v", u)
+				}
+			}
+			if tc.kind == "" && len(runc) > 0 {
+				t.Errorf("runc not judged: %+v", runc)
+			}
+			if tc.kind != "" {
+				if len(runc) == 0 {
+					t.Fatalf("runc judged; want it listed as %s", tc.kind)
+				}
+				for _, u := range runc {
+					if u.Kind != tc.kind || u.Reason == "" {
+						t.Errorf("runc listed as %s (%q), want %s with a reason", u.Kind, u.Reason, tc.kind)
+					}
+				}
+				if len(c.Blocking(false, false)) == 0 {
+					t.Error("the gate does not block on them")
+				}
+				allowMissing, allowInconclusive := tc.kind == UnjudgedMissing, tc.kind == UnjudgedInconclusive
+				if b := c.Blocking(allowMissing, allowInconclusive); len(b) != 0 {
+					t.Errorf("allowed, still blocking: %+v", b)
+				}
+				var txt, md bytes.Buffer
+				if err := c.Text(&txt); err != nil {
+					t.Fatal(err)
+				}
+				if err := c.Markdown(&md); err != nil {
+					t.Fatal(err)
+				}
+				for name, out := range map[string]string{"text": txt.String(), "markdown": md.String()} {
+					if !strings.Contains(out, "not judged") || !strings.Contains(out, tc.kind+" runc cpu") {
+						t.Errorf("the %s output does not name runc as %s:\n%s", name, tc.kind, out)
+					}
+				}
+			}
+			if got := len(c.Regressions()) > 0; got != tc.regress {
+				t.Errorf("regression = %v, want %v", got, tc.regress)
+			}
+		})
+	}
+}
+
+// TestCompareOneStory: a row called significant has a ratio interval that
+// excludes 1; a row whose U test rejects while its interval holds 1 is
+// marked, not called.
+func TestCompareOneStory(t *testing.T) {
+	reg := builtin.Workloads()
+	base := loadRun(t, "cpu-host-runc")
+	for _, f := range []float64{0.97, 0.99, 1.01, 1.03, 1.1} {
+		c := CompareRuns(base, scaled(base, "runc", "latency_avg", f), reg, CompareOptions{})
+		for _, r := range c.Rows {
+			if r.Ratio == nil && r.Compare != nil {
+				t.Errorf("×%v %s %s: no ratio interval shown", f, r.Runtime, r.Metric.Name)
+				continue
+			}
+			if r.Significant && r.Ratio.Lo <= 1 && r.Ratio.Hi >= 1 {
+				t.Errorf("×%v %s %s: significant with ratio interval [%v, %v]", f, r.Runtime, r.Metric.Name, r.Ratio.Lo, r.Ratio.Hi)
+			}
+			if r.Disagree && (r.Significant || r.PHolm > c.Alpha) {
+				t.Errorf("×%v %s %s: marked as disagreeing, but significant=%v p=%v", f, r.Runtime, r.Metric.Name, r.Significant, r.PHolm)
+			}
+		}
+	}
+}
+
+func TestPercentAndPText(t *testing.T) {
+	for _, tc := range []struct {
+		got, want string
+	}{
+		{PercentText(0.07), "7%"},
+		{PercentText(0.05), "5%"},
+		{PercentText(0.125), "12.5%"},
+		{PText(0.0043), "0.0043"},
+		{PText(0.00012), "0.00012"},
+		{PText(0.177), "0.177"},
+		{PText(1), "1.000"},
+	} {
+		if tc.got != tc.want {
+			t.Errorf("got %q, want %q", tc.got, tc.want)
+		}
+	}
+}
