@@ -52,6 +52,10 @@ type runFlags struct {
 	changed func(name string) bool
 	// kube holds the flags of --on kubernetes (see kube.go).
 	kube kubeFlags
+	// allowExec and storeProfile are what only the command line grants
+	// (workload.Grants; see grantSuite in suite.go).
+	allowExec    bool
+	storeProfile bool
 }
 
 func (a *app) runCommand() *cobra.Command {
@@ -116,6 +120,8 @@ Workloads and parameters:
 	fl.StringVar(&f.targetCI, "target-ci", "", "adaptive stop: add trials to cells whose 95% interval of the median is wider than ±this (e.g. 2%), up to --max-trials")
 	fl.IntVar(&f.maxTrials, "max-trials", 30, "with --target-ci: most measured trials per cell")
 	fl.StringVar(&f.agent, "agent", "", "path of the static isobench-agent binary (default: beside isobench)")
+	fl.BoolVar(&f.allowExec, "allow-exec", false, allowExecDoc)
+	fl.BoolVar(&f.storeProfile, "store-profile", false, storeProfileDoc)
 	addKubeRunFlags(fl, &f.kube)
 	return cmd
 }
@@ -255,6 +261,9 @@ func (a *app) run(ctx context.Context, f runFlags, stdout, stderr io.Writer) err
 			return withStatus(ExitUsage, err)
 		}
 	}
+	if suite, err = grantSuite(suite, wreg, f.grants()); err != nil {
+		return withStatus(ExitUsage, err)
+	}
 	var resumed *resumeState
 	if f.resume != "" {
 		if resumed, err = a.loadResume(ctx, f); err != nil {
@@ -277,6 +286,9 @@ func (a *app) run(ctx context.Context, f runFlags, stdout, stderr io.Writer) err
 	}
 	suite.Runtimes = names
 	if _, err := plan.Expand(suite, wreg); err != nil {
+		return withStatus(ExitUsage, err)
+	}
+	if err := discloseSuite(stderr, suite, wreg); err != nil {
 		return withStatus(ExitUsage, err)
 	}
 

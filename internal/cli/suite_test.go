@@ -87,3 +87,80 @@ func TestInterruptedExitStatus(t *testing.T) {
 		t.Errorf("exit %d after an interrupt, want %d:\n%s", code, ExitInterrupted, errOut.String())
 	}
 }
+
+// TestSuiteDisclosure: suite check and run list, before anything runs,
+// the commands of the user's a suite runs and the host files it reads; a
+// fio job file that runs commands is refused without --allow-exec, which
+// only the command line gives.
+func TestSuiteDisclosure(t *testing.T) {
+	state := t.TempDir()
+	dir := t.TempDir()
+	write := func(name, text string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	plain := write("plain.fio", "[j]\nrw=read\nsize=1m\n")
+	hostile := write("hostile.fio", "[global]\nsize=1m\n\n[j]\nrw=read\n; harmless\nexec_prerun=touch owned\n")
+	suite := write("s.yaml", "runtimes: [host, runc]\nworkloads:\n  - name: startup\n    params: {exec: /bin/echo hi}\n  - name: fio\n    params: {profile: "+plain+"}\n")
+	bad := write("bad.yaml", "runtimes: [host]\nworkloads:\n  - name: fio\n    params: {profile: "+hostile+"}\n")
+	granted := write("granted.yaml", "runtimes: [host]\nworkloads:\n  - name: fio\n    params: {profile: "+hostile+", isobench.allow-exec: true}\n")
+	for _, c := range []struct {
+		name    string
+		args    []string
+		code    int
+		want    []string // in stdout
+		wantErr []string
+	}{
+		{"check lists both", []string{"suite", "check", suite}, ExitOK, []string{
+			suite + ": ok: ",
+			"  This suite will run these commands:\n    startup.exec: /bin/echo hi\n",
+			"on this host itself, as root (runtime host), and in the sandboxes of runc",
+			"  and read these host files:\n    fio.profile: " + plain + "\n",
+			"by isobench, on this host, for every runtime",
+		}, nil},
+		{"check refuses exec", []string{"suite", "check", bad}, ExitUsage, nil, []string{
+			"fio profile " + hostile + " line 7: exec_prerun runs a shell command", "pass --allow-exec to allow it"}},
+		{"check allows exec", []string{"suite", "check", "--allow-exec", bad}, ExitOK, []string{
+			"This suite will run these commands:\n    fio.profile: touch owned\n", hostile + " line 7, job [j]: exec_prerun runs a shell command"}, nil},
+		{"file cannot grant", []string{"suite", "check", granted}, ExitUsage, nil, []string{"isobench.allow-exec: the name is reserved"}},
+		{"run refuses exec", []string{"run", "--workloads", "fio", "--set", "fio.profile=" + hostile, "--runtimes", "host"}, ExitUsage, nil, []string{
+			"fio profile " + hostile + " line 7: exec_prerun"}},
+		{"run -f refuses exec", []string{"run", "-f", bad}, ExitUsage, nil, []string{"fio profile " + hostile + " line 7: exec_prerun"}},
+		{"run --set cannot grant", []string{"run", "--workloads", "fio", "--set", "fio.isobench.allow-exec=true", "--runtimes", "host"}, ExitUsage, nil, []string{
+			`parameter "isobench.allow-exec" is reserved: give --allow-exec`}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			args := append([]string{"--state-dir", state, "--db", filepath.Join(state, "db")}, c.args...)
+			code, out, errOut := isobench(t, args...)
+			if code != c.code {
+				t.Fatalf("exit %d, want %d\n%s%s", code, c.code, out, errOut)
+			}
+			for _, w := range c.want {
+				if !strings.Contains(out, w) {
+					t.Errorf("output lacks %q:\n%s", w, out)
+				}
+			}
+			for _, w := range c.wantErr {
+				if !strings.Contains(errOut, w) {
+					t.Errorf("errors lack %q:\n%s", w, errOut)
+				}
+			}
+		})
+	}
+
+	// run says it before it gets the image (which fails here: the image
+	// named does not exist).
+	args := []string{"--state-dir", state, "--db", filepath.Join(state, "db"), "run", "-f", bad, "--allow-exec", "--image", filepath.Join(dir, "no-image")}
+	code, _, errOut := isobench(t, args...)
+	i := strings.Index(errOut, "This suite will run these commands:\n  fio.profile: touch owned\n")
+	j := strings.LastIndex(errOut, "isobench: ")
+	if code == ExitOK || i < 0 || j < i {
+		t.Errorf("run does not disclose before the image:\n%s", errOut)
+	}
+	if !strings.Contains(errOut, "and read these host files:\n  fio.profile: "+hostile) {
+		t.Errorf("run does not list the job file:\n%s", errOut)
+	}
+}
