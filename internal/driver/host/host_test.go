@@ -143,3 +143,27 @@ func TestImportedImage(t *testing.T) {
 		})
 	}
 }
+
+// TestBoundsRefused: the baseline applies no CPU or memory bound, so a
+// spec that asks for one is refused rather than recorded as applied.
+func TestBoundsRefused(t *testing.T) {
+	testutil.RequireRoot(t)
+	img := testutil.MinimalImage(t)
+	for _, spec := range []driver.Spec{{CPUs: 1}, {MemoryBytes: 256 << 20}} {
+		env := testEnv(t)
+		d, err := New(env, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		spec.ID, spec.Image = driver.IDPrefix+"host-bounds-"+filepath.Base(t.TempDir()), img
+		inst, err := d.Create(t.Context(), spec)
+		if err == nil {
+			inst.Close()
+			t.Errorf("Create with CPUs %v, memory %d: no error", spec.CPUs, spec.MemoryBytes)
+			continue
+		}
+		if !errors.Is(err, driver.ErrNotSupported) || !strings.Contains(err.Error(), "unbounded") {
+			t.Errorf("Create with CPUs %v, memory %d: %v, want ErrNotSupported saying the baseline is unbounded", spec.CPUs, spec.MemoryBytes, err)
+		}
+	}
+}

@@ -65,6 +65,11 @@ func validate(spec driver.Spec) error {
 	if spec.MemoryBytes < 0 {
 		return fmt.Errorf("negative memory size %d", spec.MemoryBytes)
 	}
+	if spec.CPUs > 0 || spec.MemoryBytes > 0 {
+		// A bound recorded in a trial's attributes must be one that was
+		// applied; the baseline applies none.
+		return fmt.Errorf("the host baseline runs unbounded: it applies no CPU or memory bound (got %v CPUs, %d bytes); bound the sandboxes only: %w", spec.CPUs, spec.MemoryBytes, driver.ErrNotSupported)
+	}
 	if fi, err := os.Stat(spec.Image.Rootfs); err != nil || !fi.IsDir() {
 		return fmt.Errorf("image root filesystem %s is not a directory", spec.Image.Rootfs)
 	}
