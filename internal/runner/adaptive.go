@@ -10,11 +10,22 @@ import (
 	"github.com/isobench/isobench/internal/workload"
 )
 
-// Adaptive is the adaptive stop: after the planned trials, cells whose
-// confidence interval of the median is still wider than Target (a fraction
-// of the median, e.g. 0.02) for any headline metric get one more trial per
-// round, in a fresh random order, until they reach it or have MaxTrials
-// measured trials.
+// Adaptive is the adaptive stop: after the planned trials, cells that have
+// not yet met Target (a fraction of the median, e.g. 0.02) for every
+// headline metric get one more trial per round, in a fresh random order,
+// until they meet it or have MaxTrials measured trials.
+//
+// A cell meets the target by the rule of [stats.AdaptiveNeedMore], which is
+// stricter than "the Level interval of the median is within ±Target": the
+// stop asks after every trial, and stopping the first time that interval is
+// narrow enough would leave the interval the report then shows (the Level
+// interval of all the cell's trials) covering the median less often than
+// Level says, as low as 93.6% for 95% in simulation. So it judges the
+// interval at [stats.StopLevel](Level), 97.5% for 95%, or the whole range
+// of the values while they are too few for that interval (6 values at 95%).
+// Simulated with looks from the 6th trial to the 30th, this kept the
+// reported 95% interval's coverage at 95% or more, for about 2 to 3 more
+// trials per cell where the target is met between the 10th and 25th.
 type Adaptive struct {
 	Plan      *plan.Plan
 	Workloads *workload.Registry
@@ -100,7 +111,7 @@ func (a *Adaptive) status(done []result.Trial) []cellStatus {
 			if !ok {
 				continue
 			}
-			if more, why := stats.NeedMore(vs, a.Target, level); more {
+			if more, why := stats.AdaptiveNeedMore(vs, a.Target, level); more {
 				out[i].needMore = true
 				out[i].reason = m + ": " + why
 				break
