@@ -12,6 +12,7 @@ import (
 
 	"github.com/isobench/isobench/internal/driver"
 	"github.com/isobench/isobench/internal/image"
+	"github.com/isobench/isobench/internal/inputfile"
 	"github.com/isobench/isobench/internal/store"
 )
 
@@ -118,6 +119,12 @@ honest statistics.`,
 		a.compareCommand(),
 		a.kubeCommand(),
 	)
+	// Every mistake on the command line exits with ExitUsage: a flag's
+	// value, an unknown flag or subcommand, a wrong number of arguments.
+	root.SetFlagErrorFunc(flagError)
+	root.InitDefaultHelpCmd()
+	root.InitDefaultCompletionCmd(a.args...)
+	usageErrors(root)
 	return root
 }
 
@@ -182,14 +189,41 @@ func traversable(base string, root bool) error {
 	return nil
 }
 
+// storePath returns the path of the results database: --db, else the
+// default.
+func (a *app) storePath() (string, error) {
+	if a.dbPath != "" {
+		return a.dbPath, nil
+	}
+	return store.DefaultPath(a.env.Getenv)
+}
+
+// checkStore refuses, before any work, a results database path that names
+// something other than a regular file (a FIFO would block its opening, a
+// device never end its reading); a path with nothing there is fine, the
+// database is made there.
+func (a *app) checkStore() error {
+	path, err := a.storePath()
+	if err != nil {
+		return err
+	}
+	if err := inputfile.CheckIfExists(path); err != nil {
+		if a.dbPath != "" {
+			return withStatus(ExitUsage, fmt.Errorf("--db %w", err))
+		}
+		return fmt.Errorf("the results database %w", err)
+	}
+	return nil
+}
+
 // openStore opens the results database.
 func (a *app) openStore(ctx context.Context) (*store.Store, error) {
-	path := a.dbPath
-	if path == "" {
-		var err error
-		if path, err = store.DefaultPath(a.env.Getenv); err != nil {
-			return nil, err
-		}
+	if err := a.checkStore(); err != nil {
+		return nil, err
+	}
+	path, err := a.storePath()
+	if err != nil {
+		return nil, err
 	}
 	db, err := store.Open(ctx, path)
 	if err != nil {

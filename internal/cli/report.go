@@ -54,6 +54,11 @@ func (a *app) report(ctx context.Context, stdout, stderr io.Writer, ref, format,
 	case out != "" && out != "-":
 		f = report.FormatOf(out)
 	}
+	if out != "-" {
+		if err := checkOutput("--output", out); err != nil {
+			return withStatus(ExitUsage, err)
+		}
+	}
 	run, err := a.loadRun(ctx, ref)
 	if err != nil {
 		return err

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"math/big"
-	"os"
 	"sort"
 	"strconv"
 	"strings"
@@ -108,8 +107,8 @@ Workloads and parameters:
 	fl.StringSliceVar(&f.workloads, "workloads", []string{"cpu"}, "workloads to run, comma-separated")
 	fl.StringArrayVar(&f.sets, "set", nil, "workload parameter, as WORKLOAD.PARAM=VALUE (repeatable)")
 	fl.StringVar(&f.profile, "profile", plan.ProfileQuick, "parameter profile: quick or study")
-	fl.IntVar(&f.trials, "trials", 0, "measured trials per runtime and workload (default: the profile's)")
-	fl.IntVar(&f.warmups, "warmups", -1, "warm-up trials per runtime and workload, not counted (default: the profile's)")
+	fl.Var(newIntFlag(&f.trials, 0, 1, plan.MaxTrials), "trials", fmt.Sprintf("measured trials per runtime and workload, 1 to %d (default: the profile's)", plan.MaxTrials))
+	fl.Var(newIntFlag(&f.warmups, 0, 0, plan.MaxWarmups), "warmups", fmt.Sprintf("warm-up trials per runtime and workload, not counted, 0 to %d (default: the profile's)", plan.MaxWarmups))
 	fl.Int64Var(&f.seed, "seed", 0, "seed of the trial order (default: random, printed)")
 	fl.StringVar(&f.order, "order", plan.OrderInterleaved, "trial order: interleaved or blocks")
 	fl.StringVar(&f.baseline, "baseline", "host", "runtime the others are compared against")
@@ -118,7 +117,7 @@ Workloads and parameters:
 	fl.StringVar(&f.resume, "resume", "", "finish a stored run (ID, prefix or latest): run only the trials it lacks, with its own plan and seed")
 	fl.StringVar(&f.report, "report", "", "write the run's report to this file; the extension picks the format (.txt .json .csv .md .bench, else HTML)")
 	fl.StringVar(&f.targetCI, "target-ci", "", "adaptive stop: add trials to cells whose 95% interval of the median is wider than ±this (e.g. 2%), up to --max-trials")
-	fl.IntVar(&f.maxTrials, "max-trials", 30, "with --target-ci: most measured trials per cell")
+	fl.Var(newIntFlag(&f.maxTrials, 30, 1, plan.MaxTrials), "max-trials", "with --target-ci: most measured trials per cell")
 	fl.StringVar(&f.agent, "agent", "", "path of the static isobench-agent binary (default: beside isobench)")
 	fl.BoolVar(&f.allowExec, "allow-exec", false, allowExecDoc)
 	fl.BoolVar(&f.storeProfile, "store-profile", false, storeProfileDoc)
@@ -137,6 +136,9 @@ func parseSets(sets []string) (map[string]map[string]string, error) {
 		}
 		if out[w] == nil {
 			out[w] = map[string]string{}
+		}
+		if _, dup := out[w][p]; dup {
+			return nil, fmt.Errorf("--set %s.%s is given twice", w, p)
 		}
 		out[w][p] = val
 	}
@@ -204,6 +206,14 @@ func probeOne(ctx context.Context, reg *driver.Registry, denv driver.Env, name s
 }
 
 func (a *app) run(ctx context.Context, f runFlags, stdout, stderr io.Writer) error {
+	// Every flag is checked before anything is built, probed or recorded.
+	target, err := checkRunFlags(f)
+	if err != nil {
+		return withStatus(ExitUsage, err)
+	}
+	if err := a.checkStore(); err != nil {
+		return err
+	}
 	sets, err := parseSets(f.sets)
 	if err != nil {
 		return withStatus(ExitUsage, err)
@@ -226,7 +236,7 @@ func (a *app) run(ctx context.Context, f runFlags, stdout, stderr io.Writer) err
 	if err != nil {
 		return withStatus(ExitUsage, err)
 	}
-	if suite.Warmups < 0 {
+	if f.changed == nil || !f.changed("warmups") {
 		suite.Warmups = prof.Warmups
 	}
 	for _, w := range f.workloads {
@@ -285,7 +295,14 @@ func (a *app) run(ctx context.Context, f runFlags, stdout, stderr io.Writer) err
 		names = dreg.Names()
 	}
 	suite.Runtimes = names
-	if _, err := plan.Expand(suite, wreg); err != nil {
+	if err := a.checkRunRuntimes(f, suite.Baseline, names, dreg, kr != nil); err != nil {
+		return err
+	}
+	first, err := plan.Expand(suite, wreg)
+	if err != nil {
+		return withStatus(ExitUsage, err)
+	}
+	if err := checkAdaptive(f, target, first); err != nil {
 		return withStatus(ExitUsage, err)
 	}
 	if err := discloseSuite(stderr, suite, wreg); err != nil {
@@ -407,14 +424,7 @@ func (a *app) run(ctx context.Context, f runFlags, stdout, stderr io.Writer) err
 		r.Host = nil
 	}
 	var adaptive *runner.Adaptive
-	if f.targetCI != "" {
-		target, err := parsePercent(f.targetCI)
-		if err != nil {
-			return withStatus(ExitUsage, fmt.Errorf("--target-ci: %w", err))
-		}
-		if f.maxTrials < p.Suite.Trials {
-			return withStatus(ExitUsage, fmt.Errorf("--max-trials %d is below --trials %d", f.maxTrials, p.Suite.Trials))
-		}
+	if target > 0 {
 		adaptive = &runner.Adaptive{Plan: p, Workloads: wreg, Target: target, MaxTrials: f.maxTrials}
 		r.More = adaptive.More
 	}
@@ -494,15 +504,16 @@ func shortID(id string) string {
 	return id
 }
 
+// writeJSON writes v as indented JSON to path (see writeOutput).
 func writeJSON(path string, v any) error {
 	b, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
 		return fmt.Errorf("encoding JSON: %w", err)
 	}
-	if err := os.WriteFile(path, append(b, '\n'), 0o644); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	return nil
+	return writeOutput(path, func(w io.Writer) error {
+		_, err := w.Write(append(b, '\n'))
+		return err
+	})
 }
 
 // storeSink commits each trial to the results store as it ends.

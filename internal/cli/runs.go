@@ -3,11 +3,8 @@ package cli
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -375,26 +372,12 @@ func orNone(s string) string {
 }
 
 // writeReport writes a run's report to a file, in the format its extension
-// names (HTML for any other), through a temporary file so that a failed
-// write leaves no half report.
+// names (HTML for any other), through writeOutput: a failed write leaves no
+// half report, and a symbolic link at path is replaced, not written through.
 func writeReport(path string, run *result.Run, f report.Format) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".isobench-report-*")
-	if err != nil {
-		return fmt.Errorf("writing report %s: %w", path, err)
-	}
-	defer os.Remove(tmp.Name())
-	werr := report.Build(run, builtin.Workloads()).Write(tmp, f)
-	cerr := tmp.Close()
-	if err := errors.Join(werr, cerr); err != nil {
-		return fmt.Errorf("writing report %s: %w", path, err)
-	}
-	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
-		return fmt.Errorf("writing report %s: %w", path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("writing report %s: %w", path, err)
-	}
-	return nil
+	return writeOutput(path, func(w io.Writer) error {
+		return report.Build(run, builtin.Workloads()).Write(w, f)
+	})
 }
 
 // errWriter keeps the first write error and drops later writes.
