@@ -41,6 +41,10 @@ type kubeFlags struct {
 	anyHost bool
 }
 
+// maxKubeParallel bounds --kube-parallel: each trial in flight is a Job
+// and a runner of its own.
+const maxKubeParallel = 256
+
 // kubeOnlyFlags are the flags that mean nothing without --on kubernetes.
 var kubeOnlyFlags = []string{"kubeconfig", "kube-context", "namespace", "nodes", "runtime-class", "kube-image", "kube-containerd", "kube-parallel", "any-host"}
 
@@ -72,7 +76,7 @@ func addKubeRunFlags(fl *pflag.FlagSet, k *kubeFlags) {
 	fl.StringArrayVar(&k.classes, "runtime-class", nil, "with --on kubernetes: RUNTIME=CLASS, the RuntimeClass a runtime name runs as (repeatable; default: the class of the same name; an empty CLASS means the nodes' default handler)")
 	fl.StringVar(&k.image, "kube-image", "", "with --on kubernetes: reference of the workload image the nodes pull (default: the run's image, loaded into the nodes beforehand and never pulled)")
 	fl.StringVar(&k.containerd, "kube-containerd", "", "with --on kubernetes, where the node is this machine: the address of its containerd, to load the workload image into before the run")
-	fl.IntVar(&k.parallel, "kube-parallel", 1, "with --on kubernetes: trials in flight at once (more than 1 lets trials disturb each other; every result records the number)")
+	fl.Var(newIntFlag(&k.parallel, 1, 1, maxKubeParallel), "kube-parallel", fmt.Sprintf("with --on kubernetes: trials in flight at once, 1 to %d (more than 1 lets trials disturb each other; every result records the number)", maxKubeParallel))
 }
 
 // kubeconfigPaths are the files a kubeconfig is looked for in, as kubectl
