@@ -18,10 +18,15 @@ import (
 
 // Exit statuses.
 const (
-	ExitOK          = 0
-	ExitError       = 1
-	ExitUsage       = 2
-	ExitRegression  = 3 // compare --fail-above: a metric regressed past the bound
+	ExitOK         = 0
+	ExitError      = 1
+	ExitUsage      = 2
+	ExitRegression = 3 // compare --fail-above: a metric regressed past the bound
+	// ExitUnjudged: compare could not judge a cell (missing from a run, no
+	// successful trial, too few trials), so a gate must not pass; and run
+	// ended with no successful trial, or with a cell whose every trial
+	// failed.
+	ExitUnjudged    = 4
 	ExitInterrupted = 130
 )
 

@@ -18,6 +18,7 @@ import (
 
 	"github.com/isobench/isobench/internal/builtin"
 	"github.com/isobench/isobench/internal/driver"
+	"github.com/isobench/isobench/internal/driver/host"
 	"github.com/isobench/isobench/internal/plan"
 	"github.com/isobench/isobench/internal/report"
 	"github.com/isobench/isobench/internal/result"
@@ -47,6 +48,13 @@ type runFlags struct {
 	file      string
 	timeout   time.Duration
 	image     string
+	// trustImage lets the host baseline run an imported image's programs
+	// as root on the host (driver.Env.TrustImage).
+	trustImage bool
+	// verbose lists every warning under the table.
+	verbose bool
+	// imageLimits bound what an --image may hold.
+	imageLimits imageLimitFlags
 	// changed says whether the user gave a flag (cobra's Flags().Changed).
 	changed func(name string) bool
 	// kube holds the flags of --on kubernetes (see kube.go).
@@ -102,6 +110,9 @@ Workloads and parameters:
 	fl := cmd.Flags()
 	fl.StringVarP(&f.file, "file", "f", "", "suite file (YAML) saying what to run; see isobench suite check and examples/")
 	fl.StringVar(&f.image, "image", "", "run the workloads from this image instead of one built from the host's tools: an OCI layout directory, an OCI or docker-archive tar file, or a registry reference (see isobench image import)")
+	addImageLimitFlags(fl, &f.imageLimits, "image-")
+	fl.BoolVarP(&f.verbose, "verbose", "v", false, "list every warning of every cell under the table (without it, one line per runtime counts them)")
+	fl.BoolVar(&f.trustImage, "trust-image", false, "let the host baseline run the --image's programs as root on this host, with no isolation (without it, a run of an imported image refuses the host runtime)")
 	fl.DurationVar(&f.timeout, "timeout", 0, "time limit of each trial, e.g. 10m; a trial over it is killed and kept as timed out (default: each workload's own)")
 	fl.StringSliceVar(&f.runtimes, "runtimes", nil, "runtimes to compare, comma-separated (default: every runtime that works here)")
 	fl.StringSliceVar(&f.workloads, "workloads", []string{"cpu"}, "workloads to run, comma-separated")
@@ -308,17 +319,22 @@ func (a *app) run(ctx context.Context, f runFlags, stdout, stderr io.Writer) err
 	if err := discloseSuite(stderr, suite, wreg); err != nil {
 		return withStatus(ExitUsage, err)
 	}
+	if err := checkImageTrust(f, names, kr != nil); err != nil {
+		return withStatus(ExitUsage, err)
+	}
 
 	denv, err := a.driverEnv()
 	if err != nil {
 		return err
 	}
+	denv.TrustImage = f.trustImage
 	a.warnLeftovers(ctx, denv, stderr)
 	defer a.watchInterrupt(ctx, stderr)()
-	img, err := a.workloadImage(ctx, f.image, f.agent, stderr)
+	img, releaseImage, err := a.heldWorkloadImage(ctx, f.image, f.agent, f.imageLimits, stderr)
 	if err != nil {
 		return err
 	}
+	defer releaseImage()
 	fmt.Fprintf(stderr, "image %s (%s)\n", shortID(img.ID), img.Rootfs)
 	if kr != nil {
 		if err := kr.useImage(ctx, img, stderr); err != nil {
@@ -462,13 +478,26 @@ func (a *app) run(ctx context.Context, f runFlags, stdout, stderr io.Writer) err
 		}
 		fmt.Fprintf(stderr, "wrote %s report to %s\n", report.FormatOf(f.report), f.report)
 	}
-	if err := report.Text(stdout, run, wreg); err != nil {
+	if err := report.Text(stdout, run, wreg, report.TextOptions{Verbose: f.verbose}); err != nil {
 		return errors.Join(runErr, err)
 	}
 	if errors.Is(runErr, runner.ErrInterrupted) {
 		return withStatus(ExitInterrupted, runErr)
 	}
 	return runErr
+}
+
+// checkImageTrust refuses, before anything is built or run, a run whose
+// host baseline would run an imported image's programs as root on this
+// host, unless the user said --trust-image. The host driver refuses such
+// an image too (host.ErrUntrustedImage); this says so before the import.
+func checkImageTrust(f runFlags, runtimes []string, onCluster bool) error {
+	if f.image == "" || f.trustImage || onCluster || !contains(runtimes, host.Name) {
+		return nil
+	}
+	return fmt.Errorf("--image %s with the host runtime: %w.\n"+
+		"Leave the host out (e.g. --runtimes runc,runsc --baseline runc), run the image isobench builds from this host's tools (no --image), "+
+		"or, if you trust this image as you would a program you install as root, pass --trust-image", f.image, host.ErrUntrustedImage)
 }
 
 // parsePercent reads "2%" or "0.02" as a fraction.
