@@ -19,6 +19,12 @@ type compareFlags struct {
 	metrics   []string
 	failAbove string
 	format    string
+	// strict: a regression needs the whole ratio interval beyond the
+	// bound; allowMissing and allowInconclusive let the gate pass over
+	// cells it cannot judge.
+	strict            bool
+	allowMissing      bool
+	allowInconclusive bool
 }
 
 func (a *app) compareCommand() *cobra.Command {
@@ -29,12 +35,25 @@ func (a *app) compareCommand() *cobra.Command {
 		Long: `Compare two stored runs (identifiers, unique prefixes or "latest"), runtime by
 runtime, or two runtimes within one run, as benchstat does: each metric's
 median with its 95% confidence interval on both sides, the change of the
-median where the Mann–Whitney U test finds it significant (after Holm's
-correction over the runtimes compared on each metric), "~" where it does not.
+median where the difference is significant, "~" where it is not, and on
+every row the ratio of the medians with its 95% bootstrap interval.
 
-With --fail-above, isobench exits with status 3 when any metric is
-significantly worse by more than the bound (in its own direction: slower,
-or fewer per second), so that CI can gate on it.`,
+A difference is significant when the Mann–Whitney U test rejects (exact,
+conditional on ties, up to 25 trials a side; with Holm's correction over
+the runtimes compared on each metric; α = 0.05) and the ratio interval
+excludes 1. A row where the test rejects but the interval holds 1 is not
+significant and is marked ‡.
+
+The gate, for CI: with --fail-above 5%, a regression is a significant
+change whose medians differ by more than the bound in the metric's worse
+direction (slower, or fewer per second); with --strict, the whole ratio
+interval must lie beyond the bound too. Exit status 3 when any metric
+regressed. With --fail-above, exit status 4 when a cell cannot be judged, so that the gate
+never passes what it did not measure: a runtime, workload or metric in one
+run only (--allow-missing lets it pass), or a cell with no successful trial
+or too few trials for the test to find any difference (--allow-inconclusive).
+Every such cell is listed with its reason in every format. Regressions win
+over unjudged cells: 3 before 4.`,
 		Args: cobra.RangeArgs(1, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return a.compare(cmd.Context(), cmd.OutOrStdout(), args, f)
@@ -43,30 +62,37 @@ or fewer per second), so that CI can gate on it.`,
 	fl := cmd.Flags()
 	fl.StringSliceVar(&f.runtimes, "runtimes", nil, "with one run: the two runtimes to compare (old,new); with two runs: only these runtimes")
 	fl.StringSliceVar(&f.metrics, "metrics", nil, "only these metrics, by name (e.g. latency_avg,events_per_sec)")
-	fl.StringVar(&f.failAbove, "fail-above", "", "exit with status 3 when a metric regresses significantly by more than this, e.g. 5%")
+	fl.StringVar(&f.failAbove, "fail-above", "", "exit with status 3 when a metric regresses significantly by more than this percentage, e.g. 5%")
+	fl.BoolVar(&f.strict, "strict", false, "with --fail-above: a regression needs the whole ratio interval beyond the bound, not only the medians")
+	fl.BoolVar(&f.allowMissing, "allow-missing", false, "do not fail on cells in one run only (a runtime, workload or metric gone or new)")
+	fl.BoolVar(&f.allowInconclusive, "allow-inconclusive", false, "do not fail on cells without successful trials or with too few trials to judge")
 	fl.StringVar(&f.format, "format", "text", "output format: text, markdown or json")
 	return cmd
 }
 
-// parseBound reads "5%" or "0.05" as a fraction above 0.
+// parseBound reads "5%" as the fraction 0.05. A bare number is refused:
+// "5" could mean 5% or 500%.
 func parseBound(s string) (float64, error) {
 	t := strings.TrimSpace(s)
-	pct := strings.HasSuffix(t, "%")
-	v, err := strconv.ParseFloat(strings.TrimSuffix(t, "%"), 64)
+	num, pct := strings.CutSuffix(t, "%")
+	if !pct {
+		return 0, fmt.Errorf("%q: give a percentage with its sign, e.g. 5%%", s)
+	}
+	v, err := strconv.ParseFloat(strings.TrimSpace(num), 64)
 	if err != nil {
 		return 0, fmt.Errorf("%q is not a percentage like 5%%", s)
 	}
-	if pct {
-		v /= 100
+	if !(v > 0) || v > 1000 {
+		return 0, fmt.Errorf("%q is not a percentage above 0%% and at most 1000%%", s)
 	}
-	if !(v > 0) || v > 100 {
-		return 0, fmt.Errorf("%q is not a positive percentage", s)
-	}
-	return v, nil
+	return v / 100, nil
 }
 
 func (a *app) compare(ctx context.Context, w io.Writer, args []string, f compareFlags) error {
-	opt := report.CompareOptions{Metrics: f.metrics}
+	opt := report.CompareOptions{Metrics: f.metrics, Strict: f.strict}
+	if f.strict && f.failAbove == "" {
+		return withStatus(ExitUsage, fmt.Errorf("--strict needs --fail-above"))
+	}
 	if f.failAbove != "" {
 		b, err := parseBound(f.failAbove)
 		if err != nil {
@@ -121,6 +147,13 @@ func (a *app) compare(ctx context.Context, w io.Writer, args []string, f compare
 	}
 	if regs := c.Regressions(); len(regs) > 0 {
 		return withStatus(ExitRegression, fmt.Errorf("%d metric(s) regressed by more than %s", len(regs), f.failAbove))
+	}
+	if blocking := c.Blocking(f.allowMissing, f.allowInconclusive); opt.FailAbove > 0 && len(blocking) > 0 {
+		var names []string
+		for _, u := range blocking {
+			names = append(names, u.Name()+" ("+u.Kind+")")
+		}
+		return withStatus(ExitUnjudged, fmt.Errorf("%d cell(s) could not be judged: %s (--allow-missing, --allow-inconclusive to pass over them)", len(blocking), strings.Join(names, "; ")))
 	}
 	return nil
 }
