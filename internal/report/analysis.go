@@ -68,9 +68,13 @@ type Cell struct {
 	RatioError string            `json:"ratio_error,omitempty"`
 	Compare    *stats.Comparison `json:"compare,omitempty"`
 	// PHolm is the p-value adjusted by Holm's method over the runtimes
-	// compared on this metric; Significant is PHolm ≤ Alpha.
+	// compared on this metric. Significant is PHolm ≤ Alpha and a ratio
+	// interval that excludes 1: the test and the interval must agree.
 	PHolm       float64 `json:"p_holm,omitempty"`
 	Significant bool    `json:"significant"`
+	// Disagree is true when the test rejects but the ratio interval holds
+	// 1; the cell is then not significant, and marked so.
+	Disagree bool `json:"disagree,omitempty"`
 }
 
 // Analyze computes the analysis of a run. Workloads unknown to reg are
@@ -269,8 +273,11 @@ func (a *Analysis) metricRow(m workload.Metric, rts []string, byRuntime map[stri
 		reject, adj, err := stats.Holm(pvals, Alpha)
 		if err == nil {
 			for i, ci := range compared {
-				row.Cells[ci].PHolm = adj[i]
-				row.Cells[ci].Significant = reject[i]
+				c := &row.Cells[ci]
+				c.PHolm, c.Significant = adj[i], reject[i]
+				if c.Significant && c.Ratio != nil && c.Ratio.Lo <= 1 && c.Ratio.Hi >= 1 {
+					c.Significant, c.Disagree = false, true
+				}
 			}
 		}
 	}

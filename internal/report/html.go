@@ -159,6 +159,8 @@ func htmlTemplate() *template.Template {
 				return ""
 			case c.Significant:
 				return "yes"
+			case c.Disagree:
+				return "~ no ‡ (the test rejects, the ratio interval holds 1)"
 			}
 			return "~ no"
 		},

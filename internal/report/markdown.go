@@ -55,7 +55,10 @@ func (r *Report) Markdown(w io.Writer) error {
 				ratio, p := "", ""
 				if c.Ratio != nil {
 					ratio = fmt.Sprintf("×%.3f [%.3f, %.3f]", c.Ratio.Ratio, c.Ratio.Lo, c.Ratio.Hi)
-					if c.Compare != nil && !c.Significant {
+					switch {
+					case c.Disagree:
+						ratio += " ~‡"
+					case c.Compare != nil && !c.Significant:
 						ratio += " ~"
 					}
 				}

@@ -250,7 +250,7 @@ func method(run *result.Run) Method {
 	m.Statistics = []string{
 		fmt.Sprintf("Each figure is the median of a cell's measured trials (warm-ups left out); its %g%% confidence interval is distribution-free, from order statistics (Conover), and is absent below 6 trials.", Level*100),
 		fmt.Sprintf("The ratio to %s is median over median, with a %g%% percentile bootstrap interval (%d resamples, seeded with the run's seed).", orDash(run.Baseline), Level*100, stats.DefaultResamples),
-		fmt.Sprintf("A difference is significant when the two-sided Mann–Whitney U test (exact without ties up to 50 values per side, otherwise the normal approximation with tie correction) rejects at α=%g after Holm's correction over the runtimes compared on one metric; otherwise it is shown as ~.", Alpha),
+		fmt.Sprintf("A difference is significant when the two-sided Mann–Whitney U test (exact up to 50 values per side without ties, exact conditional on the ties up to 25 per side, otherwise the normal approximation with tie correction) rejects at α=%g after Holm's correction over the runtimes compared on one metric, and the ratio's interval excludes 1; otherwise it is shown as ~ (‡ where the test rejects but the interval holds 1).", Alpha),
 		"Outliers are values beyond Tukey's fences (1.5×IQR beyond the quartiles); they are reported, never removed.",
 		fmt.Sprintf("A summary warns when its coefficient of variation exceeds %g%%.", stats.DefaultMaxCV*100),
 	}

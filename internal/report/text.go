@@ -10,23 +10,35 @@ import (
 	"text/tabwriter"
 
 	"github.com/isobench/isobench/internal/result"
+	"github.com/isobench/isobench/internal/stats"
 	"github.com/isobench/isobench/internal/workload"
 )
 
 // Text writes the terminal table of a run: per workload, one row per
 // runtime with each headline metric's median (± the half-width of its
 // confidence interval) and its ratio to the baseline.
-func Text(w io.Writer, run *result.Run, reg *workload.Registry) error {
+func Text(w io.Writer, run *result.Run, reg *workload.Registry, opt TextOptions) error {
 	a := Analyze(run, reg)
-	return a.Text(w)
+	return a.WriteText(w, opt)
 }
 
-// Text writes the analysis as terminal tables.
-func (a *Analysis) Text(w io.Writer) error {
+// TextOptions say how much the terminal tables tell.
+type TextOptions struct {
+	// Verbose lists every warning of every cell under its table; without
+	// it, one line per runtime counts them (JSON, HTML and Markdown keep
+	// them all).
+	Verbose bool
+}
+
+// Text writes the analysis as terminal tables, warnings counted.
+func (a *Analysis) Text(w io.Writer) error { return a.WriteText(w, TextOptions{}) }
+
+// WriteText writes the analysis as terminal tables.
+func (a *Analysis) WriteText(w io.Writer, opt TextOptions) error {
 	ew := &errWriter{w: w}
 	run := a.Run
 	fmt.Fprintf(ew, "\nrun %s  profile %s  order %s  seed %d\n", run.ID, run.Profile, run.Order, run.Seed)
-	fmt.Fprintf(ew, "medians ±%g%% CI of the median (order statistics); ×ratio to %s [%g%% bootstrap CI]; ~ no significant difference (Mann–Whitney U, Holm, α=%g)\n",
+	fmt.Fprintf(ew, "medians ±%g%% CI of the median (order statistics); ×ratio to %s [%g%% bootstrap CI]; ~ not significant: the Mann–Whitney U test (Holm, α=%g) and the ratio interval must agree (‡ where they do not)\n",
 		Level*100, a.Baseline, Level*100, Alpha)
 	for _, g := range a.Groups {
 		fmt.Fprintf(ew, "\n%s  %s\n", g.Workload, ParamsText(g.Params))
@@ -78,7 +90,11 @@ func (a *Analysis) Text(w io.Writer) error {
 		if err := tw.Flush(); err != nil {
 			return err
 		}
-		for _, note := range groupNotes(g, rows) {
+		notes := groupSummary(g, rows)
+		if opt.Verbose {
+			notes = groupNotes(g, rows)
+		}
+		for _, note := range notes {
 			fmt.Fprintf(ew, "  %s\n", note)
 		}
 		if err := writeTails(ew, g); err != nil {
@@ -101,10 +117,11 @@ func (a *Analysis) Text(w io.Writer) error {
 	return ew.err
 }
 
-// Text writes the report for a terminal: the tables of Analysis.Text, then
+// Text writes the report for a terminal: the tables of Analysis.WriteText
+// with every warning listed, then
 // the environment, the method and every failed trial.
 func (r *Report) Text(w io.Writer) error {
-	if err := r.Analysis.Text(w); err != nil {
+	if err := r.Analysis.WriteText(w, TextOptions{Verbose: true}); err != nil {
 		return err
 	}
 	ew := &errWriter{w: w}
@@ -189,11 +206,77 @@ func ratioText(c Cell, isBase bool) string {
 		return ""
 	case c.Ratio == nil:
 		return "-"
-	case c.Compare != nil && !c.Significant:
-		return fmt.Sprintf("×%.2f ~", c.Ratio.Ratio)
-	default:
-		return fmt.Sprintf("×%.2f [%.2f–%.2f]", c.Ratio.Ratio, c.Ratio.Lo, c.Ratio.Hi)
 	}
+	s := fmt.Sprintf("×%.2f [%.2f–%.2f]", c.Ratio.Ratio, c.Ratio.Lo, c.Ratio.Hi)
+	switch {
+	case c.Disagree:
+		return s + " ~‡"
+	case c.Compare != nil && !c.Significant:
+		return s + " ~"
+	}
+	return s
+}
+
+// groupSummary says, per runtime, what failed (each error once) and how
+// many warnings of each kind its cells have, in one line, so that a table
+// is not followed by a page of notes; groupNotes lists them all.
+func groupSummary(g Group, rows []MetricRow) []string {
+	var notes []string
+	detail := false
+	for i, rc := range g.Runtimes {
+		for _, e := range rc.Errors {
+			notes = append(notes, fmt.Sprintf("%s failed: %s", rc.Runtime, oneLine(e)))
+		}
+		type tally struct {
+			metrics int
+			worst   float64
+		}
+		var codes []string
+		counts := map[string]*tally{}
+		for _, m := range rows {
+			if i >= len(m.Cells) {
+				continue
+			}
+			c := m.Cells[i]
+			for _, w := range c.Summary.Warnings {
+				t := counts[w.Code]
+				if t == nil {
+					t = &tally{}
+					counts[w.Code] = t
+					codes = append(codes, w.Code)
+				}
+				t.metrics++
+				switch w.Code {
+				case stats.CodeHighCV:
+					t.worst = max(t.worst, c.Summary.CV)
+				case stats.CodeOutliers:
+					t.worst += float64(len(c.Summary.Outliers))
+				}
+			}
+		}
+		var parts []string
+		for _, code := range codes {
+			t := counts[code]
+			switch code {
+			case stats.CodeHighCV:
+				parts = append(parts, fmt.Sprintf("noisy on %d metric(s) (CV up to %.1f%%)", t.metrics, 100*t.worst))
+			case stats.CodeOutliers:
+				parts = append(parts, fmt.Sprintf("outliers on %d metric(s) (%d value(s), kept)", t.metrics, int(t.worst)))
+			case stats.CodeTooFewSamples:
+				parts = append(parts, "too few trials for a confidence interval")
+			default:
+				parts = append(parts, fmt.Sprintf("%s on %d metric(s)", code, t.metrics))
+			}
+		}
+		if len(parts) > 0 {
+			detail = true
+			notes = append(notes, fmt.Sprintf("%s: %s", rc.Runtime, strings.Join(parts, "; ")))
+		}
+	}
+	if detail {
+		notes = append(notes, "(every warning: -v, or the JSON, HTML and Markdown reports)")
+	}
+	return notes
 }
 
 // groupNotes lists failures and warnings of a group, shortest first.

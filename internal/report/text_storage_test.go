@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/isobench/isobench/internal/builtin"
 	"github.com/isobench/isobench/internal/result"
 	"github.com/isobench/isobench/internal/workload"
 	"github.com/isobench/isobench/internal/workload/sysbench"
@@ -36,7 +37,7 @@ func TestTextStorageAndResolution(t *testing.T) {
 	add("host", "fileio", fio, map[string]string{"scratch.fs": "ext4"}, result.Sample{Metric: "write_bytes_per_sec", Unit: "B/s", Value: 1 << 20})
 	add("runc", "fileio", fio, map[string]string{"scratch.fs": "overlay"}, result.Sample{Metric: "write_bytes_per_sec", Unit: "B/s", Value: 2 << 20})
 	var b bytes.Buffer
-	if err := Text(&b, run, &reg); err != nil {
+	if err := Text(&b, run, &reg, TextOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	out := b.String()
@@ -52,5 +53,46 @@ func TestTextStorageAndResolution(t *testing.T) {
 	}
 	if strings.Contains(memTable, " 0s") {
 		t.Errorf("a latency below the print step shows as zero:\n%s", memTable)
+	}
+}
+
+// TestTextWarningsCounted: the terminal table is followed by one line per
+// runtime counting its warnings, not by a page of them; -v lists them all.
+func TestTextWarningsCounted(t *testing.T) {
+	run := loadRun(t, "cpu-4runtimes")
+	reg := builtin.Workloads()
+	var short, long bytes.Buffer
+	if err := Text(&short, run, reg, TextOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := Text(&long, run, reg, TextOptions{Verbose: true}); err != nil {
+		t.Fatal(err)
+	}
+	notes := func(s string) []string {
+		var out []string
+		for _, l := range strings.Split(s, "\n") {
+			if strings.HasPrefix(l, "  ") {
+				out = append(out, l)
+			}
+		}
+		return out
+	}
+	ns, nl := notes(short.String()), notes(long.String())
+	if len(nl) <= len(ns) {
+		t.Fatalf("verbose lists %d notes, the short form %d", len(nl), len(ns))
+	}
+	for _, rt := range []string{"host", "runc", "crun", "runsc"} {
+		n := 0
+		for _, l := range ns {
+			if strings.HasPrefix(l, "  "+rt+": ") {
+				n++
+			}
+		}
+		if n != 1 {
+			t.Errorf("%d summary lines for %s, want 1:\n%s", n, rt, short.String())
+		}
+	}
+	if !strings.Contains(short.String(), "noisy on 2 metric(s) (CV up to 53.6%)") || !strings.Contains(short.String(), "-v") {
+		t.Errorf("the short form does not count the noisy metrics with the worst CV, or does not point to -v:\n%s", short.String())
 	}
 }
