@@ -91,7 +91,10 @@ workloads:
 
 // TestRunImportedImage runs the cpu workload from a user's image: a
 // docker archive of a root filesystem holding sysbench (here, that of the
-// image isobench builds from this host), on runc and the host.
+// image isobench builds from this host), on runc and the host. The host
+// baseline would run the image's programs as root on the host: without
+// --trust-image the run is refused before anything is imported, and a
+// hostile image's sysbench never runs on the host.
 func TestRunImportedImage(t *testing.T) {
 	e := newE2E(t, "runc")
 	out, err := e.command(context.Background(), "image", "build", "--agent", e.agent).CombinedOutput()
@@ -104,30 +107,92 @@ func TestRunImportedImage(t *testing.T) {
 	}
 	rootfs := string(m[1])
 	archive := filepath.Join(e.base, "user-image.tar")
-	writeDockerArchive(t, rootfs, archive)
+	writeDockerArchive(t, rootfs, archive, nil)
 
-	r := e.start("run", "--image", archive, "--runtimes", "host,runc", "--workloads", "cpu",
-		"--set", "cpu.time=1", "--set", "cpu.max-prime=2000", "--trials", "1", "--warmups", "0", "--agent", e.agent)
-	if code := r.wait(t, 3*time.Minute); code != 0 {
-		t.Fatalf("isobench run --image exited %d:\n%s", code, r.output())
-	}
-	if !strings.Contains(r.output(), "docker archive "+archive) {
-		t.Errorf("the run did not say it imported %s:\n%s", archive, r.output())
-	}
-	run := e.stored(t, r.runID)
-	if len(run.Trials) != 2 {
-		t.Fatalf("%d trials, want 2", len(run.Trials))
-	}
-	for _, tr := range run.Trials {
-		if tr.Status != result.StatusOK {
-			t.Errorf("trial on %s from the imported image: %s %s", tr.Cell.Runtime, tr.Status, tr.Error)
-		}
+	// A hostile image: its sysbench is a script that leaves a mark on
+	// whatever file system it runs on.
+	mark := filepath.Join(e.base, "hostile-ran-here")
+	hostile := filepath.Join(e.base, "hostile-image.tar")
+	writeDockerArchive(t, rootfs, hostile, map[string]string{
+		"usr/bin/sysbench": "#!/bin/sh\nid -u > " + mark + "\ncat /etc/shadow >> " + mark + "\n",
+	})
+	base := []string{"--workloads", "cpu", "--set", "cpu.time=1", "--set", "cpu.max-prime=2000", "--trials", "1", "--warmups", "0", "--agent", e.agent}
+	for _, tc := range []struct {
+		name, image, runtimes string
+		trust                 bool
+		code                  int
+		want                  string
+	}{
+		{"hostile on host", hostile, "host", false, 2, "--trust-image"},
+		{"hostile on host and runc", hostile, "host,runc", false, 2, "runs the image's programs as root on this host"},
+		{"hostile on every runtime", hostile, "", false, 2, "--trust-image"},
+		{"hostile on runc", hostile, "runc", false, -1, ""},
+		{"genuine, trusted", archive, "host,runc", true, 0, "docker archive " + archive},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			args := append([]string{"run", "--image", tc.image}, base...)
+			if tc.runtimes != "" {
+				args = append(args, "--runtimes", tc.runtimes)
+			}
+			if tc.trust {
+				args = append(args, "--trust-image")
+			}
+			r := e.start(args...)
+			code := r.wait(t, 3*time.Minute)
+			if tc.code >= 0 && code != tc.code {
+				t.Fatalf("isobench %s exited %d, want %d:\n%s", strings.Join(args, " "), code, tc.code, r.output())
+			}
+			if !strings.Contains(r.output(), tc.want) {
+				t.Errorf("the output does not say %q:\n%s", tc.want, r.output())
+			}
+			if b, err := os.ReadFile(mark); err == nil {
+				t.Fatalf("the hostile image's sysbench ran on the host: %s", b)
+			}
+			if tc.code == 2 {
+				if r.runID != "" {
+					t.Errorf("a refused run was stored as %s", r.runID)
+				}
+				if n := cachedImages(t, e.cache); n != 1 {
+					t.Errorf("a refused run imported the image: the cache holds %d images, want the 1 built", n)
+				}
+				return
+			}
+			if tc.code != 0 {
+				return
+			}
+			run := e.stored(t, r.runID)
+			if len(run.Trials) != 2 {
+				t.Fatalf("%d trials, want 2", len(run.Trials))
+			}
+			for _, tr := range run.Trials {
+				if tr.Status != result.StatusOK {
+					t.Errorf("trial on %s from the imported image: %s %s", tr.Cell.Runtime, tr.Status, tr.Error)
+				}
+			}
+		})
 	}
 }
 
+// cachedImages counts the images in a cache directory.
+func cachedImages(t *testing.T, cache string) int {
+	t.Helper()
+	ents, err := os.ReadDir(filepath.Join(cache, "images"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, e := range ents {
+		if e.IsDir() && !strings.HasPrefix(e.Name(), ".") {
+			n++
+		}
+	}
+	return n
+}
+
 // writeDockerArchive makes a one-layer image of a directory and writes it
-// as `docker save` would.
-func writeDockerArchive(t *testing.T, dir, file string) {
+// as `docker save` would; replace gives other contents (executable) for
+// some paths of the directory.
+func writeDockerArchive(t *testing.T, dir, file string, replace map[string]string) {
 	t.Helper()
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
@@ -148,6 +213,14 @@ func writeDockerArchive(t *testing.T, dir, file string) {
 			return err
 		}
 		hdr.Name, _ = filepath.Rel(dir, p)
+		if body, ok := replace[hdr.Name]; ok {
+			hdr = &tar.Header{Name: hdr.Name, Typeflag: tar.TypeReg, Mode: 0o755, Size: int64(len(body))}
+			if err := tw.WriteHeader(hdr); err != nil {
+				return err
+			}
+			_, err := io.WriteString(tw, body)
+			return err
+		}
 		if err := tw.WriteHeader(hdr); err != nil {
 			return err
 		}
