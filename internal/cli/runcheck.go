@@ -34,8 +34,14 @@ func checkRunFlags(f runFlags) (target float64, err error) {
 			return 0, err
 		}
 	}
-	if changed("baseline") && strings.TrimSpace(f.baseline) == "" {
-		return 0, errors.New("--baseline is empty: name the runtime the others are compared against")
+	// A flag given empty is a mistake, never a way back to its default.
+	for name, v := range map[string]string{
+		"baseline": f.baseline, "file": f.file, "resume": f.resume, "image": f.image, "agent": f.agent,
+		"json": f.jsonOut, "report": f.report, "scratch": f.scratch, "profile": f.profile, "order": f.order,
+	} {
+		if changed(name) && strings.TrimSpace(v) == "" {
+			return 0, fmt.Errorf("--%s is empty: give a value or leave the flag out", name)
+		}
 	}
 	if err := plan.CheckTimeout(f.timeout); err != nil {
 		return 0, fmt.Errorf("--timeout %w", err)

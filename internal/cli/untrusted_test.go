@@ -90,6 +90,9 @@ func TestRunRefusesBadFlags(t *testing.T) {
 		{[]string{"--scratch", "tmpfs"}, "no workload of the run (cpu) has a scratch parameter"},
 		{[]string{"--order", "random"}, `order "random"`},
 		{[]string{"--nosuch"}, "unknown flag: --nosuch"},
+		{[]string{"--resume", ""}, "--resume is empty"},
+		{[]string{"--file", ""}, "--file is empty"},
+		{[]string{"--baseline", " "}, "--baseline is empty"},
 		{[]string{"extra"}, `unknown command "extra"`},
 	} {
 		t.Run(strings.Join(c.args, " "), func(t *testing.T) {
