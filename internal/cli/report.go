@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -35,6 +36,9 @@ Without --format the format comes from the extension of -o (.txt, .json, .csv,
 .md, .bench, .html), and is text on standard output.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if cmd.Flags().Changed("output") && out == "" {
+				return withStatus(ExitUsage, errors.New("--output is empty: give a file, or - for standard output"))
+			}
 			return a.report(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr(), args[0], format, out)
 		},
 	}

@@ -167,6 +167,7 @@ func TestUsageExitStatus(t *testing.T) {
 		{[]string{"runs", "--json=maybe"}, `--json "maybe": not true or false`},
 		{[]string{"compare", "a", "--fail-above", "x"}, `--fail-above`},
 		{[]string{"report", "latest", "--format", "pdf"}, "pdf"},
+		{[]string{"report", "latest", "-o", ""}, "--output is empty"},
 		{[]string{"report", "latest", "-o", "/nonexistent-dir/r.html"}, "--output /nonexistent-dir/r.html: the directory /nonexistent-dir does not exist"},
 	} {
 		code, errOut := isobenchWithin(t, 30*time.Second, append([]string{"--db", db}, c.args...)...)
