@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
 	"regexp"
 	"sort"
 	"strconv"
@@ -17,6 +16,7 @@ import (
 	yaml "go.yaml.in/yaml/v3"
 
 	"github.com/isobench/isobench/internal/driver"
+	"github.com/isobench/isobench/internal/inputfile"
 	"github.com/isobench/isobench/internal/workload"
 )
 
@@ -27,15 +27,11 @@ const (
 	MaxSuiteFileSize = 1 << 20
 	// maxSuiteNodes bounds the YAML nodes visited, aliases expanded.
 	maxSuiteNodes = 100_000
-	// maxTrials and maxWarmups bound the trials per cell.
-	maxTrials  = 10_000
-	maxWarmups = 1_000
-	// maxSweep bounds the workload entries one sweep expands into, and
-	// maxSteps the trials of the whole suite.
+	// maxSweep bounds the workload entries one sweep expands into. The
+	// trials per cell, the trials of the whole suite and the trial time
+	// limits are bounded by the plan's own limits (MaxTrials, MaxWarmups,
+	// MaxSteps, MinTimeout, MaxTimeout), as for the flags.
 	maxSweep = 1_000
-	maxSteps = 1_000_000
-	// minTimeout is the shortest trial time limit taken.
-	minTimeout = time.Second
 	// maxProblems bounds the problems one load reports.
 	maxProblems = 50
 )
@@ -104,15 +100,18 @@ type Known struct {
 }
 
 // LoadSuiteFile reads and checks the suite file at path (see ParseSuite).
+// The path must name a regular file (see inputfile.Read): a FIFO, a device
+// or a directory is refused at once, without blocking or reading from it.
+// A file larger than MaxSuiteFileSize is a SuiteErrors naming the file and
+// the limit.
 func LoadSuiteFile(path string, known Known) (*Suite, error) {
-	f, err := os.Open(path)
+	data, err := inputfile.Read(path, MaxSuiteFileSize)
 	if err != nil {
+		var tl *inputfile.TooLargeError
+		if errors.As(err, &tl) {
+			return nil, SuiteErrors{{File: path, Msg: fmt.Sprintf("the file is larger than %d bytes, the most a suite file may have", MaxSuiteFileSize)}}
+		}
 		return nil, fmt.Errorf("reading suite file: %w", err)
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, MaxSuiteFileSize+1))
-	if err != nil {
-		return nil, fmt.Errorf("reading suite file %s: %w", path, err)
 	}
 	return ParseSuite(path, data, known)
 }
@@ -404,7 +403,7 @@ func (p *suiteParser) integer(n *yaml.Node, path string, lo, hi int64) (int64, b
 	return x, true
 }
 
-// duration returns a time limit of at least minTimeout.
+// duration returns a time limit from MinTimeout to MaxTimeout.
 func (p *suiteParser) duration(n *yaml.Node, path string) (time.Duration, bool) {
 	v, ok := p.scalar(n, path, "a duration such as 90s, 10m or 1h30m")
 	if !ok {
@@ -415,8 +414,12 @@ func (p *suiteParser) duration(n *yaml.Node, path string) (time.Duration, bool) 
 		p.errorf(n, path, "%q is not a duration: want a number with a unit, such as 90s, 10m or 1h30m", clipText(v, 40))
 		return 0, false
 	}
-	if d < minTimeout {
-		p.errorf(n, path, "%s is shorter than the minimum %s", d, minTimeout)
+	switch {
+	case d < MinTimeout:
+		p.errorf(n, path, "%s is shorter than the minimum %s", d, MinTimeout)
+		return 0, false
+	case d > MaxTimeout:
+		p.errorf(n, path, "%s is longer than the maximum %s", d, MaxTimeout)
 		return 0, false
 	}
 	return d, true
@@ -461,11 +464,11 @@ func (p *suiteParser) suite(root *yaml.Node) *Suite {
 				}
 			}
 		case "trials":
-			if v, ok := p.integer(f.val, f.key, 1, maxTrials); ok {
+			if v, ok := p.integer(f.val, f.key, 1, MaxTrials); ok {
 				s.Trials = int(v)
 			}
 		case "warmups":
-			if v, ok := p.integer(f.val, f.key, 0, maxWarmups); ok {
+			if v, ok := p.integer(f.val, f.key, 0, MaxWarmups); ok {
 				s.Warmups = int(v)
 			}
 		case "order":
@@ -539,8 +542,8 @@ func (p *suiteParser) suite(root *yaml.Node) *Suite {
 			trials = prof.Trials
 		}
 		rts := max(len(s.Runtimes), 1)
-		if steps := int64(len(s.Workloads)) * int64(rts) * int64(trials+s.Warmups); steps > maxSteps {
-			p.errorf(root, "", "the suite makes %d trials, more than the %d one run may have", steps, maxSteps)
+		if steps := int64(len(s.Workloads)) * int64(rts) * int64(trials+s.Warmups); steps > MaxSteps {
+			p.errorf(root, "", "the suite makes %d trials, more than the %d one run may have", steps, MaxSteps)
 		}
 	}
 	return s

@@ -4,9 +4,11 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -194,6 +196,83 @@ func TestSuiteFileTooLarge(t *testing.T) {
 	_, err := plan.ParseSuite("big.yaml", data, known(t))
 	if err == nil || !strings.Contains(err.Error(), "big.yaml: the file is larger than") {
 		t.Fatalf("error %v, want the size refused", err)
+	}
+}
+
+// TestLoadSuiteFileTooLarge: a suite file on disk over the limit is refused
+// naming the file and the limit, without being read whole.
+func TestLoadSuiteFileTooLarge(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "big.yaml")
+	data := "workloads: [cpu]\n" + strings.Repeat("# padding\n", plan.MaxSuiteFileSize/10+1)
+	if err := os.WriteFile(file, []byte(data), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := plan.LoadSuiteFile(file, known(t))
+	var se plan.SuiteErrors
+	want := fmt.Sprintf("%s: the file is larger than %d bytes", file, plan.MaxSuiteFileSize)
+	if !errors.As(err, &se) || len(se) != 1 || se[0].File != file || !strings.Contains(err.Error(), want) {
+		t.Fatalf("error %v, want SuiteErrors %q", err, want)
+	}
+}
+
+// TestLoadSuiteFileSpecial: a path that names a FIFO, a device or a
+// directory is refused at once, naming the path and what it is; opening
+// the FIFO for reading, or reading /dev/zero, would never end.
+func TestLoadSuiteFileSpecial(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "fifo.yaml")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(dir, "link.yaml")
+	if err := os.Symlink("/dev/zero", link); err != nil {
+		t.Fatal(err)
+	}
+	k := known(t)
+	for _, c := range []struct{ path, want string }{
+		{fifo, fifo + ": a FIFO (named pipe), not a regular file"},
+		{"/dev/zero", "/dev/zero: a character device, not a regular file"},
+		{link, link + ": a character device, not a regular file"},
+		{dir, dir + ": a directory, not a regular file"},
+		{filepath.Join(dir, "missing.yaml"), "no such file or directory"},
+	} {
+		t.Run(filepath.Base(c.path), func(t *testing.T) {
+			done := make(chan error, 1)
+			go func() {
+				_, err := plan.LoadSuiteFile(c.path, k)
+				done <- err
+			}()
+			select {
+			case err := <-done:
+				if err == nil || !strings.Contains(err.Error(), c.want) {
+					t.Errorf("LoadSuiteFile(%s) = %v, want %q", c.path, err, c.want)
+				}
+			case <-time.After(5 * time.Second):
+				t.Fatalf("LoadSuiteFile(%s) blocked", c.path)
+			}
+		})
+	}
+}
+
+// TestSuiteFileBounds: trials, warm-ups and time limits are held to the
+// plan's shared bounds, with the file, line and field named.
+func TestSuiteFileBounds(t *testing.T) {
+	for _, c := range []struct{ src, want string }{
+		{fmt.Sprintf("trials: %d\nworkloads: [cpu]\n", plan.MaxTrials+1), fmt.Sprintf("b.yaml:1:9: trials: %d is out of range: want 1 to %d", plan.MaxTrials+1, plan.MaxTrials)},
+		{fmt.Sprintf("warmups: %d\nworkloads: [cpu]\n", plan.MaxWarmups+1), fmt.Sprintf("b.yaml:1:10: warmups: %d is out of range: want 0 to %d", plan.MaxWarmups+1, plan.MaxWarmups)},
+		{"timeout: 500ms\nworkloads: [cpu]\n", "b.yaml:1:10: timeout: 500ms is shorter than the minimum 1s"},
+		{"timeout: 169h\nworkloads: [cpu]\n", "b.yaml:1:10: timeout: 169h0m0s is longer than the maximum 168h0m0s"},
+		{"timeout: 2562047h\nworkloads: [cpu]\n", "b.yaml:1:10: timeout: 2562047h0m0s is longer than the maximum 168h0m0s"},
+		{"workloads:\n  - name: cpu\n    timeout: 8760h\n", "b.yaml:3:14: workloads[0].timeout: 8760h0m0s is longer than the maximum 168h0m0s"},
+		{"timeout: 9999999999h\nworkloads: [cpu]\n", "b.yaml:1:10: timeout: \"9999999999h\" is not a duration"},
+		{"trials: 10000\nwarmups: 1000\nruntimes: [host, runc]\nworkloads:\n  - name: cpu\n    params: {threads: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43, 44, 45, 46]}\n",
+			fmt.Sprintf("more than the %d one run may have", plan.MaxSteps)},
+		{"timeout: 168h\nworkloads:\n  - name: cpu\n    timeout: 1s\n", ""},
+	} {
+		_, err := plan.ParseSuite("b.yaml", []byte(c.src), known(t))
+		if c.want == "" && err != nil || c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)) {
+			t.Errorf("%q: error %v, want %q", c.src, err, c.want)
+		}
 	}
 }
 
