@@ -13,6 +13,7 @@ import (
 
 	"github.com/isobench/isobench/internal/builtin"
 	"github.com/isobench/isobench/internal/driver"
+	"github.com/isobench/isobench/internal/inputfile"
 	"github.com/isobench/isobench/internal/plan"
 	"github.com/isobench/isobench/internal/workload"
 )
@@ -70,6 +71,13 @@ func (a *app) suiteCheck(ctx context.Context, files []string, grants workload.Gr
 	bad := 0
 	var errs []string
 	for _, file := range files {
+		// A FIFO, a device or a directory is refused before it is opened
+		// (opening a FIFO would block, /dev/zero never ends).
+		if err := inputfile.CheckIfExists(file); err != nil {
+			bad++
+			errs = append(errs, err.Error())
+			continue
+		}
 		s, err := plan.LoadSuiteFile(file, known)
 		if err != nil {
 			bad++
@@ -157,6 +165,9 @@ func (a *app) suiteFromFile(f runFlags, wreg *workload.Registry) (plan.Suite, er
 		known.Profile = f.profile
 	}
 	known.Grants = workload.Grants{AllowExec: f.allowExec, StoreProfile: f.storeProfile}
+	if err := inputfile.CheckIfExists(f.file); err != nil {
+		return plan.Suite{}, fmt.Errorf("--file %w", err)
+	}
 	sp, err := plan.LoadSuiteFile(f.file, known)
 	if err != nil {
 		return plan.Suite{}, err

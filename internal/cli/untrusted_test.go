@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/isobench/isobench/internal/plan"
 	"github.com/isobench/isobench/internal/store"
 	"github.com/isobench/isobench/internal/testutil"
 )
@@ -214,6 +216,66 @@ func TestDBSpecialFiles(t *testing.T) {
 		if ents, _ := os.ReadDir(cache); len(ents) > 0 {
 			t.Errorf("--db %s: run built an image before refusing", c.db)
 		}
+	}
+}
+
+// TestSuiteFileSpecial: a suite file that is a FIFO, a device or a
+// directory is refused at once by suite check and run -f, naming the path
+// and what it is (opening the FIFO for reading would block for good,
+// reading /dev/zero never ends), and one over the size limit is refused
+// naming the limit. Nothing is built or stored before the refusal.
+func TestSuiteFileSpecial(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "suite.yaml")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	toZero := filepath.Join(dir, "zero.yaml")
+	if err := os.Symlink("/dev/zero", toZero); err != nil {
+		t.Fatal(err)
+	}
+	big := filepath.Join(dir, "big.yaml")
+	if err := os.WriteFile(big, []byte("workloads: [cpu]\n"+strings.Repeat("# padding\n", plan.MaxSuiteFileSize/10+1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tooLarge := fmt.Sprintf("%s: the file is larger than %d bytes", big, plan.MaxSuiteFileSize)
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"suite", "check", fifo}, fifo + ": a FIFO (named pipe), not a regular file"},
+		{[]string{"suite", "check", "/dev/zero"}, "/dev/zero: a character device, not a regular file"},
+		{[]string{"suite", "check", toZero}, toZero + ": a character device, not a regular file"},
+		{[]string{"suite", "check", dir}, dir + ": a directory, not a regular file"},
+		{[]string{"suite", "check", big}, tooLarge},
+		{[]string{"suite", "check", "/dev/zero", fifo}, "2 of 2 suite files have problems"},
+		{[]string{"run", "-f", fifo}, "--file " + fifo + ": a FIFO (named pipe), not a regular file"},
+		{[]string{"run", "-f", "/dev/zero"}, "--file /dev/zero: a character device, not a regular file"},
+		{[]string{"run", "--file", toZero}, "--file " + toZero + ": a character device, not a regular file"},
+		{[]string{"run", "-f", dir}, "--file " + dir + ": a directory, not a regular file"},
+		{[]string{"run", "-f", big}, tooLarge},
+	} {
+		t.Run(strings.Join(c.args, " "), func(t *testing.T) {
+			base := t.TempDir()
+			db := filepath.Join(base, "isobench.db")
+			cache := filepath.Join(base, "cache")
+			if err := os.Mkdir(cache, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			args := append([]string{"--state-dir", filepath.Join(base, "state"), "--cache-dir", cache, "--db", db}, c.args...)
+			start := time.Now()
+			code, errOut := isobenchWithin(t, 10*time.Second, args...)
+			if code != ExitUsage || !strings.Contains(errOut, c.want) {
+				t.Errorf("exit %d, %q; want usage error %q", code, errOut, c.want)
+			}
+			if d := time.Since(start); d > 5*time.Second {
+				t.Errorf("refusing took %s", d)
+			}
+			assertNoRun(t, db)
+			if ents, err := os.ReadDir(cache); err != nil || len(ents) > 0 {
+				t.Errorf("the cache directory holds %d entries (%v): an image was built", len(ents), err)
+			}
+		})
 	}
 }
 
