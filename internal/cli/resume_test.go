@@ -217,3 +217,90 @@ func waitNoProcessUnder(t *testing.T, dir string) {
 		time.Sleep(100 * time.Millisecond)
 	}
 }
+
+// TestResumeRuntimeGone: a run resumed where one of its runtimes no longer
+// works (here runc, broken) skips that runtime's cells with the
+// reason, keeps their stored trials and finishes; the run is not left
+// marked running. A run that measured nothing exits with ExitUnjudged, and
+// an adaptive run keeps its target in its stored suite.
+func TestResumeRuntimeGone(t *testing.T) {
+	testutil.RequireRoot(t)
+	testutil.RequireBinary(t, "sysbench")
+	testutil.RequireBinary(t, "runc")
+	root := testutil.ModuleRoot(t)
+	agent := testutil.Agent(t)
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "isobench")
+	build := exec.Command("go", "build", "-o", bin, "./cmd/isobench")
+	build.Dir = root
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("building isobench: %v\n%s", err, out)
+	}
+	db := filepath.Join(dir, "isobench.db")
+	global := []string{"--db", db, "--cache-dir", filepath.Join(dir, "cache"), "--state-dir", filepath.Join(dir, "state")}
+	isobench := func(env []string, args ...string) (string, int) {
+		cmd := exec.Command(bin, append(append([]string{}, global...), args...)...)
+		cmd.Env = append(os.Environ(), env...)
+		out, err := cmd.CombinedOutput()
+		code := 0
+		if ee, ok := err.(*exec.ExitError); ok {
+			code = ee.ExitCode()
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		return string(out), code
+	}
+	out, code := isobench(nil, "run", "--runtimes", "host,runc", "--workloads", "cpu", "--set", "cpu.time=1",
+		"--trials", "2", "--warmups", "0", "--target-ci", "50%", "--max-trials", "3", "--agent", agent)
+	if code != 0 {
+		t.Fatalf("run exited %d:\n%s", code, out)
+	}
+	s, err := store.Open(t.Context(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	runs, err := s.ListRuns(t.Context())
+	if err != nil || len(runs) != 1 {
+		t.Fatalf("runs: %v, %v", runs, err)
+	}
+	id := runs[0].ID
+	first, err := s.GetRun(t.Context(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(first.Suite, `"TargetCI":0.5`) || !strings.Contains(first.Suite, `"MaxTrials":3`) {
+		t.Errorf("the stored suite lacks the adaptive stop: %s", first.Suite)
+	}
+
+	// A runc that no longer works: first in PATH, it fails as a broken
+	// install would.
+	broken := filepath.Join(dir, "broken")
+	if err := os.MkdirAll(broken, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(broken, "runc"), []byte("#!/bin/sh\necho 'runc: broken for this test' >&2\nexit 1\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	out, code = isobench([]string{"PATH=" + broken + ":" + os.Getenv("PATH")}, "run", "--resume", id, "--agent", agent)
+	if code != 0 {
+		t.Fatalf("resume without runc exited %d:\n%s", code, out)
+	}
+	if !strings.Contains(out, "skipping runc") {
+		t.Errorf("the resume does not say it skips runc:\n%s", out)
+	}
+	final, err := s.GetRun(t.Context(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if final.Status != result.RunFinished || len(final.Trials) != len(first.Trials) {
+		t.Errorf("after the resume: status %s, %d trials; want finished with the %d stored", final.Status, len(final.Trials), len(first.Trials))
+	}
+
+	out, code = isobench(nil, "run", "--runtimes", "host", "--workloads", "cpu", "--set", "cpu.time=5",
+		"--trials", "1", "--warmups", "0", "--timeout", "1s", "--agent", agent)
+	if code != ExitUnjudged || !strings.Contains(out, "no trial of run") {
+		t.Errorf("a run whose every trial timed out exited %d, want %d naming it:\n%s", code, ExitUnjudged, out)
+	}
+}

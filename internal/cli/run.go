@@ -19,6 +19,7 @@ import (
 	"github.com/isobench/isobench/internal/builtin"
 	"github.com/isobench/isobench/internal/driver"
 	"github.com/isobench/isobench/internal/driver/host"
+	"github.com/isobench/isobench/internal/hostinfo"
 	"github.com/isobench/isobench/internal/plan"
 	"github.com/isobench/isobench/internal/report"
 	"github.com/isobench/isobench/internal/result"
@@ -127,7 +128,7 @@ Workloads and parameters:
 	fl.StringVar(&f.jsonOut, "json", "", "write the run, every trial and sample, as JSON to this file")
 	fl.StringVar(&f.resume, "resume", "", "finish a stored run (ID, prefix or latest): run only the trials it lacks, with its own plan and seed")
 	fl.StringVar(&f.report, "report", "", "write the run's report to this file; the extension picks the format (.txt .json .csv .md .bench, else HTML)")
-	fl.StringVar(&f.targetCI, "target-ci", "", "adaptive stop: add trials to cells whose 95% interval of the median is wider than ±this (e.g. 2%), up to --max-trials")
+	fl.StringVar(&f.targetCI, "target-ci", "", "adaptive stop: add trials to a cell until its median is known to ±this (e.g. 2%): its 97.5% interval of the median within ±this, so that the reported 95% interval keeps its coverage after the repeated looks; up to --max-trials; stored with the run, kept by --resume")
 	fl.Var(newIntFlag(&f.maxTrials, 30, 1, plan.MaxTrials), "max-trials", "with --target-ci: most measured trials per cell")
 	fl.StringVar(&f.agent, "agent", "", "path of the static isobench-agent binary (default: beside isobench)")
 	fl.BoolVar(&f.allowExec, "allow-exec", false, allowExecDoc)
@@ -297,6 +298,15 @@ func (a *app) run(ctx context.Context, f runFlags, stdout, stderr io.Writer) err
 			return err
 		}
 	}
+	// The adaptive stop is part of the run's plan, stored with it: a
+	// resumed run keeps its target.
+	maxTrials := f.maxTrials
+	switch {
+	case resumed != nil:
+		target, maxTrials = suite.TargetCI, suite.MaxTrials
+	case target > 0:
+		suite.TargetCI, suite.MaxTrials = target, maxTrials
+	}
 	// Check the workloads and parameters before anything slow happens.
 	names := f.runtimes
 	if len(names) == 0 {
@@ -322,6 +332,9 @@ func (a *app) run(ctx context.Context, f runFlags, stdout, stderr io.Writer) err
 	if err := checkImageTrust(f, names, kr != nil); err != nil {
 		return withStatus(ExitUsage, err)
 	}
+	// The host as it is before isobench builds, probes or starts anything
+	// (a VM probe or a daemon would raise the load it reports).
+	hostNow := hostinfo.Capture(ctx, hostinfo.Options{})
 
 	denv, err := a.driverEnv()
 	if err != nil {
@@ -400,15 +413,21 @@ func (a *app) run(ctx context.Context, f runFlags, stdout, stderr io.Writer) err
 			return withStatus(ExitUsage, fmt.Errorf("workload %s: %w", c.Workload, err))
 		}
 	}
+	if resumed != nil {
+		// Before the run is marked running again: stored trials must be
+		// of cells its plan has (first, every runtime it named); those
+		// of runtimes that cannot run now were skipped above, with the
+		// reason, and the rest goes on.
+		if p.Steps, err = resumed.remaining(first, p); err != nil {
+			return err
+		}
+	}
 	suiteJSON, _ := json.Marshal(suite)
 	run.Suite = string(suiteJSON)
-	if err := a.recordRun(ctx, db, run, img, resumed, stderr); err != nil {
+	if err := a.recordRun(ctx, db, run, img, resumed, hostNow, stderr); err != nil {
 		return err
 	}
 	if resumed != nil {
-		if p.Steps, err = resumed.remaining(p); err != nil {
-			return err
-		}
 		fmt.Fprintf(stderr, "resuming run %s: %d trials still to run, numbered from %d\n", run.ID, len(p.Steps), resumed.done.NextSeq)
 	}
 	fmt.Fprintf(stderr, "run %s: %d runtimes × %d workloads, %d trials + %d warm-up each, %s order, seed %d\n",
@@ -441,19 +460,19 @@ func (a *app) run(ctx context.Context, f runFlags, stdout, stderr io.Writer) err
 	}
 	var adaptive *runner.Adaptive
 	if target > 0 {
-		adaptive = &runner.Adaptive{Plan: p, Workloads: wreg, Target: target, MaxTrials: f.maxTrials}
+		adaptive = &runner.Adaptive{Plan: p, Workloads: wreg, Target: target, MaxTrials: maxTrials}
 		r.More = adaptive.More
 	}
 	trials, runErr := runTrials(ctx, r, p, kr)
 	prog.Close()
 	if adaptive != nil {
 		if missed := adaptive.Unreached(trials); len(missed) > 0 {
-			fmt.Fprintf(stderr, "cells that did not reach ±%s within %d trials:\n", f.targetCI, f.maxTrials)
+			fmt.Fprintf(stderr, "cells that did not reach ±%s within %d trials:\n", report.PercentText(target), maxTrials)
 			for _, m := range missed {
 				fmt.Fprintf(stderr, "  %s\n", m)
 			}
 		} else {
-			fmt.Fprintf(stderr, "every cell reached ±%s\n", f.targetCI)
+			fmt.Fprintf(stderr, "every cell reached ±%s\n", report.PercentText(target))
 		}
 	}
 	run.Trials = resumed.allTrials(trials)
@@ -467,7 +486,8 @@ func (a *app) run(ctx context.Context, f runFlags, stdout, stderr io.Writer) err
 	}
 	fmt.Fprintf(stderr, "stored run %s in %s\n", run.ID, db.Path())
 	if f.jsonOut != "" {
-		if err := writeJSON(f.jsonOut, run); err != nil {
+		// The same document as report --format json.
+		if err := writeReport(f.jsonOut, run, report.FormatJSON); err != nil {
 			return errors.Join(runErr, err)
 		}
 		fmt.Fprintf(stderr, "wrote %s\n", f.jsonOut)
@@ -484,7 +504,29 @@ func (a *app) run(ctx context.Context, f runFlags, stdout, stderr io.Writer) err
 	if errors.Is(runErr, runner.ErrInterrupted) {
 		return withStatus(ExitInterrupted, runErr)
 	}
-	return runErr
+	if runErr != nil {
+		return runErr
+	}
+	return unmeasured(run)
+}
+
+// unmeasured fails a run (ExitUnjudged) that measured nothing, or that has
+// a cell whose every measured trial failed or timed out, naming the cells:
+// a run that could not measure what it was asked must not look like one
+// that did. Cells skipped from the start (the runtime or workload cannot
+// run here) have no trials and are not counted; they are listed as
+// skipped.
+func unmeasured(run *result.Run) error {
+	dead, ok := report.DeadCells(run)
+	switch {
+	case ok == 0 && len(run.Trials) == 0:
+		return withStatus(ExitUnjudged, fmt.Errorf("run %s measured nothing: every cell was skipped (see the reasons above)", run.ID))
+	case ok == 0:
+		return withStatus(ExitUnjudged, fmt.Errorf("no trial of run %s succeeded (see the failed trials: isobench report %s)", run.ID, run.ID))
+	case len(dead) > 0:
+		return withStatus(ExitUnjudged, fmt.Errorf("%d cell(s) of run %s have no successful trial: %s", len(dead), run.ID, strings.Join(dead, "; ")))
+	}
+	return nil
 }
 
 // checkImageTrust refuses, before anything is built or run, a run whose

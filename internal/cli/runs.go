@@ -255,10 +255,12 @@ func (a *app) loadResume(ctx context.Context, f runFlags) (*resumeState, error) 
 
 // remaining returns the steps of p the run still lacks, numbered on from
 // the run's last stored trial. It fails when stored trials belong to cells
-// the plan does not have (the workloads changed since the run started).
-func (s *resumeState) remaining(p *plan.Plan) ([]plan.Step, error) {
+// that all, the plan of every runtime the run named, does not have (the
+// workloads changed since the run started); cells of all that p leaves out
+// (a runtime that cannot run now) keep their trials and get no more.
+func (s *resumeState) remaining(all, p *plan.Plan) ([]plan.Step, error) {
 	cells := map[string]bool{}
-	for _, c := range p.Cells {
+	for _, c := range all.Cells {
 		cells[c.Key()] = true
 	}
 	for k := range s.done.Keys {
@@ -291,8 +293,8 @@ func (s *resumeState) allTrials(trials []result.Trial) []result.Trial {
 // recordRun stores a new run with its environment, or, for a resumed run,
 // marks it running again with the runtimes as probed now, noting every
 // version that changed since the run started.
-func (a *app) recordRun(ctx context.Context, db *store.Store, run *result.Run, img *image.Image, resumed *resumeState, w io.Writer) error {
-	info := hostinfo.Capture(ctx, hostinfo.Options{})
+// info is the host as captured before the run built or probed anything.
+func (a *app) recordRun(ctx context.Context, db *store.Store, run *result.Run, img *image.Image, resumed *resumeState, info hostinfo.Info, w io.Writer) error {
 	info.AddTools(img.ID, img.Manifest.Source, img.Manifest.Tools)
 	owner := ""
 	if me, err := driverkit.Self(); err == nil {

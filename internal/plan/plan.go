@@ -104,6 +104,12 @@ type Suite struct {
 	Timeout time.Duration `json:",omitempty"`
 	// Options holds the sandbox options of runtimes, by runtime name.
 	Options map[string]RuntimeOptions `json:",omitempty"`
+	// TargetCI and MaxTrials are the adaptive stop's (run --target-ci
+	// as a fraction, --max-trials); 0 for a fixed number of trials. They
+	// are stored with the run, so that a resumed run stops by the same
+	// rule. Only the command line sets them, never a suite file.
+	TargetCI  float64 `json:",omitempty"`
+	MaxTrials int     `json:",omitempty"`
 }
 
 // Step is one trial of the plan.
