@@ -16,6 +16,9 @@ import (
 // every group, the figures' data, failed trials, and every trial with its
 // samples and raw tool output.
 type jsonReport struct {
+	// SchemaVersion changes when a field scripts rely on changes meaning
+	// or goes away (see JSONSchemaVersion).
+	SchemaVersion    int               `json:"schema_version"`
 	Run              jsonRun           `json:"run"`
 	Environment      map[string]string `json:"environment,omitempty"`
 	EnvironmentTable []EnvRow          `json:"environment_table,omitempty"`
@@ -44,12 +47,20 @@ type jsonRun struct {
 	Suite    json.RawMessage  `json:"suite,omitempty"`
 }
 
+// JSONSchemaVersion is the version of the JSON document that both
+// `report --format json` and `run --json` write. Version 1: run, environment,
+// environment_table, runtimes, skipped, warnings, method, groups (each
+// metric's cells with summary, ratio, compare, p_holm, significant),
+// figures, curves, failures and trials.
+const JSONSchemaVersion = 1
+
 // JSON writes the report as one indented JSON document. Sample values that
 // are not finite numbers (which JSON cannot hold) are left out of the
 // trials and counted in a warning.
 func (r *Report) JSON(w io.Writer) error {
 	run := r.Run
 	out := jsonReport{
+		SchemaVersion: JSONSchemaVersion,
 		Run: jsonRun{ID: run.ID, Started: run.Started, Ended: run.Ended, Status: run.Status, Command: run.Command,
 			Version: run.Version, Seed: run.Seed, Order: run.Order, Profile: run.Profile, Baseline: run.Baseline},
 		Environment: run.Env, EnvironmentTable: r.Environment, Runtimes: run.Runtimes, Skipped: run.Skipped,

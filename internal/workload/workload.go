@@ -27,13 +27,13 @@ const (
 
 // Metric describes one figure a workload reports.
 type Metric struct {
-	Name  string // e.g. "latency_avg"
-	Unit  string // one of the Unit constants
-	Label string // for tables and figures, e.g. "avg latency"
+	Name  string `json:"name"`  // e.g. "latency_avg"
+	Unit  string `json:"unit"`  // one of the Unit constants
+	Label string `json:"label"` // for tables and figures, e.g. "avg latency"
 	// HigherIsBetter says which way an improvement goes.
-	HigherIsBetter bool
+	HigherIsBetter bool `json:"higher_is_better"`
 	// Headline metrics appear in the terminal table.
-	Headline bool
+	Headline bool `json:"headline,omitempty"`
 }
 
 // Param is one parameter of a workload.

@@ -12,6 +12,13 @@ func readRun(path string) (*result.Run, error) {
 	if err != nil {
 		return nil, err
 	}
-	var r result.Run
-	return &r, json.Unmarshal(b, &r)
+	// run --json writes the report's JSON document: the trials are its
+	// "trials", as in a stored run.
+	var doc struct {
+		Trials []result.Trial `json:"trials"`
+	}
+	if err := json.Unmarshal(b, &doc); err != nil {
+		return nil, err
+	}
+	return &result.Run{Trials: doc.Trials}, nil
 }
