@@ -5,7 +5,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/isobench/isobench/internal/driver"
 	"github.com/isobench/isobench/internal/workload"
@@ -55,6 +57,93 @@ func TestCheck(t *testing.T) {
 		err := FIO{}.Check(driver.Info{}, defaults(tc.set))
 		if tc.want == "" && err != nil || tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)) {
 			t.Errorf("%v: error %v, want %q", tc.set, err, tc.want)
+		}
+	}
+}
+
+// TestCheckBounds: the built-in jobs' numbers and sizes are held to
+// their bounds, a value just inside taken and one just beyond, or one
+// that overflows, refused naming the parameter and the bound.
+func TestCheckBounds(t *testing.T) {
+	tests := []struct {
+		name, value, want string
+	}{
+		{"time", "1", ""},
+		{"time", "86400", ""},
+		{"time", "86401", "parameter time: 86401 is out of range: want 1 to 86400"},
+		{"time", "0", "parameter time: 0 is out of range"},
+		{"time", "-1", "parameter time: -1 is out of range"},
+		{"time", "99999999999999999999", `parameter time: "99999999999999999999" is out of range`},
+		{"time", "0x10", `parameter time: "0x10" is not a whole number`},
+		{"time", "", `parameter time: "" is not a whole number`},
+		{"iodepth", "65536", ""},
+		{"iodepth", "65537", "parameter iodepth: 65537 is out of range: want 1 to 65536"},
+		{"iodepth", "0", "parameter iodepth: 0 is out of range"},
+		{"numjobs", "1024", ""},
+		{"numjobs", "1025", "parameter numjobs: 1025 is out of range: want 1 to 1024"},
+		{"numjobs", "100000000", "parameter numjobs: 100000000 is out of range"},
+		{"numjobs", "two", `parameter numjobs: "two" is not a whole number`},
+		{"bs", "512", ""},
+		{"bs", "1g", ""},
+		{"bs", "1GiB", ""},
+		{"bs", "1024m", ""},
+		{"bs", "1073741824", ""},
+		{"bs", "1073741825", `parameter bs: "1073741825" is more than 1g, the most taken`},
+		{"bs", "1025m", `parameter bs: "1025m" is more than 1g`},
+		{"bs", "2g", `parameter bs: "2g" is more than 1g`},
+		{"bs", "1t", `parameter bs: "1t" is more than 1g`},
+		{"bs", "99999999999999999999999", `parameter bs: "99999999999999999999999" is more than 1g`},
+		{"bs", "0", "not a size in fio's syntax"},
+		{"bs", "4x", "not a size in fio's syntax"},
+		{"size", "4t", ""},
+		{"size", "4TiB", ""},
+		{"size", "4096g", ""},
+		{"size", "4097g", `parameter size: "4097g" is more than 4t, the most taken`},
+		{"size", "5T", `parameter size: "5T" is more than 4t`},
+		{"size", "1p", `parameter size: "1p" is more than 4t`},
+		{"size", "16777216p", `parameter size: "16777216p" is more than 4t`},
+		{"size", "18446744073709551615", `parameter size: "18446744073709551615" is more than 4t`},
+		{"size", "-1", "not a size in fio's syntax"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name+"="+tc.value, func(t *testing.T) {
+			err := FIO{}.Check(driver.Info{}, defaults(map[string]string{"job": "seqread", tc.name: tc.value}))
+			if tc.want == "" && err != nil || tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)) {
+				t.Errorf("error %v, want %q", err, tc.want)
+			}
+		})
+	}
+}
+
+// TestProfileSpecialFiles: a job file that is a FIFO, a device or a link
+// to one is refused at once, naming the path and what it is; opening the
+// FIFO for reading would block for good.
+func TestProfileSpecialFiles(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "job.fio")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(dir, "zero.fio")
+	if err := os.Symlink("/dev/zero", link); err != nil {
+		t.Fatal(err)
+	}
+	for path, want := range map[string]string{
+		fifo:        "parameter profile: " + fifo + ": a FIFO (named pipe), not a regular file",
+		"/dev/zero": "parameter profile: /dev/zero: a character device, not a regular file",
+		link:        "parameter profile: " + link + ": a character device, not a regular file",
+	} {
+		done := make(chan error, 1)
+		go func() {
+			done <- FIO{}.Check(driver.Info{}, defaults(map[string]string{"job": JobProfile, "profile": path}))
+		}()
+		select {
+		case err := <-done:
+			if err == nil || !strings.Contains(err.Error(), want) {
+				t.Errorf("profile %s: error %v, want %q", path, err, want)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("profile %s: Check blocked", path)
 		}
 	}
 }

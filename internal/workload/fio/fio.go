@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"os"
 	"path"
 	"regexp"
 	"strconv"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/isobench/isobench/internal/agent"
 	"github.com/isobench/isobench/internal/driver"
+	"github.com/isobench/isobench/internal/inputfile"
 	"github.com/isobench/isobench/internal/workload"
 	"github.com/isobench/isobench/internal/workload/storage"
 )
@@ -85,13 +85,13 @@ func (FIO) Params() []workload.Param {
 	return append([]workload.Param{
 		{Name: "job", Default: "seqread,seqwrite,randread,randwrite", Doc: "built-in jobs, comma-separated, one cell each: " + strings.Join(jobNames(), ", ") + " (set to \"profile\" when profile is given)"},
 		{Name: "profile", Default: "", Doc: "a fio job file on the host to run instead of the built-in jobs; it is copied into the scratch directory and run there (relative file names land in the scratch directory; its jobs must form one group; include directives are refused, and so are options that run commands or load code, exec_prerun, exec_postrun, ioengine=exec and engines that are not fio's own, unless isobench run --allow-exec is given); the run keeps its name and sha256 digest, and its text only with --store-profile"},
-		{Name: "bs", Default: "4k", Doc: "block size of the built-in jobs (fio syntax, e.g. 4k, 1m)"},
-		{Name: "size", Default: "256m", Doc: "file size of each built-in job (fio syntax)", Profiles: map[string]string{"quick": "32m"}},
-		{Name: "time", Default: "10", Doc: "seconds each built-in job runs (time_based)", Profiles: map[string]string{"quick": "2"}},
+		{Name: "bs", Default: "4k", Doc: "block size of the built-in jobs (fio syntax, e.g. 4k, 1m; at most 1g)"},
+		{Name: "size", Default: "256m", Doc: "file size of each built-in job (fio syntax; at most 4t)", Profiles: map[string]string{"quick": "32m"}},
+		{Name: "time", Default: "10", Doc: "seconds each built-in job runs (time_based; 1 to 86400)", Profiles: map[string]string{"quick": "2"}},
 		{Name: "ioengine", Default: "psync", Doc: "fio I/O engine of the built-in jobs (psync, sync, libaio, io_uring, mmap, ...)"},
-		{Name: "iodepth", Default: "1", Doc: "I/O depth of the built-in jobs (matters with async engines)"},
+		{Name: "iodepth", Default: "1", Doc: "I/O depth of the built-in jobs (matters with async engines; 1 to 65536)"},
 		{Name: "direct", Default: "false", Doc: "true: O_DIRECT, bypassing the page cache (not every filesystem allows it)"},
-		{Name: "numjobs", Default: "1", Doc: "parallel copies of each built-in job, reported together"},
+		{Name: "numjobs", Default: "1", Doc: "parallel copies of each built-in job, reported together (1 to 1024)"},
 	}, storage.Params()...)
 }
 
@@ -162,16 +162,20 @@ func (FIO) Check(_ driver.Info, p map[string]string) error {
 		}
 		return fmt.Errorf("parameter job: %q is not one of %s", p["job"], strings.Join(jobNames(), ", "))
 	}
-	size := regexp.MustCompile(`^[1-9][0-9]*([kKmMgGtTpP]([iI]?[bB])?)?$`)
-	for _, name := range []string{"bs", "size"} {
-		if !size.MatchString(p[name]) {
-			return fmt.Errorf("parameter %s: %q is not a size in fio's syntax (e.g. 4k, 64m, 1g)", name, p[name])
+	for _, s := range []struct {
+		name string
+		max  uint64
+	}{{"bs", MaxBlockSize}, {"size", MaxSize}} {
+		if err := checkSize(p, s.name, s.max); err != nil {
+			return err
 		}
 	}
-	for name, lo := range map[string]int{"time": 1, "iodepth": 1, "numjobs": 1} {
-		v, err := strconv.Atoi(p[name])
-		if err != nil || v < lo {
-			return fmt.Errorf("parameter %s: %q is not a whole number of at least %d", name, p[name], lo)
+	for _, r := range []struct {
+		name string
+		hi   int64
+	}{{"time", workload.MaxSeconds}, {"iodepth", MaxIODepth}, {"numjobs", workload.MaxThreads}} {
+		if _, err := workload.IntParam(p, r.name, 1, r.hi); err != nil {
+			return err
 		}
 	}
 	if !regexp.MustCompile(`^[a-z0-9_]+$`).MatchString(p["ioengine"]) {
@@ -181,6 +185,56 @@ func (FIO) Check(_ driver.Info, p map[string]string) error {
 		return fmt.Errorf("parameter ioengine: %q runs a program or loads code, which the built-in jobs never need", p["ioengine"])
 	}
 	return nil
+}
+
+// Bounds of the built-in jobs' parameters: they are untrusted input, and
+// the host baseline runs fio as root.
+const (
+	// MaxBlockSize bounds bs.
+	MaxBlockSize = 1 << 30
+	// MaxSize bounds size, the file of each job.
+	MaxSize = 4 << 40
+	// MaxIODepth bounds iodepth (fio's own limit).
+	MaxIODepth = 65536
+)
+
+// sizePattern is a size in fio's syntax as the built-in jobs take it: a
+// whole number of bytes, or one with a unit (k, m, g, t, p, with an
+// optional b or ib).
+var sizePattern = regexp.MustCompile(`^[1-9][0-9]*([kKmMgGtTpP]([iI]?[bB])?)?$`)
+
+// checkSize checks the size parameter name against sizePattern and max.
+// fio reads every unit as a power of 1024 unless a job says kb_base=1000
+// (which the built-in jobs never do), so that is how the bound is
+// applied.
+func checkSize(p map[string]string, name string, max uint64) error {
+	v := p[name]
+	m := sizePattern.FindStringSubmatch(v)
+	if m == nil {
+		return fmt.Errorf("parameter %s: %q is not a size in fio's syntax (e.g. 4k, 64m, 1g)", name, v)
+	}
+	digits, mult := v, uint64(1)
+	if m[1] != "" {
+		digits = v[:len(v)-len(m[1])]
+		mult = 1 << (10 * (1 + strings.Index("kmgtp", strings.ToLower(m[1][:1]))))
+	}
+	n, err := strconv.ParseUint(digits, 10, 64)
+	if err != nil || n > max/mult {
+		return fmt.Errorf("parameter %s: %q is more than %s, the most taken", name, v, sizeText(max))
+	}
+	return nil
+}
+
+// sizeText writes a bound in fio's syntax, with the largest unit that
+// divides it.
+func sizeText(v uint64) string {
+	for i := 5; i > 0; i-- {
+		u := uint64(1) << (10 * i)
+		if v%u == 0 {
+			return strconv.FormatUint(v/u, 10) + string("kmgtp"[i-1])
+		}
+	}
+	return strconv.FormatUint(v, 10)
 }
 
 // TakesGrants implements workload.GrantTaker: a job file may run commands
@@ -240,24 +294,18 @@ func checkProfile(file string, g workload.Grants) ([]byte, []workload.Disclosure
 	return b, ds, nil
 }
 
-// readProfile reads and checks a user's job file.
+// readProfile reads and checks a user's job file. It must be a regular
+// file (see inputfile.Read): a FIFO, a device or a directory is refused
+// without being opened for a blocking read, even one swapped in after a
+// check.
 func readProfile(file string) ([]byte, error) {
-	fi, err := os.Stat(file)
+	b, err := inputfile.Read(file, MaxProfile)
 	if err != nil {
+		var tl *inputfile.TooLargeError
+		if errors.As(err, &tl) {
+			return nil, fmt.Errorf("parameter profile: %s is more than the %d accepted bytes", file, MaxProfile)
+		}
 		return nil, fmt.Errorf("parameter profile: %w", err)
-	}
-	if !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("parameter profile: %s is not a regular file", file)
-	}
-	if fi.Size() > MaxProfile {
-		return nil, fmt.Errorf("parameter profile: %s is %d bytes, more than the %d accepted", file, fi.Size(), MaxProfile)
-	}
-	b, err := os.ReadFile(file)
-	if err != nil {
-		return nil, fmt.Errorf("parameter profile: %w", err)
-	}
-	if len(b) > MaxProfile {
-		return nil, fmt.Errorf("parameter profile: %s is more than %d bytes", file, MaxProfile)
 	}
 	for i, c := range b {
 		if c == 0 {
