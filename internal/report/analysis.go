@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/isobench/isobench/internal/result"
@@ -313,19 +314,25 @@ func ParamsText(p map[string]string) string {
 func FormatValue(v float64, unit string) string {
 	switch unit {
 	case workload.UnitSeconds:
-		av := math.Abs(v)
-		switch {
-		case av == 0:
+		if v == 0 {
 			return "0s"
-		case av < 1e-6:
-			return trim(v*1e9) + "ns"
-		case av < 1e-3:
-			return trim(v*1e6) + "µs"
-		case av < 1:
-			return trim(v*1e3) + "ms"
-		default:
-			return trim(v) + "s"
 		}
+		units := []struct {
+			below, scale float64
+			suffix       string
+		}{{1e-6, 1e9, "ns"}, {1e-3, 1e6, "µs"}, {1, 1e3, "ms"}, {math.Inf(1), 1, "s"}}
+		i := 0
+		for math.Abs(v) >= units[i].below {
+			i++
+		}
+		out := trim(v * units[i].scale)
+		// A value just below the next unit can round up to 1000 of this
+		// one (0.99996 s is "1000.0ms"): say it in the next unit.
+		if r, err := strconv.ParseFloat(out, 64); err == nil && math.Abs(r) >= 1000 && i+1 < len(units) {
+			i++
+			out = trim(v * units[i].scale)
+		}
+		return out + units[i].suffix
 	case workload.UnitBytesPerSec:
 		return trim(v/(1<<20)) + " MiB/s"
 	case workload.UnitBytes:

@@ -488,3 +488,26 @@ func TestPercentAndPText(t *testing.T) {
 		}
 	}
 }
+
+// TestFormatValueCarry: a value that rounds up to 1000 of a unit is said
+// in the next one.
+func TestFormatValueCarry(t *testing.T) {
+	for _, tc := range []struct {
+		v    float64
+		unit string
+		want string
+	}{
+		{0.99996, "sec", "1s"},
+		{0.9994, "sec", "999.4ms"},
+		{0.00099996, "sec", "1ms"},
+		{0.00000099996, "sec", "1µs"},
+		{0.00073, "sec", "730.0µs"},
+		{2.5, "sec", "2.5s"},
+		{0, "sec", "0s"},
+		{-0.99996, "sec", "-1s"},
+	} {
+		if got := FormatValue(tc.v, tc.unit); got != tc.want {
+			t.Errorf("FormatValue(%v, %s) = %q, want %q", tc.v, tc.unit, got, tc.want)
+		}
+	}
+}

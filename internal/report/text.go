@@ -255,6 +255,17 @@ func groupSummary(g Group, rows []MetricRow) []string {
 			}
 		}
 		var parts []string
+		noRatio, why := 0, ""
+		for _, m := range rows {
+			if i < len(m.Cells) && m.Cells[i].RatioError != "" {
+				if noRatio++; why == "" {
+					why = m.Cells[i].RatioError
+				}
+			}
+		}
+		if noRatio > 0 {
+			parts = append(parts, fmt.Sprintf("no ratio on %d metric(s): %s", noRatio, why))
+		}
 		for _, code := range codes {
 			t := counts[code]
 			switch code {
@@ -290,6 +301,9 @@ func groupNotes(g Group, rows []MetricRow) []string {
 	seen := map[string]bool{}
 	for _, m := range rows {
 		for _, c := range m.Cells {
+			if c.RatioError != "" {
+				notes = append(notes, fmt.Sprintf("%s %s: no ratio: %s", c.Runtime, m.Metric.Label, c.RatioError))
+			}
 			for _, w := range c.Summary.Warnings {
 				// A too-small sample is said once per runtime, not per metric.
 				key := c.Runtime + w.Code

@@ -96,3 +96,19 @@ func TestTextWarningsCounted(t *testing.T) {
 		t.Errorf("the short form does not count the noisy metrics with the worst CV, or does not point to -v:\n%s", short.String())
 	}
 }
+
+// TestTextNoRatioSaysWhy: a ratio that cannot be computed (a zero in the
+// baseline's resamples) is shown as "-" with the reason under the table.
+func TestTextNoRatioSaysWhy(t *testing.T) {
+	run := loadRun(t, "cpu-host-runc")
+	zeroed := scaled(run, "host", "latency_min", 0)
+	for _, verbose := range []bool{false, true} {
+		var b bytes.Buffer
+		if err := Text(&b, zeroed, builtin.Workloads(), TextOptions{Verbose: verbose}); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(b.String(), "no ratio") {
+			t.Errorf("verbose=%v: the missing ratio is not explained:\n%s", verbose, b.String())
+		}
+	}
+}
