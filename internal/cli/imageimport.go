@@ -56,6 +56,11 @@ must hold the workloads' tools (sysbench, fio) for the workloads to run.`,
 	return cmd
 }
 
+// maxImageEntries bounds --max-entries: ten times the default, beyond any
+// real image, so that a typo cannot let an import make files until the
+// cache's inodes run out.
+const maxImageEntries = 10_000_000
+
 // imageLimitFlags are the flags that bound an imported image (image import,
 // and run --image with the prefix "image-").
 type imageLimitFlags struct {
@@ -68,7 +73,7 @@ type imageLimitFlags struct {
 func addImageLimitFlags(fl *pflag.FlagSet, f *imageLimitFlags, prefix string) {
 	fl.StringVar(&f.maxFile, prefix+"max-file-size", humanize.IBytes(image.DefaultMaxEntrySize), "largest file an imported image may hold (bytes, or a size such as 512MiB or 8GiB)")
 	fl.StringVar(&f.maxImage, prefix+"max-image-size", humanize.IBytes(image.DefaultMaxTotalSize), "most bytes the files of an imported image may add up to")
-	fl.IntVar(&f.maxEntries, prefix+"max-entries", image.DefaultMaxEntries, "most files, directories and links an imported image may hold")
+	fl.Var(newIntFlag(&f.maxEntries, image.DefaultMaxEntries, 1, maxImageEntries), prefix+"max-entries", fmt.Sprintf("most files, directories and links an imported image may hold (1 to %d)", maxImageEntries))
 	fl.StringVar(&f.minFree, prefix+"min-free-space", humanize.IBytes(image.DefaultMinFreeSpace), "free space an import leaves on the cache's file system: an image that does not fit above it is refused")
 }
 
@@ -87,9 +92,6 @@ func (f imageLimitFlags) limits() (image.Limits, error) {
 			return lim, fmt.Errorf("--%s %q: want a size such as 512MiB or 8GiB", s.name, s.v)
 		}
 		*s.dst = int64(b)
-	}
-	if f.maxEntries < 0 {
-		return lim, fmt.Errorf("--max-entries %d: want a positive number", f.maxEntries)
 	}
 	lim.MaxEntries = f.maxEntries
 	return lim, nil
