@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 
 	"github.com/spf13/cobra"
 
@@ -42,22 +40,26 @@ runtime, e.g. ` + "`ctr -n k8s.io images import FILE`" + ` on a containerd node 
 }
 
 func (a *app) kubeImage(ctx context.Context, file, src, agentFlag string, stdout, stderr io.Writer) error {
+	// FILE is checked before the image is built or imported, which takes
+	// minutes.
+	if file == "" {
+		return withStatus(ExitUsage, errors.New("kube image: FILE is empty"))
+	}
+	if err := checkOutput("kube image", file); err != nil {
+		return withStatus(ExitUsage, err)
+	}
 	img, err := a.workloadImage(ctx, src, agentFlag, stderr)
 	if err != nil {
 		return err
 	}
 	ref := kube.ImageRef(img)
-	tmp, err := os.CreateTemp(filepath.Dir(file), ".isobench-image-*.tar")
-	if err != nil {
-		return fmt.Errorf("writing %s: %w", file, err)
-	}
-	defer os.Remove(tmp.Name())
-	werr := image.WriteArchive(ctx, tmp, img, ref, image.ArchiveConfig{}, "")
-	if err := errors.Join(werr, tmp.Close()); err != nil {
-		return fmt.Errorf("writing %s: %w", file, err)
-	}
-	if err := os.Rename(tmp.Name(), file); err != nil {
-		return fmt.Errorf("writing %s: %w", file, err)
+	// Written as every output is (see writeOutput): a link planted at FILE
+	// is replaced, never written through, and a failed write leaves
+	// nothing behind.
+	if err := writeOutput(file, func(w io.Writer) error {
+		return image.WriteArchive(ctx, w, img, ref, image.ArchiveConfig{}, "")
+	}); err != nil {
+		return err
 	}
 	fmt.Fprintf(stderr, "wrote the workload image %s to %s; load it into every node (ctr -n %s images import %s)\n", shortID(img.ID), file, kube.CRINamespace, file)
 	fmt.Fprintln(stdout, ref)
