@@ -171,6 +171,13 @@ func TestUsageExitStatus(t *testing.T) {
 		{[]string{"report", "latest", "--format", "pdf"}, "pdf"},
 		{[]string{"report", "latest", "-o", ""}, "--output is empty"},
 		{[]string{"report", "latest", "-o", "/nonexistent-dir/r.html"}, "--output /nonexistent-dir/r.html: the directory /nonexistent-dir does not exist"},
+		{[]string{"image", "import", "--max-entries", "0", "x"}, `--max-entries "0": out of range: want 1 to 10000000`},
+		{[]string{"image", "import", "--max-entries", "10000001", "x"}, `--max-entries "10000001": out of range: want 1 to 10000000`},
+		{[]string{"image", "import", "--max-entries", "0x10", "x"}, `--max-entries "0x10": not a whole number`},
+		{[]string{"run", "--image-max-entries", "-1"}, `--image-max-entries "-1": out of range`},
+		{[]string{"kube", "image", "/dev/null"}, "kube image /dev/null: a character device, not a regular file"},
+		{[]string{"kube", "image", "/nonexistent-dir/i.tar"}, "kube image /nonexistent-dir/i.tar: the directory /nonexistent-dir does not exist"},
+		{[]string{"kube", "image", ""}, "kube image: FILE is empty"},
 	} {
 		code, errOut := isobenchWithin(t, 30*time.Second, append([]string{"--db", db}, c.args...)...)
 		if code != ExitUsage || !strings.Contains(errOut, c.want) {
