@@ -138,7 +138,11 @@ func TestCompareCommand(t *testing.T) {
 		{"json", []string{"compare", old, cur, "--format", "json"}, 0, []string{`"by_runtime": true`}},
 		{"one run needs two runtimes", []string{"compare", cur}, ExitUsage, []string{"--runtimes OLD,NEW"}},
 		{"unknown runtime", []string{"compare", cur, "--runtimes", "host,crun"}, ExitUsage, []string{`no trials of runtime "crun"`}},
-		{"bad bound", []string{"compare", old, cur, "--fail-above", "five"}, ExitUsage, []string{"not a percentage"}},
+		{"bad bound", []string{"compare", old, cur, "--fail-above", "five"}, ExitUsage, []string{`--fail-above: "five": give a percentage with its sign, e.g. 5%`}},
+		{"bare number bound", []string{"compare", old, cur, "--fail-above", "5"}, ExitUsage, []string{`--fail-above: "5": give a percentage with its sign, e.g. 5%`}},
+		{"the same bound with its sign", []string{"compare", old, cur, "--fail-above", "5%"}, ExitRegression, []string{"1 regression(s) beyond 5%"}},
+		{"zero bound", []string{"compare", old, cur, "--fail-above", "0%"}, ExitUsage, []string{`--fail-above: "0%" is not a percentage above 0% and at most 1000%`}},
+		{"not a number bound", []string{"compare", old, cur, "--fail-above", "x%"}, ExitUsage, []string{`--fail-above: "x%" is not a percentage like 5%`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
