@@ -48,6 +48,38 @@ func TestSuiteCheck(t *testing.T) {
 	}
 }
 
+// TestSuiteCheckBounds: a suite file's time limits and fio's numbers and
+// sizes beyond their bounds are reported with the file, line and field.
+func TestSuiteCheckBounds(t *testing.T) {
+	state := t.TempDir()
+	file := filepath.Join(t.TempDir(), "bounds.yaml")
+	src := "timeout: 8760h\nruntimes: [host]\nworkloads:\n" +
+		"  - name: fio\n    params: {numjobs: 100000}\n" +
+		"  - name: fio\n    params: {iodepth: 65537}\n" +
+		"  - name: fio\n    params: {time: 86401}\n" +
+		"  - name: fio\n    params: {bs: 2g}\n" +
+		"  - name: fio\n    params: {size: 5t}\n"
+	if err := os.WriteFile(file, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errOut := isobench(t, "--state-dir", state, "suite", "check", file)
+	if code != ExitUsage {
+		t.Fatalf("exit %d, want %d\n%s", code, ExitUsage, errOut)
+	}
+	for _, want := range []string{
+		file + ":1:10: timeout: 8760h0m0s is longer than the maximum 168h0m0s",
+		file + ":5:23: workloads[0].params.numjobs: parameter numjobs: 100000 is out of range: want 1 to 1024",
+		file + ":7:23: workloads[1].params.iodepth: parameter iodepth: 65537 is out of range: want 1 to 65536",
+		file + ":9:20: workloads[2].params.time: parameter time: 86401 is out of range: want 1 to 86400",
+		file + `:11:18: workloads[3].params.bs: parameter bs: "2g" is more than 1g, the most taken`,
+		file + `:13:20: workloads[4].params.size: parameter size: "5t" is more than 4t, the most taken`,
+	} {
+		if !strings.Contains(errOut, want) {
+			t.Errorf("suite check says:\n%s\nwant %q", errOut, want)
+		}
+	}
+}
+
 // TestRunFileFlags: a suite file and flags that would contradict it are
 // refused before anything runs.
 func TestRunFileFlags(t *testing.T) {
