@@ -122,6 +122,13 @@ func CgroupMemory(dirs []string) (bytes int64, ok bool, err error) {
 //     default route, no NAT, no bridge to the host's networks.
 //   - The host has HostDevice (a veth end, or the tap a VMM uses) with
 //     HostAddr, up, so that a host process reaches SandboxAddr directly.
+//   - Kind "bridge" is a container engine's own bridge network, as its
+//     run command gives it: the sandbox's veth is a port of the bridge
+//     HostDevice, which has HostAddr with the bridge's prefix (shared by
+//     the engine's sandboxes, so wider than /30), and the sandbox may have
+//     the engine's default route through it. The engine's daemon names
+//     the sandbox's address when the container starts: Network is only
+//     sure to be known once Start returned, so callers ask after Start.
 //   - Everything made for it is named by isobench, tracked in a state
 //     record before it is made, removed by Close, and collected by gc
 //     when its owner died (sandboxnet.Collect).
@@ -137,8 +144,12 @@ type Network struct {
 	SandboxAddr netip.Addr
 	// HostDevice is the host end's device (veth or tap).
 	HostDevice string
-	// Kind is "veth" or "tap".
+	// Kind is "veth", "tap" or "bridge".
 	Kind string
+	// Path says, in words, what the sandbox's traffic crosses on the host
+	// (devices, their MTU and offloads), for results to carry; "" when
+	// the driver does not say.
+	Path string
 	// Note says what every result over the link must carry, e.g. which
 	// network stack serves the sandbox when it is not the technology's
 	// usual one; "" when there is nothing to say.

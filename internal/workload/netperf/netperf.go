@@ -149,16 +149,20 @@ func (Workload) Run(ctx context.Context, t *workload.Target, rec workload.Record
 	if !ok {
 		return fmt.Errorf("net: the %s driver made a sandbox with a network but cannot say its link", t.Runtime.Name)
 	}
+	if err := inst.Start(ctx); err != nil {
+		return fmt.Errorf("net: starting the sandbox: %w", err)
+	}
+	// Asked after Start: an engine's daemon names the address at start.
 	link, ok := nw.Network()
 	if !ok {
 		return fmt.Errorf("net: the %s driver made a sandbox without the network asked for", t.Runtime.Name)
 	}
 	rec.Attr("net.link", fmt.Sprintf("%s %s (host %s) <-> %s", link.Kind, link.HostDevice, link.HostAddr, link.SandboxAddr))
+	if link.Path != "" {
+		rec.Attr("net.path", link.Path)
+	}
 	if link.Note != "" {
 		rec.Attr("net.note", link.Note)
-	}
-	if err := inst.Start(ctx); err != nil {
-		return fmt.Errorf("net: starting the sandbox: %w", err)
 	}
 	in := &workload.Target{Runtime: t.Runtime, Instance: inst}
 
