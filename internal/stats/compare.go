@@ -128,10 +128,14 @@ func checkFinite(values []float64) error {
 	return nil
 }
 
-// uStatistic returns U of x against base (from the rank sum of x with
-// mid-ranks for ties), the tie term Σ(t³−t) over groups of t equal values,
-// and the number of distinct values.
-func uStatistic(x, base []float64) (u, tieSum float64, groups int) {
+// tieGroup is a run of equal values in the pooled, sorted sample: its
+// size, how many of them come from x, and twice their mid-rank (a whole
+// number: the first rank plus the last).
+type tieGroup struct{ size, inX, rank2 int }
+
+// tieGroups pools x and base, sorts them and returns the runs of equal
+// values in order.
+func tieGroups(x, base []float64) []tieGroup {
 	type obs struct {
 		v   float64
 		inX bool
@@ -144,7 +148,7 @@ func uStatistic(x, base []float64) (u, tieSum float64, groups int) {
 		all = append(all, obs{v, false})
 	}
 	sort.Slice(all, func(i, j int) bool { return all[i].v < all[j].v })
-	var r1 float64
+	var out []tieGroup
 	for i := 0; i < len(all); {
 		j, inX := i, 0
 		for ; j < len(all) && all[j].v == all[i].v; j++ {
@@ -152,15 +156,26 @@ func uStatistic(x, base []float64) (u, tieSum float64, groups int) {
 				inX++
 			}
 		}
-		// Ranks i+1 … j share the mid-rank.
-		r1 += float64(inX) * float64(i+1+j) / 2
-		t := float64(j - i)
-		tieSum += t*t*t - t
-		groups++
+		// Ranks i+1 … j share the mid-rank (i+1+j)/2.
+		out = append(out, tieGroup{size: j - i, inX: inX, rank2: i + 1 + j})
 		i = j
 	}
+	return out
+}
+
+// uStatistic returns U of x against base (from the rank sum of x with
+// mid-ranks for ties), the tie term Σ(t³−t) over groups of t equal values,
+// and the number of distinct values.
+func uStatistic(x, base []float64) (u, tieSum float64, groups int) {
+	var r1 float64
+	gs := tieGroups(x, base)
+	for _, g := range gs {
+		r1 += float64(g.inX) * float64(g.rank2) / 2
+		t := float64(g.size)
+		tieSum += t*t*t - t
+	}
 	n1 := float64(len(x))
-	return r1 - n1*(n1+1)/2, tieSum, groups
+	return r1 - n1*(n1+1)/2, tieSum, len(gs)
 }
 
 // uCDF returns P(U ≤ u) under the null hypothesis for samples of sizes n1
@@ -220,34 +235,12 @@ func uCDF(n1, n2, u int) float64 {
 // are at most C(50, 25) < 2⁵³, exact in float64, for the sizes Compare
 // sends here (TiesExactLimit).
 func tiedExactP(x, base []float64) float64 {
-	type obs struct {
-		v   float64
-		inX bool
-	}
-	all := make([]obs, 0, len(x)+len(base))
-	for _, v := range x {
-		all = append(all, obs{v, true})
-	}
-	for _, v := range base {
-		all = append(all, obs{v, false})
-	}
-	sort.Slice(all, func(i, j int) bool { return all[i].v < all[j].v })
 	n1 := len(x)
-	type group struct{ size, rank2 int }
-	var groups []group
+	groups := tieGroups(x, base)
 	observed, maxSum := 0, 0
-	for i := 0; i < len(all); {
-		j, inX := i, 0
-		for ; j < len(all) && all[j].v == all[i].v; j++ {
-			if all[j].inX {
-				inX++
-			}
-		}
-		r2 := i + 1 + j // twice the mid-rank of ranks i+1 … j
-		groups = append(groups, group{j - i, r2})
-		observed += inX * r2
-		maxSum += min(j-i, n1) * r2
-		i = j
+	for _, g := range groups {
+		observed += g.inX * g.rank2
+		maxSum += min(g.size, n1) * g.rank2
 	}
 	// ways[k][s]: the number of ways to choose k values, from the groups
 	// seen so far, whose doubled ranks add up to s.
