@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/isobench/isobench/internal/driver"
+	"github.com/isobench/isobench/internal/driver/driverkit"
 	"github.com/isobench/isobench/internal/image"
 	"github.com/isobench/isobench/internal/inputfile"
 	"github.com/isobench/isobench/internal/store"
@@ -143,7 +144,10 @@ func (a *app) cache() (string, error) {
 
 // driverEnv returns where drivers keep state records and per-instance files.
 // Both live on a disk (not /run, often a tmpfs): the overlay upper layers in
-// the run directory are where the rootfs scratch of containers lives.
+// the run directory are where the rootfs scratch of containers lives. They
+// are made here, as root, before any driver runs, with the modes
+// unprivileged system containers need (driverkit.PrepareDirs); a run
+// directory an older isobench made 0700 is repaired.
 func (a *app) driverEnv() (driver.Env, error) {
 	base := a.stateDir
 	if base == "" {
@@ -161,37 +165,14 @@ func (a *app) driverEnv() (driver.Env, error) {
 			base = filepath.Join(dir, "isobench")
 		}
 	}
-	if err := traversable(base, a.env.UID == 0); err != nil {
+	env := driver.Env{StateDir: filepath.Join(base, "state"), RunDir: filepath.Join(base, "run")}
+	if err := driverkit.PrepareDirs(base, env.RunDir, env.StateDir, a.env.UID == 0); err != nil {
 		return driver.Env{}, err
 	}
-	env := driver.Env{StateDir: filepath.Join(base, "state"), RunDir: filepath.Join(base, "run")}
 	if cache, err := a.cache(); err == nil {
 		env.CacheDir = cache
 	}
 	return env, nil
-}
-
-// traversable makes isobench's base directory (made 0711 when missing) searchable
-// by every user, listable by none, when running as root: unprivileged system
-// containers (Incus's) reach their root filesystems below it as an unprivileged
-// user.
-func traversable(base string, root bool) error {
-	if !root {
-		return nil
-	}
-	if err := os.MkdirAll(base, 0o711); err != nil {
-		return fmt.Errorf("making isobench's directory: %w", err)
-	}
-	fi, err := os.Stat(base)
-	if err != nil {
-		return fmt.Errorf("isobench's directory: %w", err)
-	}
-	if fi.Mode().Perm()&0o011 != 0o011 {
-		if err := os.Chmod(base, fi.Mode().Perm()|0o011); err != nil {
-			return fmt.Errorf("making isobench's directory %s searchable: %w", base, err)
-		}
-	}
-	return nil
 }
 
 // storePath returns the path of the results database: --db, else the

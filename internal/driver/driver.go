@@ -148,6 +148,8 @@ type Env struct {
 	// StateDir holds records of what isobench made on this host (for gc).
 	StateDir string
 	// RunDir holds per-instance working files (bundles, overlay layers).
+	// The program makes it before any driver runs, with the mode
+	// unprivileged system containers need (driverkit.PrepareDirs).
 	RunDir string
 	// CacheDir is isobench's cache directory (built images, the guest
 	// kernel of VM drivers); "" when the program has none.

@@ -11,8 +11,8 @@ import (
 // runDir (made when missing) and pushes its removal on u; the removal
 // refuses while anything is mounted in the directory.
 func MakeInstanceDir(u *Undo, runDir, dir string) error {
-	if err := os.MkdirAll(runDir, 0o711); err != nil {
-		return fmt.Errorf("making the run directory: %w", err)
+	if err := MakeRunDir(runDir); err != nil {
+		return err
 	}
 	if err := os.Mkdir(dir, 0o711); err != nil {
 		return fmt.Errorf("making the instance directory: %w", err)

@@ -22,6 +22,9 @@ import (
 //     itself when no live isobench process uses it; when it died, what it
 //     left (containerd and shims naming its exec root, mounts under its
 //     roots, its exec root, socket and record);
+//   - the network bridges of private daemons (isbeN, labelled
+//     isobench-engine and the pid:start of their holder) whose holder no
+//     longer runs;
 //   - in a daemon the user runs (the engine's socket, or the one given
 //     with WithSocket), if it answers: containers and volumes labelled
 //     isobench.managed whose owner (isobench.owner, a pid and start time)
@@ -42,6 +45,15 @@ func (d *Driver) Collect(ctx context.Context) ([]string, error) {
 	if d.opt.socket == "" {
 		for _, l := range d.privateLayouts() {
 			ls, err := d.collectPrivate(ctx, l, me)
+			lines = append(lines, ls...)
+			if err != nil {
+				errs = append(errs, err)
+			}
+		}
+		if os.Geteuid() == 0 {
+			// Bridges of private daemons whose holder died, whatever
+			// state directory recorded them.
+			ls, err := collectBridges()
 			lines = append(lines, ls...)
 			if err != nil {
 				errs = append(errs, err)

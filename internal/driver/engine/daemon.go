@@ -85,6 +85,13 @@ type daemonRecord struct {
 	ExecRoot  string             `json:"exec_root,omitempty"`
 	Log       string             `json:"log"`
 	Started   time.Time          `json:"started"`
+	// Bridge is the network bridge isobench made for the daemon's
+	// containers ("" for none), removed once the daemon stopped.
+	Bridge string `json:"bridge,omitempty"`
+	// MadeDirs are directories outside isobench's own that were not there
+	// before the daemon started (its plugins make them); each is removed
+	// after the daemon stopped if it is empty.
+	MadeDirs []string `json:"made_dirs,omitempty"`
 }
 
 func readDaemonRecord(path string) (*daemonRecord, error) {
@@ -229,6 +236,15 @@ type daemonSpec struct {
 	args   []string
 	// prepare writes the daemon's configuration before it starts.
 	prepare func() error
+	// network, when set, gives the daemon a network bridge of its own:
+	// startDaemon makes it (held by this process until the daemon runs,
+	// then by the daemon), and network writes what else the daemon needs
+	// for it and returns the flags that name it, put before args.
+	network func(b bridge) ([]string, error)
+	// sideDirs are directories outside isobench's own the daemon may make
+	// (innermost last); those missing before it starts are removed, when
+	// empty, after it stopped.
+	sideDirs []string
 }
 
 // acquireDaemon returns a use of the private daemon of the layout,
@@ -285,7 +301,11 @@ func register(l layout, rec daemonRecord, me driverkit.Identity, token string) (
 // startDaemon starts a daemon, records it, and waits until its socket
 // answers. The caller holds the engine's lock.
 func startDaemon(ctx context.Context, eng engine, l layout, spec daemonSpec, me driverkit.Identity, timeout time.Duration) (daemonRecord, error) {
+	var br bridge
 	fail := func(err error) (daemonRecord, error) {
+		if br.Name != "" {
+			err = errors.Join(err, removeBridge(br.Name))
+		}
 		return daemonRecord{}, fmt.Errorf("starting a private %s (%s): %w", eng.daemonBinary, eng.name, err)
 	}
 	bin, err := exec.LookPath(spec.binary)
@@ -302,14 +322,31 @@ func startDaemon(ctx context.Context, eng engine, l layout, spec daemonSpec, me 
 			return fail(err)
 		}
 	}
+	var missing []string
+	for _, dir := range spec.sideDirs {
+		if _, err := os.Lstat(dir); errors.Is(err, os.ErrNotExist) {
+			missing = append(missing, dir)
+		}
+	}
+	args := spec.args
+	if spec.network != nil {
+		if br, err = makeBridge(l, me); err != nil {
+			return fail(err)
+		}
+		extra, err := spec.network(br)
+		if err != nil {
+			return fail(err)
+		}
+		args = append(extra, spec.args...)
+	}
 	logf, err := os.OpenFile(l.log, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
 	if err != nil {
 		return fail(err)
 	}
 	defer logf.Close()
 	logStart, _ := logf.Seek(0, 2)
-	fmt.Fprintf(logf, "--- isobench (pid %d) starts %s %s at %s\n", me.PID, bin, strings.Join(spec.args, " "), time.Now().UTC().Format(time.RFC3339))
-	cmd := exec.Command(bin, spec.args...)
+	fmt.Fprintf(logf, "--- isobench (pid %d) starts %s %s at %s\n", me.PID, bin, strings.Join(args, " "), time.Now().UTC().Format(time.RFC3339))
+	cmd := exec.Command(bin, args...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.Dir = "/"
 	// Its own process group: a Ctrl-C at the terminal reaches isobench,
@@ -333,8 +370,15 @@ func startDaemon(ctx context.Context, eng engine, l layout, spec daemonSpec, me 
 	rec := daemonRecord{
 		Version: recordVersion, Engine: eng.name,
 		Daemon:    driverkit.Identity{PID: cmd.Process.Pid, Start: start},
-		StartedBy: me, Binary: bin, Args: spec.args, Socket: l.socket, Log: l.log,
-		Started: time.Now().UTC(),
+		StartedBy: me, Binary: bin, Args: args, Socket: l.socket, Log: l.log,
+		Started: time.Now().UTC(), Bridge: br.Name, MadeDirs: missing,
+	}
+	if br.Name != "" {
+		// The bridge lives as long as the daemon now.
+		if err := holdBridge(br.Name, rec.Daemon); err != nil {
+			_, _ = stopDaemon(ctx, rec)
+			return fail(err)
+		}
 	}
 	if eng.execRoot {
 		rec.PIDFile, rec.DataRoot, rec.ExecRoot = l.pidfile, l.dataRoot, l.execRoot
@@ -475,6 +519,23 @@ func stopDaemon(ctx context.Context, rec daemonRecord) ([]string, error) {
 		}
 		if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
 			errs = append(errs, err)
+		}
+	}
+	for i := len(rec.MadeDirs) - 1; i >= 0; i-- {
+		dir := rec.MadeDirs[i]
+		if err := os.Remove(dir); err == nil {
+			lines = append(lines, "removed "+dir+", which the daemon made")
+		} else if !errors.Is(err, os.ErrNotExist) && !errors.Is(err, syscall.ENOTEMPTY) && !errors.Is(err, syscall.EEXIST) {
+			errs = append(errs, err)
+		}
+	}
+	if rec.Bridge != "" {
+		if link, _ := ownBridge(rec.Bridge); link != nil {
+			if err := removeBridge(rec.Bridge); err != nil {
+				errs = append(errs, err)
+			} else {
+				lines = append(lines, "removed engine bridge "+rec.Bridge)
+			}
 		}
 	}
 	return lines, errors.Join(errs...)

@@ -351,8 +351,11 @@ func (d *Driver) daemonSpec(ctx context.Context, wrappers map[string]wrapper) (d
 			args: []string{
 				"--data-root", l.dataRoot, "--exec-root", l.execRoot, "--pidfile", l.pidfile,
 				"--host", "unix://" + l.socket, "--group", "root", "--config-file", l.config,
-				// No network set-up on the host: sandboxes run without one.
-				"--iptables=false", "--ip-masq=false", "--bridge=none",
+				// Its default bridge network is a bridge isobench makes
+				// (network below); no iptables rule, no masquerade, and the
+				// host's forwarding setting left alone: the host reaches
+				// the containers on the bridge directly.
+				"--iptables=false", "--ip-masq=false", "--ip-forward=false",
 				// Its own namespaces, should it share a system containerd.
 				"--containerd-namespace", "isobench", "--containerd-plugins-namespace", "isobench-plugins",
 				"--log-level", "warn",
@@ -368,6 +371,9 @@ func (d *Driver) daemonSpec(ctx context.Context, wrappers map[string]wrapper) (d
 					}
 				}
 				return writeFileAtomic(l.config, append(b, '\n'), 0o600)
+			},
+			network: func(b bridge) ([]string, error) {
+				return []string{"--bridge=" + b.Name}, nil
 			},
 		}, servicePlan{}, nil
 	case "podman":
@@ -397,7 +403,20 @@ func (d *Driver) daemonSpec(ctx context.Context, wrappers map[string]wrapper) (d
 			}
 		}
 		args = append(args, "system", "service", "--time=0", "unix://"+l.socket)
-		return daemonSpec{binary: "podman", args: args}, plan, nil
+		netDir := filepath.Join(l.run, "network")
+		return daemonSpec{binary: "podman", args: args,
+			network: func(b bridge) ([]string, error) {
+				// Its default network ("podman") from a configuration
+				// directory of its own, on the bridge isobench made.
+				if err := writePodmanNetwork(netDir, filepath.Join(l.run, "ipam"), b); err != nil {
+					return nil, err
+				}
+				return []string{"--network-config-dir", netDir}, nil
+			},
+			// The CNI library's cache (its results of each container,
+			// removed with the container; the directories stay).
+			sideDirs: []string{"/var/lib/cni", "/var/lib/cni/results"},
+		}, plan, nil
 	}
 	return daemonSpec{}, servicePlan{}, fmt.Errorf("no private daemon for %s", d.eng.name)
 }
@@ -634,6 +653,9 @@ func (d *Driver) info(c *conn) driver.Info {
 	}
 	if rt.workaround != "" {
 		f["cgroup_workaround"] = rt.workaround
+	}
+	if networkRefusal(rt) == "" {
+		f[driver.FeatureNetwork] = "bridge"
 	}
 	var warnings []string
 	if rt.oci == "runsc" {

@@ -47,8 +47,10 @@ type instance struct {
 	cid    string // the container's id
 	volume string // the scratch volume's name, or ""
 
-	mu       sync.Mutex
-	phase    driverkit.Phase
+	mu    sync.Mutex
+	phase driverkit.Phase
+	// link is the sandbox's network link, once started with one.
+	link     *driver.Network
 	closeErr error
 	// cleaned says what the last teardown removed or ended, for tests and
 	// debugging.
@@ -89,11 +91,10 @@ func (d *Driver) Create(ctx context.Context, spec driver.Spec) (driver.Instance,
 		return nil, err
 	}
 	if spec.Network {
-		// driver.Network: a /30 veth link isobench makes. Docker cannot
-		// join a container to a network namespace made outside it, and a
-		// private dockerd runs without a bridge; runsc runs with
-		// --network=none.
-		return nil, driver.NotSupported(d.Name(), "no sandbox network: isobench's host link (driver.Network) is not offered through %s", d.eng.title)
+		// driver.Network, kind bridge: the engine's own bridge network.
+		if why := networkRefusal(c.rt); why != "" {
+			return nil, driver.NotSupported(d.Name(), "no sandbox network: %s", why)
+		}
 	}
 	ref, err := d.ensureImage(ctx, c, spec.Image)
 	if err != nil {
@@ -116,6 +117,11 @@ func (in *instance) create(ctx context.Context) error {
 	hc := &container.HostConfig{
 		Runtime:     c.rt.request,
 		NetworkMode: "none",
+	}
+	if spec.Network {
+		// The engine's default bridge network, as its run command
+		// gives it.
+		hc.NetworkMode = "bridge"
 	}
 	switch spec.Scratch {
 	case driver.ScratchVolume:
@@ -194,7 +200,17 @@ func (in *instance) start(ctx context.Context) error {
 	if _, err := cli.ContainerStart(ctx, in.cid, client.ContainerStartOptions{}); err != nil {
 		return err
 	}
-	return in.waitReady(ctx)
+	if err := in.waitReady(ctx); err != nil {
+		return err
+	}
+	if in.spec.Network {
+		link, err := in.findLink(ctx)
+		if err != nil {
+			return err
+		}
+		in.link = link
+	}
+	return nil
 }
 
 // waitReady reads the container's output until the agent's Ready line; a

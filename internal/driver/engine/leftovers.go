@@ -61,6 +61,13 @@ func (d *Driver) Leftovers(ctx context.Context) ([]driver.Leftover, error) {
 				OwnerPID: rec.StartedBy.PID, Created: rec.Started})
 		}
 	}
+	if names, err := orphanBridges(); err != nil {
+		errs = append(errs, err)
+	} else {
+		for _, n := range names {
+			out = append(out, driver.Leftover{ID: "engine bridge " + n, What: "network bridge of a private daemon that no longer runs"})
+		}
+	}
 	if len(errs) > 0 {
 		return out, fmt.Errorf("%s: leftovers: %w", d.Name(), errors.Join(errs...))
 	}

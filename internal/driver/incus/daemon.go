@@ -142,8 +142,8 @@ func startDaemon(ctx context.Context, incusd, dir, stateDir string) (*daemon, er
 	if err := writeDaemonRecord(stateDir, rec); err != nil {
 		return nil, err
 	}
-	if err := os.MkdirAll(filepath.Dir(dir), 0o711); err != nil {
-		return nil, fmt.Errorf("making the run directory: %w", err)
+	if err := driverkit.MakeRunDir(filepath.Dir(dir)); err != nil {
+		return nil, err
 	}
 	if err := os.Mkdir(dir, 0o711); err != nil {
 		return nil, fmt.Errorf("making the private Incus directory: %w", err)

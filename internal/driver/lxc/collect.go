@@ -181,8 +181,8 @@ func (d *Driver) tryContainer(ctx context.Context, res *resolved) (err error) {
 		return fmt.Errorf("%s: probe: %w", Name, err)
 	}
 	undo.Push("state record", func() error { return stateRecords(d.env.StateDir).Remove(id) })
-	if err := os.MkdirAll(d.env.RunDir, 0o711); err != nil {
-		return fmt.Errorf("%s: probe: making the run directory: %w", Name, err)
+	if err := driverkit.MakeRunDir(d.env.RunDir); err != nil {
+		return fmt.Errorf("%s: probe: %w", Name, err)
 	}
 	if err := os.Mkdir(dir, 0o711); err != nil {
 		return fmt.Errorf("%s: probe: %w", Name, err)

@@ -65,8 +65,8 @@ func (d *Driver) trySandboxNet(ctx context.Context, res *resolved, platform, net
 		return fmt.Errorf("%s: probe: %w", what, err)
 	}
 	undo.PushLast("state record", func() error { return stateRecords(d.env.StateDir).Remove(id) })
-	if err := os.MkdirAll(d.env.RunDir, 0o711); err != nil {
-		return fmt.Errorf("%s: probe: making the run directory: %w", what, err)
+	if err := driverkit.MakeRunDir(d.env.RunDir); err != nil {
+		return fmt.Errorf("%s: probe: %w", what, err)
 	}
 	if err := os.Mkdir(dir, 0o700); err != nil {
 		return fmt.Errorf("%s: probe: %w", what, err)

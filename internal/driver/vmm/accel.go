@@ -11,6 +11,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/isobench/isobench/internal/driver/driverkit"
 )
 
 // Accelerations.
@@ -115,7 +117,7 @@ var errProbeTimeout = errors.New("probe guest timed out")
 func runProbeGuest(ctx context.Context, qemu, tmpDir, accel string, timeout time.Duration) (string, error) {
 	// The probe kernel is an open file already unlinked, handed to QEMU as
 	// its fd 3: nothing is left on disk whatever happens to this process.
-	if err := os.MkdirAll(tmpDir, 0o700); err != nil {
+	if err := driverkit.MakeRunDir(tmpDir); err != nil {
 		return "", err
 	}
 	f, err := os.CreateTemp(tmpDir, "isobench-kvmprobe-")

@@ -149,8 +149,8 @@ func (in *Instance) create(ctx context.Context, base string) error {
 		return err
 	}
 	in.madeRecord = true
-	if err := os.MkdirAll(d.env.RunDir, 0o711); err != nil {
-		return fmt.Errorf("making the run directory: %w", err)
+	if err := driverkit.MakeRunDir(d.env.RunDir); err != nil {
+		return err
 	}
 	if err := os.Mkdir(in.m.Dir, 0o700); err != nil {
 		return fmt.Errorf("making the instance directory: %w", err)

@@ -47,7 +47,7 @@ func (d *Driver) bootProbe(ctx context.Context, r *resolved) (time.Duration, err
 	if r.accel == AccelTCG {
 		limit = 90 * time.Second
 	}
-	if err := os.MkdirAll(d.env.RunDir, 0o711); err != nil {
+	if err := driverkit.MakeRunDir(d.env.RunDir); err != nil {
 		return 0, fmt.Errorf("%s: probe: %w", d.Name(), err)
 	}
 	m := Machine{
