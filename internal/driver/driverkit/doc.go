@@ -10,6 +10,11 @@
 //     without ever reaching through a mount, RemoveRecorded takes down what
 //     a state record names (its mounts, its directory), only below the
 //     record's directory;
+//   - isobench's directories: PrepareDirs makes the base, run and state
+//     directories once, before any driver runs, with the modes unprivileged
+//     system containers need (DirMode, repairing a run directory left
+//     0700), and MakeRunDir is how a driver makes sure its run directory
+//     exists without deciding its mode;
 //   - instance directories: MakeInstanceDir and Overlay make a sandbox's
 //     directory and its overlayfs root (the image's root filesystem, never
 //     written, with the sandbox's writes in an upper layer), each pushing
