@@ -28,6 +28,19 @@ const DefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bi
 // BuildOptions.Tools is empty.
 func DefaultTools() []string { return []string{"sysbench", "fio", "iperf3"} }
 
+// DefaultApps returns the application programs Build puts in an image,
+// each when the host has it, when neither BuildOptions.Tools nor
+// BuildOptions.Apps is given: the http workload's nginx and wrk, the
+// redis workload's redis-server, redis-benchmark and redis-cli, and the
+// python workload's python3 with its standard library (see addApp).
+func DefaultApps() []string {
+	return []string{"nginx", "wrk", "redis-server", "redis-benchmark", "redis-cli", "python3"}
+}
+
+// versionArgs are the arguments that make a program print its version,
+// where "--version" does not.
+var versionArgs = map[string]string{"nginx": "-v"}
+
 // versionTimeout bounds each "--version" run of a host program.
 const versionTimeout = 10 * time.Second
 
@@ -42,8 +55,13 @@ type BuildOptions struct {
 	// Tools are the workload programs to include: command names looked up
 	// in Path, or absolute host paths. Empty means DefaultTools().
 	Tools []string
+	// Apps are application programs to include when the host has them
+	// (a missing one is left out and logged, and the workloads that need
+	// it are skipped): command names looked up in Path. Nil means
+	// DefaultApps() when Tools is empty too, and none otherwise.
+	Apps []string
 	// Path is a colon-separated list of absolute directories in which Tools
-	// are looked up; "" means DefaultPath.
+	// and Apps are looked up; "" means DefaultPath.
 	Path string
 	// Busybox is the host path of a static busybox; "" means DefaultBusybox.
 	// A dynamically linked busybox is refused.
@@ -85,9 +103,12 @@ func (o BuildOptions) normalize() (BuildOptions, error) {
 	}
 	if len(o.Tools) == 0 {
 		o.Tools = DefaultTools()
+		if o.Apps == nil {
+			o.Apps = DefaultApps()
+		}
 	}
 	seen := map[string]string{}
-	for _, t := range o.Tools {
+	for _, t := range append(append([]string(nil), o.Tools...), o.Apps...) {
 		name := path.Base(t)
 		switch {
 		case t == "" || name == "." || name == "/":
@@ -101,7 +122,13 @@ func (o BuildOptions) normalize() (BuildOptions, error) {
 		}
 		seen[name] = t
 	}
+	for _, a := range o.Apps {
+		if strings.Contains(a, "/") {
+			return o, fmt.Errorf("application %q: a command name, not a path", a)
+		}
+	}
 	o.Tools = append([]string(nil), o.Tools...)
+	o.Apps = append([]string(nil), o.Apps...)
 	if o.Log == nil {
 		o.Log = io.Discard
 	}
@@ -211,6 +238,9 @@ func (p *planner) write(ctx context.Context, images, id string) (img *Image, err
 	if err := p.tree.write(ctx, rootfs); err != nil {
 		return nil, err
 	}
+	if err := p.keepTimes(rootfs); err != nil {
+		return nil, err
+	}
 	m, err := p.manifest(ctx, rootfs)
 	if err != nil {
 		return nil, err
@@ -241,7 +271,11 @@ func (p *planner) manifest(ctx context.Context, rootfs string) (Manifest, error)
 		Interpreter: p.interp,
 	}
 	for _, name := range p.toolOrder {
-		v, err := p.version(ctx, p.toolHost[name], "--version")
+		arg := versionArgs[name]
+		if arg == "" {
+			arg = "--version"
+		}
+		v, err := p.version(ctx, p.toolLookup[name], arg)
 		if err != nil {
 			return m, err
 		}
@@ -298,4 +332,15 @@ func shortID(id string) string {
 		return id[:12]
 	}
 	return id
+}
+
+// keepTimes gives the application data files written under rootfs their
+// host modification times (see addPythonLib).
+func (p *planner) keepTimes(rootfs string) error {
+	for inside, t := range p.times {
+		if err := os.Chtimes(filepath.Join(rootfs, inside), t, t); err != nil {
+			return fmt.Errorf("write image: %w", err)
+		}
+	}
+	return nil
 }

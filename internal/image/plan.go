@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path"
+	"regexp"
 	"sort"
 	"strings"
 	"time"
@@ -75,6 +76,14 @@ type planner struct {
 	toolOrder []string
 	toolHost  map[string]string
 	toolPaths map[string]string
+	// toolLookup holds each tool's host path before links are resolved:
+	// what runs it by its own name (redis-server is a link to
+	// redis-check-rdb, which tells its part by the name it is run as).
+	toolLookup map[string]string
+	// times are the host modification times of the data files copied
+	// for applications, by path in the image, kept in the written image
+	// (see keepTimes).
+	times map[string]time.Time
 }
 
 // object is one ELF file of the image whose dependencies are resolved.
@@ -87,13 +96,15 @@ type object struct {
 
 func newPlanner(opts BuildOptions) *planner {
 	return &planner{
-		opts:      opts,
-		tree:      newTree(),
-		confUsed:  map[string]bool{},
-		objects:   map[string]*object{},
-		elfs:      map[string]*elfInfo{},
-		toolHost:  map[string]string{},
-		toolPaths: map[string]string{},
+		opts:       opts,
+		tree:       newTree(),
+		confUsed:   map[string]bool{},
+		objects:    map[string]*object{},
+		elfs:       map[string]*elfInfo{},
+		toolHost:   map[string]string{},
+		toolPaths:  map[string]string{},
+		times:      map[string]time.Time{},
+		toolLookup: map[string]string{},
 	}
 }
 
@@ -118,6 +129,11 @@ func (p *planner) plan(ctx context.Context) error {
 	}
 	for _, t := range p.opts.Tools {
 		if err := p.addTool(t); err != nil {
+			return err
+		}
+	}
+	for _, a := range p.opts.Apps {
+		if err := p.addApp(a); err != nil {
 			return err
 		}
 	}
@@ -234,6 +250,7 @@ func (p *planner) addTool(t string) error {
 	}
 	p.toolOrder = append(p.toolOrder, name)
 	p.toolHost[name] = canon
+	p.toolLookup[name] = host
 	p.toolPaths[name] = inImage
 	p.enqueue(&object{path: canon, origin: origin, info: info, chain: inImage})
 	return nil
@@ -596,4 +613,109 @@ func containsString(s []string, x string) bool {
 		}
 	}
 	return false
+}
+
+// addApp adds the application program a when the host has it: the
+// program as a tool (its libraries resolved with the others) and, for a
+// Python interpreter (pythonX.Y), its standard library (addPythonLib). A
+// program the host lacks is left out and logged: the image is still
+// whole, and the workloads that need it say it is missing.
+func (p *planner) addApp(a string) error {
+	if _, err := p.lookupTool(a); errors.Is(err, fs.ErrNotExist) {
+		logf(p.opts.Log, "image: %s is not installed here; the workloads that need it will be skipped (isobench setup installs it)", a)
+		return nil
+	}
+	if err := p.addTool(a); err != nil {
+		return err
+	}
+	base := path.Base(p.toolHost[path.Base(a)])
+	if pythonName.MatchString(base) {
+		return p.addPythonLib(base)
+	}
+	return nil
+}
+
+// pythonName matches the file name of a CPython interpreter.
+var pythonName = regexp.MustCompile(`^python3\.[0-9]+$`)
+
+// pythonLibSkip are the parts of a Python standard library the image
+// leaves out, by name at any depth: test suites, the GUI (Tk, IDLE,
+// turtle), 2to3, the bundled pip wheels, the documentation topics, the
+// static library and build files (config-*), and the directories of
+// third-party packages.
+var pythonLibSkip = map[string]bool{
+	"test": true, "tests": true, "idle_test": true, "idlelib": true, "tkinter": true,
+	"turtledemo": true, "turtle.py": true, "lib2to3": true, "ensurepip": true,
+	"pydoc_data": true, "dist-packages": true, "site-packages": true,
+}
+
+// pythonExtSkip are the extension modules (lib-dynload) left out, by the
+// module name before the first dot: Python's own test modules, the Tk,
+// curses and readline bindings (terminal and GUI), and old databases
+// and services.
+var pythonExtSkip = map[string]bool{
+	"_tkinter": true, "_testbuffer": true, "_testcapi": true, "_testclinic": true,
+	"_testimportmultiple": true, "_testinternalcapi": true, "_testmultiphase": true,
+	"_ctypes_test": true, "_xxtestfuzz": true, "xxlimited": true, "xxlimited_35": true,
+	"_xxsubinterpreters": true, "readline": true, "_curses": true, "_curses_panel": true,
+	"nis": true, "_dbm": true, "_gdbm": true, "ossaudiodev": true,
+}
+
+// addPythonLib adds the standard library of the interpreter name
+// (pythonX.Y) from the host's /usr/lib/pythonX.Y, less pythonLibSkip and
+// the optimized bytecode (.opt-N.pyc); the extension modules it keeps
+// are ELF objects whose libraries are resolved like a tool's. Files keep
+// their host modification times in the written image, so that the
+// bytecode caches (__pycache__) stay valid: CPython checks a cache
+// against its source's time and size, and would otherwise compile every
+// module it imports on each start (it cannot write the cache back into
+// the read-only image).
+func (p *planner) addPythonLib(name string) error {
+	root := path.Join("/usr/lib", name)
+	if _, err := os.Stat(root); err != nil {
+		return fmt.Errorf("python %s: its standard library: %w", name, err)
+	}
+	return fs.WalkDir(os.DirFS(hostRoot), root[1:], func(rel string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return fmt.Errorf("python %s: %w", name, err)
+		}
+		hostPath := "/" + rel
+		base := d.Name()
+		if hostPath != root && (pythonLibSkip[base] || strings.HasPrefix(base, "config-")) {
+			if d.IsDir() {
+				return fs.SkipDir
+			}
+			return nil
+		}
+		switch {
+		case d.IsDir():
+			_, err := p.ensureDir(hostPath)
+			return err
+		case strings.HasSuffix(base, ".pyc") && strings.Contains(base, ".opt-"):
+			return nil
+		case path.Base(path.Dir(hostPath)) == "lib-dynload" && pythonExtSkip[strings.SplitN(base, ".", 2)[0]]:
+			return nil
+		}
+		canon, fi, err := resolveIn(hostRoot, hostPath, nil)
+		if err != nil || !fi.Mode().IsRegular() {
+			// A dangling link or a special file: nothing CPython needs.
+			logf(p.opts.Log, "image: python %s: leaving out %s (not a regular file)", name, hostPath)
+			return nil
+		}
+		if canon, err = p.mirrorFile(hostPath); err != nil {
+			return fmt.Errorf("python %s: %w", name, err)
+		}
+		p.times[canon] = fi.ModTime()
+		if strings.HasSuffix(base, ".so") {
+			info, err := p.readELF(canon)
+			if err != nil {
+				return fmt.Errorf("python %s: extension module %s: %w", name, hostPath, err)
+			}
+			if !p.arch.compatible(info) {
+				return fmt.Errorf("python %s: extension module %s is %s but the agent is %s", name, hostPath, info.arch(), p.arch.arch())
+			}
+			p.enqueue(&object{path: canon, origin: path.Dir(canon), info: info, chain: hostPath})
+		}
+		return nil
+	})
 }
