@@ -48,6 +48,11 @@ func (d *Driver) Collect(ctx context.Context) ([]string, error) {
 			errs = append(errs, fmt.Errorf("private daemon in %s: %w", r.Dir, err))
 		}
 	}
+	l, err := collectLinks(ctx, d.env.StateDir)
+	lines = append(lines, l...)
+	if err != nil {
+		errs = append(errs, err)
+	}
 	if d.opt.socket != "" || answers(ctx, SystemSocket) {
 		socket := d.opt.socket
 		if socket == "" {

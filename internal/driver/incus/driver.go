@@ -367,6 +367,7 @@ func (d *Driver) Probe(ctx context.Context) (driver.Info, error) {
 		return info, d.probeVM(pctx, cn)
 	}
 	info.Features["privileged"] = "no (Incus's default: an unprivileged container with an id map)"
+	info.Features[driver.FeatureNetwork] = "veth"
 	return info, d.probeContainer(pctx, ctx, cn)
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -48,6 +49,11 @@ type instance struct {
 	cn   *conn
 	spec driver.Spec
 	vol  string // custom volume name for volume scratch, or ""
+
+	// link is the sandbox's network link (Spec.Network), linkUp once
+	// Start addressed it.
+	link   *link
+	linkUp bool
 
 	mu       sync.Mutex
 	phase    driverkit.Phase
@@ -151,9 +157,6 @@ func (d *Driver) Create(ctx context.Context, spec driver.Spec) (driver.Instance,
 	if err := validateSpec(spec); err != nil {
 		return nil, fmt.Errorf("%s: create: %w", d.Name(), err)
 	}
-	if spec.Network {
-		return nil, driver.NotSupported(d.Name(), "a sandbox with a network: isobench makes no Incus network (bridge) yet")
-	}
 	if d.vm {
 		return nil, driver.NotSupported(d.Name(), "isobench has no Incus VM image yet (it needs a bootable disk and the Incus agent)")
 	}
@@ -166,6 +169,11 @@ func (d *Driver) Create(ctx context.Context, spec driver.Spec) (driver.Instance,
 		return nil, err
 	}
 	in := &instance{d: d, cn: cn, spec: spec}
+	if spec.Network {
+		if in.link, err = reserveLink(d.env.StateDir, spec.ID); err != nil {
+			return nil, fmt.Errorf("%s: create %s: %w", d.Name(), spec.ID, err)
+		}
+	}
 	if err := in.create(ctx, own); err != nil {
 		if cerr := in.remove(context.WithoutCancel(ctx)); cerr != nil {
 			err = errors.Join(err, fmt.Errorf("cleaning up: %w", cerr))
@@ -193,6 +201,9 @@ func (in *instance) create(ctx context.Context, own string) error {
 		in.vol = in.spec.ID
 	}
 	body := in.d.instanceBody(in.spec, alias, in.cn.pool.Name, in.vol, own)
+	if in.link != nil {
+		body["devices"].(map[string]map[string]string)["eth0"] = in.link.nic()
+	}
 	if _, err := in.cn.c.doWait(ctx, http.MethodPost, apiPath("instances"), nil, body); err != nil {
 		return err
 	}
@@ -242,6 +253,16 @@ func (in *instance) start(ctx context.Context) error {
 		}
 		switch {
 		case con.Ready != nil:
+			if in.link != nil {
+				pid, err := in.instancePID(ctx)
+				if err != nil {
+					return err
+				}
+				if err := in.link.configure(pid); err != nil {
+					return err
+				}
+				in.linkUp = true
+			}
 			return nil
 		case con.Failure != "":
 			return fmt.Errorf("the system booted but its init could not start the agent: %s", con.Failure)
@@ -387,6 +408,12 @@ func (in *instance) remove(ctx context.Context) error {
 			errs = append(errs, err)
 		}
 	}
+	if in.link != nil && len(errs) == 0 {
+		// The instance is gone, and with it the veth Incus made.
+		if err := in.link.remove(); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	return errors.Join(errs...)
 }
 
@@ -443,6 +470,11 @@ func (in *instance) leftovers(ctx context.Context) error {
 	}
 	for _, p := range procs {
 		left = append(left, fmt.Sprintf("process %d (%s)", p.PID, driverkit.Clip(p.Cmdline, 120)))
+	}
+	if in.link != nil {
+		if _, err := net.InterfaceByName(in.link.rec.Device); err == nil {
+			left = append(left, "host device "+in.link.rec.Device)
+		}
 	}
 	if len(left) > 0 {
 		return fmt.Errorf("left: %s", strings.Join(left, "; "))

@@ -2,6 +2,7 @@ package incus
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
 
@@ -27,7 +28,9 @@ func (d *Driver) Leftovers(ctx context.Context) ([]driver.Leftover, error) {
 			OwnerPID: r.OwnerPID, Created: r.Created,
 		})
 	}
-	if err != nil {
+	links, lerr := linkLeftovers(d.env.StateDir)
+	out = append(out, links...)
+	if err = errors.Join(err, lerr); err != nil {
 		return out, fmt.Errorf("%s: %w", d.Name(), err)
 	}
 	return out, nil
