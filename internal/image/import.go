@@ -23,6 +23,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/partial"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"github.com/isobench/isobench/internal/inputfile"
 )
 
 // importRecipe names the way Import lays out an image; it is part of every
@@ -240,7 +242,7 @@ func openSource(ctx context.Context, opts ImportOptions, want v1.Platform) (*ima
 	case statErr == nil && fi.Mode().IsRegular():
 		return fromArchive(s, want)
 	case statErr == nil:
-		return nil, fmt.Errorf("%s is a %s, neither a directory nor a regular file", s, fileKind(fi.Mode()))
+		return nil, fmt.Errorf("%s is %s, neither a directory nor a regular file", s, inputfile.Kind(fi.Mode()))
 	case looksLikePath(s):
 		return nil, statErr
 	}

@@ -7,6 +7,8 @@ import (
 	"io/fs"
 	"os"
 	"syscall"
+
+	"github.com/isobench/isobench/internal/inputfile"
 )
 
 // Reading files of an imported image. Whatever path the user names, and
@@ -17,30 +19,10 @@ import (
 // opened, opened without blocking, and checked again on the open
 // descriptor: it must be the same regular file.
 
-// fileKind names the kind of file a mode is, for messages.
-func fileKind(m fs.FileMode) string {
-	switch {
-	case m.IsRegular():
-		return "regular file"
-	case m.IsDir():
-		return "directory"
-	case m&fs.ModeSymlink != 0:
-		return "symbolic link"
-	case m&fs.ModeNamedPipe != 0:
-		return "named pipe"
-	case m&fs.ModeSocket != 0:
-		return "socket"
-	case m&fs.ModeCharDevice != 0:
-		return "character device"
-	case m&fs.ModeDevice != 0:
-		return "block device"
-	}
-	return "special file"
-}
-
-// notRegular is the error for a file that is not a regular file.
+// notRegular is the error for a file that is not a regular file: "NAME: a
+// named pipe (FIFO), not a regular file", as for every input file.
 func notRegular(name string, m fs.FileMode) error {
-	return fmt.Errorf("%s is a %s, not a regular file", name, fileKind(m))
+	return &inputfile.NotRegularError{Path: name, Mode: m}
 }
 
 // openChecked opens the regular file that fi (from Stat or Lstat) describes,

@@ -393,12 +393,12 @@ func TestImportSpecialFiles(t *testing.T) {
 	cases := []struct {
 		name, src, want string
 	}{
-		{"index-fifo", layout("index-fifo", func(d string) { mkfifo(filepath.Join(d, "index.json")) }), "index.json is a named pipe, not a regular file"},
-		{"index-dev-zero", layout("index-dev-zero", func(d string) { symlink("/dev/zero", filepath.Join(d, "index.json")) }), "index.json is a symbolic link, not a regular file"},
-		{"oci-layout-fifo", layout("oci-layout-fifo", func(d string) { mkfifo(filepath.Join(d, "oci-layout")) }), "oci-layout is a named pipe, not a regular file"},
-		{"manifest-fifo", layout("manifest-fifo", func(d string) { mkfifo(filepath.Join(d, "blobs/sha256/"+hexOf(genuine.manifest))) }), "blobs/sha256/" + hexOf(genuine.manifest) + " is a named pipe, not a regular file"},
-		{"layer-fifo", layout("layer-fifo", func(d string) { mkfifo(filepath.Join(d, layerBlob)) }), layerBlob + " is a named pipe, not a regular file"},
-		{"layer-dev-zero", layout("layer-dev-zero", func(d string) { symlink("/dev/zero", filepath.Join(d, layerBlob)) }), layerBlob + " is a symbolic link, not a regular file"},
+		{"index-fifo", layout("index-fifo", func(d string) { mkfifo(filepath.Join(d, "index.json")) }), "index.json: a FIFO (named pipe), not a regular file"},
+		{"index-dev-zero", layout("index-dev-zero", func(d string) { symlink("/dev/zero", filepath.Join(d, "index.json")) }), "index.json: a symbolic link, not a regular file"},
+		{"oci-layout-fifo", layout("oci-layout-fifo", func(d string) { mkfifo(filepath.Join(d, "oci-layout")) }), "oci-layout: a FIFO (named pipe), not a regular file"},
+		{"manifest-fifo", layout("manifest-fifo", func(d string) { mkfifo(filepath.Join(d, "blobs/sha256/"+hexOf(genuine.manifest))) }), "blobs/sha256/" + hexOf(genuine.manifest) + ": a FIFO (named pipe), not a regular file"},
+		{"layer-fifo", layout("layer-fifo", func(d string) { mkfifo(filepath.Join(d, layerBlob)) }), layerBlob + ": a FIFO (named pipe), not a regular file"},
+		{"layer-dev-zero", layout("layer-dev-zero", func(d string) { symlink("/dev/zero", filepath.Join(d, layerBlob)) }), layerBlob + ": a symbolic link, not a regular file"},
 		{"archive-dev-zero", "/dev/zero", "/dev/zero is a character device, neither a directory nor a regular file"},
 		{"archive-link-to-dev-zero", func() string {
 			p := filepath.Join(work, "zero.tar")
@@ -409,7 +409,7 @@ func TestImportSpecialFiles(t *testing.T) {
 			p := filepath.Join(work, "fifo.tar")
 			mkfifo(p)
 			return p
-		}(), "fifo.tar is a named pipe, neither a directory nor a regular file"},
+		}(), "fifo.tar is a FIFO (named pipe), neither a directory nor a regular file"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
