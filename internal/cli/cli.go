@@ -7,11 +7,13 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/isobench/isobench/internal/driver"
 	"github.com/isobench/isobench/internal/driver/driverkit"
+	"github.com/isobench/isobench/internal/driver/vmm"
 	"github.com/isobench/isobench/internal/image"
 	"github.com/isobench/isobench/internal/inputfile"
 	"github.com/isobench/isobench/internal/store"
@@ -96,6 +98,12 @@ type app struct {
 	cacheDir string
 	stateDir string
 	dbPath   string
+
+	// kvm is the process's one KVM decision, made on first use and
+	// shared by every VM driver and doctor (driver.Env.KVM); kvmDir is
+	// the run directory it was made for.
+	kvm    *vmm.Decider
+	kvmDir string
 }
 
 func (a *app) rootCommand() *cobra.Command {
@@ -142,12 +150,13 @@ func (a *app) cache() (string, error) {
 	return image.DefaultCacheDir(a.env.Getenv)
 }
 
-// driverEnv returns where drivers keep state records and per-instance files.
-// Both live on a disk (not /run, often a tmpfs): the overlay upper layers in
-// the run directory are where the rootfs scratch of containers lives. They
-// are made here, as root, before any driver runs, with the modes
-// unprivileged system containers need (driverkit.PrepareDirs); a run
-// directory an older isobench made 0700 is repaired.
+// driverEnv returns where drivers keep state records and per-instance files,
+// and the process's KVM decision. Both directories live on a disk (not
+// /run, often a tmpfs): the overlay upper layers in the run directory are
+// where the rootfs scratch of containers lives. They are made here, as
+// root, before any driver runs, with the modes unprivileged system
+// containers need (driverkit.PrepareDirs); a run directory an older
+// isobench made 0700 is repaired.
 func (a *app) driverEnv() (driver.Env, error) {
 	base := a.stateDir
 	if base == "" {
@@ -172,8 +181,15 @@ func (a *app) driverEnv() (driver.Env, error) {
 	if cache, err := a.cache(); err == nil {
 		env.CacheDir = cache
 	}
+	if a.kvm == nil || a.kvmDir != env.RunDir {
+		a.kvm, a.kvmDir = vmm.NewDecider(env.RunDir, kvmProbeTimeout), env.RunDir
+	}
+	env.KVM = a.kvm
 	return env, nil
 }
+
+// kvmProbeTimeout bounds the tiny guest that tells whether KVM runs guests.
+const kvmProbeTimeout = 5 * time.Second
 
 // storePath returns the path of the results database: --db, else the
 // default.

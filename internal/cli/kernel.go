@@ -136,12 +136,19 @@ func printKernel(w io.Writer, k *image.Kernel) {
 }
 
 // vmDoctorRows are doctor's rows about VM guests: whether KVM guests run
-// here (a probe guest must really run, in seconds), and the guest kernel
-// with the VMMs it fits. Each row is "NAME\tFOUND\tDETAILS".
+// here, as the process's one decision says (denv.KVM: a probe guest must
+// really run, in seconds, and no guest kernel may have failed under KVM
+// in the runtimes' probes before), and the guest kernel with the VMMs it
+// fits. Each row is "NAME\tFOUND\tDETAILS".
 func vmDoctorRows(ctx context.Context, denv driver.Env) []string {
 	var rows []string
-	qemu, _ := exec.LookPath("qemu-system-x86_64")
-	st := vmm.ProbeKVM(ctx, qemu, denv.RunDir, 5*time.Second)
+	var st driver.KVMStatus
+	if denv.KVM != nil {
+		st = denv.KVM.KVM(ctx)
+	} else {
+		qemu, _ := exec.LookPath("qemu-system-x86_64")
+		st = vmm.ProbeKVM(ctx, qemu, denv.RunDir, 5*time.Second)
+	}
 	switch st.State {
 	case vmm.KVMWorks:
 		rows = append(rows, fmt.Sprintf("kvm\tyes\ta probe guest ran in %s", st.ProbeTime.Round(time.Millisecond)))

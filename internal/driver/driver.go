@@ -160,6 +160,10 @@ type Env struct {
 	// host's own tools (image.Image.FromHost). Only the user's explicit
 	// word (run --trust-image) sets it.
 	TrustImage bool
+	// KVM is the process's one decision whether VM guests get KVM or
+	// software emulation, shared by every VM driver and doctor; nil lets
+	// each VM driver decide for itself.
+	KVM KVMDecider
 }
 
 // Factory makes a driver for one variant ("" for the default one), e.g. the

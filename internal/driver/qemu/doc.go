@@ -11,8 +11,10 @@
 // in the guest) talks to the host through agent.Link frames that survive
 // the guest kernel's log lines.
 //
-// Acceleration is KVM when a probe guest really runs under it within
-// seconds, otherwise TCG (software emulation), recorded in
+// Acceleration is KVM when the process's KVM decision (driver.Env.KVM: a
+// probe guest really runs under it within seconds, and no guest kernel
+// failed under it) says so, otherwise TCG (software emulation); a probe
+// guest that fails under KVM falls back to TCG. Either way it is recorded in
 // Info.Features["accel"] with a warning that the numbers are not
 // comparable with hardware ones. The variant forces one: qemu-microvm:tcg.
 //

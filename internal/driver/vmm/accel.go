@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/isobench/isobench/internal/driver"
 	"github.com/isobench/isobench/internal/driver/driverkit"
 )
 
@@ -25,28 +26,17 @@ const (
 // carries.
 const TCGWarning = "software emulation (TCG): not comparable with hardware numbers"
 
-// KVM states, as KVMStatus.State.
+// KVM states, as KVMStatus.State (driver's, named here too).
 const (
-	KVMWorks      = "works"
-	KVMAbsent     = "absent"      // no usable /dev/kvm
-	KVMGuestsHang = "guests-hang" // /dev/kvm works but a guest never runs
-	KVMUnknown    = "unknown"     // could not be probed (no QEMU to boot the probe guest)
+	KVMWorks       = driver.KVMWorks
+	KVMAbsent      = driver.KVMAbsent
+	KVMGuestsHang  = driver.KVMGuestsHang
+	KVMUnknown     = driver.KVMUnknown
+	KVMGuestFailed = driver.KVMGuestFailed
 )
 
 // KVMStatus says whether KVM guests run on this host.
-type KVMStatus struct {
-	State string
-	// Reason says why KVM cannot be used, in words for doctor: "no KVM:
-	// ..." or "KVM present but guests do not run: ..."; Short says it in
-	// a few words.
-	Reason string
-	Short  string
-	// ProbeTime is how long the probe guest took (when it ran).
-	ProbeTime time.Duration
-}
-
-// Usable reports whether KVM guests run here.
-func (s KVMStatus) Usable() bool { return s.State == KVMWorks }
+type KVMStatus = driver.KVMStatus
 
 // probeExit is the status QEMU exits with when the probe guest writes 0x31
 // to the isa-debug-exit port: (0x31 << 1) | 1.

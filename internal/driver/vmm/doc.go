@@ -18,9 +18,15 @@
 // ProbeKVM tells apart "no KVM" (no usable /dev/kvm, or QEMU cannot use
 // it) from "KVM present but guests do not run" (a probe guest of five
 // instructions does not finish within seconds: broken nested
-// virtualisation). QEMU falls back to software emulation (TCG), recorded in
-// Info.Features["accel"] with TCGWarning; Firecracker and Cloud Hypervisor
-// need KVM. Probe also checks the kernel against the VMM (image.CheckKernel)
+// virtualisation). A Decider makes that decision once per process and is
+// shared, through driver.Env.KVM, by every VM driver and doctor, so that
+// they agree; the process's first guest kernel boot under KVM verifies it
+// (Decider.VerifyKVM), and any guest kernel that fails under KVM turns it
+// to "no" (Decider.KVMFailed: a nested hypervisor sometimes lets the tiny
+// probe through and hangs a real kernel). QEMU then boots its probe guest
+// again under software emulation (TCG), recorded in Info.Features["accel"]
+// with "kvm_reason" and TCGWarning: emulated, never skipped while TCG
+// works. Firecracker and Cloud Hypervisor need KVM. Probe also checks the kernel against the VMM (image.CheckKernel)
 // and boots a probe guest, and names everything missing in one
 // NotSupported error.
 //

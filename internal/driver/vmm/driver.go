@@ -96,7 +96,8 @@ const (
 type Options struct {
 	// CacheDir is where the guest kernel is (isobench image kernel).
 	CacheDir string
-	// KVMProbeTimeout bounds the KVM probe guest (default 5s).
+	// KVMProbeTimeout bounds the KVM probe guest (default 5s) of the
+	// driver's own decider, made when driver.Env.KVM is nil.
 	KVMProbeTimeout time.Duration
 	// Accel forces an acceleration ("kvm" or "tcg"); "" chooses by probing.
 	Accel string
@@ -107,16 +108,21 @@ type Driver struct {
 	env  driver.Env
 	fam  Family
 	opts Options
+	// kvm is the process's KVM decision (driver.Env.KVM), or the
+	// driver's own when the environment has none.
+	kvm driver.KVMDecider
 
 	mu  sync.Mutex
 	res *resolved
 	// open are the guests this Driver made and has not closed: Collect
 	// leaves them alone although their owner, this process, runs.
 	open driverkit.OpenSet
-	// probed is the result of the probe boot, once done.
-	probed    bool
-	probeErr  error
-	probeBoot time.Duration
+	// probed is the result of the probe boot under probedAccel, once
+	// done.
+	probed      bool
+	probedAccel string
+	probeErr    error
+	probeBoot   time.Duration
 }
 
 var (
@@ -155,7 +161,11 @@ func New(env driver.Env, fam Family, opts Options) (*Driver, error) {
 	if opts.KVMProbeTimeout <= 0 {
 		opts.KVMProbeTimeout = 5 * time.Second
 	}
-	return &Driver{env: env, fam: fam, opts: opts}, nil
+	kvm := env.KVM
+	if kvm == nil {
+		kvm = NewDecider(env.RunDir, opts.KVMProbeTimeout)
+	}
+	return &Driver{env: env, fam: fam, opts: opts, kvm: kvm}, nil
 }
 
 // Name returns the runtime's name.
@@ -184,13 +194,12 @@ func (d *Driver) resolve(ctx context.Context) *resolved {
 	if err != nil {
 		r.missing = append(r.missing, reason(err))
 	}
-	qemu, _ := exec.LookPath("qemu-system-x86_64")
 	switch {
 	case d.opts.Accel == AccelTCG:
 		r.accel = AccelTCG
 		r.kvm = KVMStatus{State: KVMUnknown, Reason: "not probed: software emulation (TCG) was asked for"}
 	default:
-		r.kvm = ProbeKVM(ctx, qemu, d.env.RunDir, d.opts.KVMProbeTimeout)
+		r.kvm = d.kvm.KVM(ctx)
 		switch {
 		case r.kvm.Usable() || (r.kvm.State == KVMUnknown && d.fam.NeedsKVM()):
 			r.accel = AccelKVM
@@ -210,7 +219,7 @@ func (d *Driver) resolve(ctx context.Context) *resolved {
 		}
 	} else {
 		r.kernel = k
-		if err := image.CheckKernel(k, d.fam.VMM()); err != nil {
+		if err := image.CheckKernelFor(k, d.fam.VMM(), r.version); err != nil {
 			var fit *image.KernelFitError
 			if errors.As(err, &fit) {
 				r.missing = append(r.missing, fit.Short()+" (isobench image kernel says more)")
@@ -246,13 +255,16 @@ func (d *Driver) ready(ctx context.Context) (*resolved, error) {
 	return r, nil
 }
 
-// Probe says whether guests of this VMM run here. It finds the VMM, probes
-// KVM (a guest that must really run within seconds), checks the guest
-// kernel against what the VMM needs, and boots a probe guest: the guest
-// kernel and initramfs, which power off at once. Everything missing is
-// named in one NotSupported error. Without working KVM, QEMU runs guests
-// in software emulation (TCG), which Info records in Features["accel"] and
-// a warning.
+// Probe says whether guests of this VMM run here. It finds the VMM, takes
+// the process's KVM decision (a tiny guest that must really run within
+// seconds, probed once per process), checks the guest kernel against what
+// the VMM needs, and boots a probe guest: the guest kernel and initramfs,
+// which power off at once. Everything missing is named in one
+// NotSupported error. Without working KVM, QEMU runs guests in software
+// emulation (TCG), which Info records in Features["accel"] (with
+// "kvm_reason") and a warning; a probe guest that fails under KVM falls
+// back to TCG the same way (see bootProbeGuest), never skipping a runtime
+// that TCG runs.
 func (d *Driver) Probe(ctx context.Context) (driver.Info, error) {
 	r, err := d.ready(ctx)
 	info := driver.Info{
@@ -276,6 +288,8 @@ func (d *Driver) Probe(ctx context.Context) (driver.Info, error) {
 	if err != nil {
 		return info, err
 	}
+	r, boot, err := d.bootProbeGuest(ctx, r)
+	info.Features["kvm"] = r.kvm.State
 	info.Features["accel"] = r.accel
 	if r.accel == AccelTCG {
 		info.Warnings = append(info.Warnings, TCGWarning)
@@ -283,7 +297,6 @@ func (d *Driver) Probe(ctx context.Context) (driver.Info, error) {
 			info.Features["kvm_reason"] = r.kvm.Reason
 		}
 	}
-	boot, err := d.probeGuest(ctx, r)
 	if err != nil {
 		return info, err
 	}

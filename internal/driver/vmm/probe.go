@@ -18,11 +18,77 @@ import (
 	"github.com/isobench/isobench/internal/image"
 )
 
+// bootProbeGuest boots the probe guest with the process's KVM decision and
+// returns the host facts it ran with. Under KVM, the process's first such
+// boot verifies KVM (driver.KVMDecider.VerifyKVM); a guest that fails under
+// KVM, this driver's or another's, turns the decision to TCG, and QEMU's
+// guest boots again under TCG: the runtime is then emulated, with the
+// reason, not skipped. A VMM that needs KVM, or a variant that forces it,
+// does not fall back.
+func (d *Driver) bootProbeGuest(ctx context.Context, r *resolved) (*resolved, time.Duration, error) {
+	if r.accel != AccelKVM || d.fam.NeedsKVM() {
+		took, err := d.probeGuest(ctx, r)
+		return r, took, err
+	}
+	var (
+		took   time.Duration
+		kvmErr error
+		ran    bool
+	)
+	st := d.kvm.VerifyKVM(ctx, func(ctx context.Context) error {
+		ran = true
+		took, kvmErr = d.probeGuest(ctx, r)
+		return kvmErr
+	})
+	switch {
+	case ctx.Err() != nil:
+		if kvmErr == nil {
+			kvmErr = fmt.Errorf("%s: probe: %w", d.Name(), ctx.Err())
+		}
+		return r, took, kvmErr
+	case st.Usable() && ran:
+		return r, took, nil
+	case st.Usable():
+		took, kvmErr = d.probeGuest(ctx, r)
+		if kvmErr == nil || ctx.Err() != nil {
+			return r, took, kvmErr
+		}
+		st = d.kvm.KVMFailed(reason(kvmErr))
+	}
+	if d.opts.Accel == AccelKVM {
+		if kvmErr == nil {
+			kvmErr = driver.NotSupported(d.Name(), "%s", st.Reason)
+		}
+		return r, took, kvmErr
+	}
+	tr := d.fallBack(r, st)
+	took, err := d.probeGuest(ctx, tr)
+	if err != nil && kvmErr != nil {
+		err = fmt.Errorf("%w; under KVM before: %s", err, reason(kvmErr))
+	}
+	return tr, took, err
+}
+
+// fallBack turns the driver to software emulation after KVM failed (st
+// says how): the guests it makes from then on run under TCG.
+func (d *Driver) fallBack(r *resolved, st KVMStatus) *resolved {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.res != nil && d.res.accel == AccelTCG {
+		return d.res
+	}
+	tr := *r
+	tr.accel, tr.kvm, tr.tscKHz = AccelTCG, st, TSCKHz()
+	d.res = &tr
+	return &tr
+}
+
 // probeGuest boots the guest kernel and initramfs with the probe parameter
-// (they power off at once), once per Driver, and returns how long it took.
+// (they power off at once), once per Driver and acceleration, and returns
+// how long it took.
 func (d *Driver) probeGuest(ctx context.Context, r *resolved) (time.Duration, error) {
 	d.mu.Lock()
-	if d.probed {
+	if d.probed && d.probedAccel == r.accel {
 		defer d.mu.Unlock()
 		return d.probeBoot, d.probeErr
 	}
@@ -32,7 +98,7 @@ func (d *Driver) probeGuest(ctx context.Context, r *resolved) (time.Duration, er
 		return took, err // not remembered: the caller gave up
 	}
 	d.mu.Lock()
-	d.probed, d.probeBoot, d.probeErr = true, took, err
+	d.probed, d.probedAccel, d.probeBoot, d.probeErr = true, r.accel, took, err
 	d.mu.Unlock()
 	return took, err
 }
@@ -43,7 +109,10 @@ func (d *Driver) bootProbe(ctx context.Context, r *resolved) (time.Duration, err
 		return 0, err
 	}
 	id := driver.IDPrefix + "probe-" + hex.EncodeToString(b)
-	limit := 20 * time.Second
+	// A kernel that powers off at once takes well under a second under
+	// KVM: a guest still running after 10s hangs (broken nested
+	// virtualisation), and TCG takes over.
+	limit := 10 * time.Second
 	if r.accel == AccelTCG {
 		limit = 90 * time.Second
 	}
