@@ -15,6 +15,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/isobench/isobench/internal/builtin"
+	"github.com/isobench/isobench/internal/result"
 )
 
 // chartBox is what the page says of one figure once Chromium has laid it
@@ -77,18 +78,23 @@ func TestHTMLInChromium(t *testing.T) {
 
 	for name, study := range map[string][]string{
 		"cpu-4runtimes":      {"cpu-latency"},
-		"sysbench-host-runc": {"cpu-latency", "fileio-sequential", "memory-time", "memory-latency"},
+		"sysbench-host-runc": {"cpu-latency", "fileio-read", "fileio-write", "memory-time", "memory-latency"},
 	} {
 		t.Run(name, func(t *testing.T) {
-			checkInChromium(t, ctx, dir, name, study)
+			checkInChromium(t, ctx, dir, loadRun(t, name), name, study)
 		})
 	}
+	// The study's runtimes (synthetic): figures 6 to 10, and the findings.
+	t.Run("study-synthetic", func(t *testing.T) {
+		checkInChromium(t, ctx, dir, synthRun(studyMedians(), nil), "study-synthetic",
+			[]string{"cpu-latency", "fileio-read", "fileio-write", "memory-time", "memory-latency"})
+	})
 }
 
 // checkInChromium opens a fixture's report in the browser of ctx and checks
 // its charts and screenshot.
-func checkInChromium(t *testing.T, ctx context.Context, dir, name string, study []string) {
-	rep := Build(loadRun(t, name), builtin.Workloads())
+func checkInChromium(t *testing.T, ctx context.Context, dir string, run *result.Run, name string, study []string) {
+	rep := Build(run, builtin.Workloads())
 	var page bytes.Buffer
 	if err := rep.HTML(&page); err != nil {
 		t.Fatal(err)

@@ -175,7 +175,18 @@ func htmlTemplate() *template.Template {
 			}
 			return "↓"
 		},
-		"pct":      func(f float64) string { return fmt.Sprintf("%g%%", f*100) },
+		"pct": func(f float64) string { return fmt.Sprintf("%g%%", f*100) },
+		"verdictClass": func(v Verdict) string {
+			switch v {
+			case VerdictHolds:
+				return "v-holds"
+			case VerdictDoesNot:
+				return "v-not"
+			case VerdictCannotTell:
+				return "v-unclear"
+			}
+			return "v-notrun"
+		},
 		"warnings": cellWarnings,
 		"rtlabel": func(g Group, rt string) string {
 			for _, rc := range g.Runtimes {
@@ -243,6 +254,13 @@ details { font-size: 12px; }
 code, pre { font-family: ui-monospace, "Liberation Mono", monospace; font-size: 12px; }
 pre { white-space: pre-wrap; margin: 0; }
 .ns { color: #777; }
+table.findings td { max-width: 520px; }
+table.findings ul { margin: 0; padding-left: 1.1em; }
+.v-holds { color: #1a7f37; }
+.v-not { color: #b42318; }
+.v-unclear { color: #8a5a00; }
+.v-notrun { color: #777; }
+p.note { margin: .3em 0 0; color: #555; font-size: 12px; }
 footer { margin-top: 3em; color: #777; font-size: 12px; }
 </style>
 </head>
@@ -266,8 +284,8 @@ footer { margin-top: 3em; color: #777; font-size: 12px; }
 <p>Bars are medians, whiskers their {{pct .R.Method.Confidence}} confidence interval; the label above a bar is its ratio to {{.R.Method.Baseline}} ("~": no significant difference).</p>
 {{if not .Figures}}<p>This run has no samples to draw.</p>{{end}}
 <div class="figures">
-{{range .Figures}}<figure class="chart-figure" id="fig-{{.F.ID}}" data-figure="{{.F.ID}}" data-study="{{.F.Study}}" data-bars="{{.Bars}}" data-colors="{{.Colors}}">
-<figcaption><strong>{{.F.Title}}</strong>{{with .F.Params}} <span class="caption">({{.}})</span>{{end}}<br><span class="caption">{{.F.Caption}}</span></figcaption>
+{{range .Figures}}<figure class="chart-figure" id="fig-{{.F.ID}}" data-figure="{{.F.ID}}" data-study="{{.F.Study}}"{{with .F.StudyFigure}} data-study-figure="{{.}}"{{end}} data-bars="{{.Bars}}" data-colors="{{.Colors}}">
+<figcaption><strong>{{.F.Title}}</strong>{{with .F.Params}} <span class="caption">({{.}})</span>{{end}}<br><span class="caption">{{.F.Caption}}{{with .F.StudyFigure}}; the study's figure {{.}}{{end}}</span></figcaption>
 <div class="legend">{{range .Legend}}<span class="swatch" style="{{.Color}}"></span>{{.Runtime}} {{end}}</div>
 {{.SVG}}
 <details><summary>values</summary>
@@ -278,6 +296,16 @@ footer { margin-top: 3em; color: #777; font-size: 12px; }
 </details>
 </figure>
 {{end}}</div>
+{{with .R.Findings}}
+<section id="findings">
+<h2>{{.Title}}</h2>
+<ul>{{range .Definitions}}<li>{{.}}</li>{{end}}</ul>
+<table class="findings">
+<tr><th>#</th><th>the study's claim</th><th>needs (used here)</th><th>verdict on this host</th><th>the statistic behind it</th></tr>
+{{range .Findings}}<tr id="finding-{{.N}}" data-verdict="{{.Verdict}}"><td class="num">{{.N}}</td><td>{{.Claim}}<br><span class="caption">the study's {{.Figures}}</span></td><td>{{range $i, $n := .Needs}}{{if $i}}<br>{{end}}{{$n.Study}}: {{if $n.Used}}<code>{{$n.Used}}</code>{{else}}<span class="v-notrun">not run here</span>{{end}}{{end}}</td><td><strong class="{{verdictClass .Verdict}}">{{.Verdict}}</strong></td><td>{{with .NotRun}}<ul>{{range .}}<li>not run here: {{.}}</li>{{end}}</ul>{{end}}{{with .Parts}}<ul>{{range .}}<li><span class="{{verdictClass .Verdict}}">{{.Verdict}}</span>: {{.Metric}}: {{.Claim}}: {{.Evidence}}</li>{{end}}</ul>{{end}}{{range .Notes}}<p class="note">Note: {{.}}</p>{{end}}</td></tr>
+{{end}}</table>
+</section>
+{{end}}
 {{with .Curves}}
 <h2 id="curves">Curves</h2>
 <p>Points are medians, whiskers their confidence interval, one line per runtime.</p>

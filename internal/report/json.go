@@ -29,6 +29,7 @@ type jsonReport struct {
 	Groups           []Group           `json:"groups"`
 	Figures          []Figure          `json:"figures,omitempty"`
 	Curves           []Curve           `json:"curves,omitempty"`
+	Findings         *Findings         `json:"findings,omitempty"`
 	Failures         []Failure         `json:"failures,omitempty"`
 	Trials           []result.Trial    `json:"trials"`
 }
@@ -51,7 +52,8 @@ type jsonRun struct {
 // `report --format json` and `run --json` write. Version 1: run, environment,
 // environment_table, runtimes, skipped, warnings, method, groups (each
 // metric's cells with summary, ratio, compare, p_holm, significant),
-// figures, curves, failures and trials.
+// figures, curves, findings (the study's findings tested on the run, when
+// it has the study's workloads), failures and trials.
 const JSONSchemaVersion = 1
 
 // JSON writes the report as one indented JSON document. Sample values that
@@ -64,7 +66,7 @@ func (r *Report) JSON(w io.Writer) error {
 		Run: jsonRun{ID: run.ID, Started: run.Started, Ended: run.Ended, Status: run.Status, Command: run.Command,
 			Version: run.Version, Seed: run.Seed, Order: run.Order, Profile: run.Profile, Baseline: run.Baseline},
 		Environment: run.Env, EnvironmentTable: r.Environment, Runtimes: run.Runtimes, Skipped: run.Skipped,
-		Warnings: r.Warnings, Method: r.Method, Groups: r.Analysis.Groups, Figures: r.Figures, Curves: r.Curves, Failures: r.Failures,
+		Warnings: r.Warnings, Method: r.Method, Groups: r.Analysis.Groups, Figures: r.Figures, Curves: r.Curves, Findings: r.Findings, Failures: r.Failures,
 		Trials: make([]result.Trial, len(run.Trials)),
 	}
 	if json.Valid([]byte(run.Suite)) {

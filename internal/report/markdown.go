@@ -76,6 +76,29 @@ func (r *Report) Markdown(w io.Writer) error {
 			}
 		}
 	}
+	if f := r.Findings; f != nil {
+		fmt.Fprintf(ew, "\n## %s\n\n", f.Title)
+		for _, d := range f.Definitions {
+			fmt.Fprintf(ew, "- %s\n", md(d))
+		}
+		fmt.Fprintf(ew, "\n| # | the study's claim | needs (used here) | verdict on this host | the statistic behind it |\n|--:|---|---|---|---|\n")
+		for _, fd := range f.Findings {
+			var needs, stat []string
+			for _, n := range fd.Needs {
+				needs = append(needs, n.Study+": "+orText(n.Used, "not run here"))
+			}
+			for _, m := range fd.NotRun {
+				stat = append(stat, "not run here: "+md(m))
+			}
+			for _, p := range fd.Parts {
+				stat = append(stat, fmt.Sprintf("**%s**: %s", p.Verdict, md(p.Metric+": "+p.Claim+": "+p.Evidence)))
+			}
+			for _, n := range fd.Notes {
+				stat = append(stat, "note: "+md(n))
+			}
+			fmt.Fprintf(ew, "| %d | %s (the study's %s) | %s | **%s** | %s |\n", fd.N, md(fd.Claim), fd.Figures, md(strings.Join(needs, "; ")), fd.Verdict, strings.Join(stat, "<br>"))
+		}
+	}
 	fmt.Fprintf(ew, "\n## Environment\n\n| | component | version or value |\n|---|---|---|\n")
 	for _, e := range r.Environment {
 		fmt.Fprintf(ew, "| %s | %s | %s |\n", e.Section, md(e.Name), md(e.Value))

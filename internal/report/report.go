@@ -92,6 +92,9 @@ type Report struct {
 	// Curves are line charts of a metric against a numeric parameter
 	// (density: memory and start time against the sandboxes alive).
 	Curves []Curve
+	// Findings tests the study's six findings on this run (see
+	// StudyFindings); nil for a run without the study's workloads.
+	Findings *Findings
 }
 
 // EnvRow is one line of the environment table.
@@ -146,6 +149,7 @@ func Build(run *result.Run, reg *workload.Registry) *Report {
 	}
 	r.Figures = buildFigures(r.Analysis, StudyFigures(), ExtraFigures()...)
 	r.Curves = buildCurves(r.Analysis, CurveSpecs())
+	r.Findings = StudyFindings(r.Analysis)
 	return r
 }
 

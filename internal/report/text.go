@@ -17,9 +17,19 @@ import (
 // Text writes the terminal table of a run: per workload, one row per
 // runtime with each headline metric's median (± the half-width of its
 // confidence interval) and its ratio to the baseline.
+//
+// When the run has the study's workloads, a short form of the section
+// "The study's findings on this host" follows: one line per finding with
+// its verdict (Report.Text has the statistics behind each).
 func Text(w io.Writer, run *result.Run, reg *workload.Registry, opt TextOptions) error {
 	a := Analyze(run, reg)
-	return a.WriteText(w, opt)
+	if err := a.WriteText(w, opt); err != nil {
+		return err
+	}
+	if f := StudyFindings(a); f != nil {
+		return writeFindingsText(w, f, run.ID, true)
+	}
+	return nil
 }
 
 // TextOptions say how much the terminal tables tell.
@@ -118,11 +128,17 @@ func (a *Analysis) WriteText(w io.Writer, opt TextOptions) error {
 }
 
 // Text writes the report for a terminal: the tables of Analysis.WriteText
-// with every warning listed, then
-// the environment, the method and every failed trial.
+// with every warning listed, the study's findings on this host (when the
+// run has the study's workloads) with the statistic behind each verdict,
+// then the environment, the method and every failed trial.
 func (r *Report) Text(w io.Writer) error {
 	if err := r.Analysis.WriteText(w, TextOptions{Verbose: true}); err != nil {
 		return err
+	}
+	if r.Findings != nil {
+		if err := writeFindingsText(w, r.Findings, r.Run.ID, false); err != nil {
+			return err
+		}
 	}
 	ew := &errWriter{w: w}
 	fmt.Fprintln(ew, "\nenvironment:")
@@ -147,6 +163,60 @@ func (r *Report) Text(w io.Writer) error {
 				kind = "warm-up"
 			}
 			fmt.Fprintf(ew, "  #%d %s %s %s %d: %s: %s\n", f.Seq, f.Runtime, f.Workload, kind, f.Index, f.Status, oneLine(f.Error))
+		}
+	}
+	return ew.err
+}
+
+// writeFindingsText writes the section that tests the study's findings:
+// in short, one line per finding; in full, the definitions, then each
+// finding's claim, the tools it needs and those used, its verdict, each
+// part's verdict with its statistic, and the notes.
+func writeFindingsText(w io.Writer, f *Findings, runID string, short bool) error {
+	ew := &errWriter{w: w}
+	fmt.Fprintf(ew, "\n%s\n", f.Title)
+	if short {
+		fmt.Fprintf(ew, "  (the statistics behind each verdict, and what the words mean: isobench report %s --format text)\n", runID)
+		for _, fd := range f.Findings {
+			line := fmt.Sprintf("  %d. %-13s %s", fd.N, fd.Verdict, fd.Claim)
+			if fd.Verdict == VerdictNotRun {
+				var miss []string
+				for _, n := range fd.Needs {
+					if n.Used == "" {
+						miss = append(miss, n.Study)
+					}
+				}
+				if len(miss) > 0 {
+					line += " (no " + strings.Join(miss, ", ") + ")"
+				}
+			}
+			fmt.Fprintln(ew, line)
+		}
+		return ew.err
+	}
+	for _, d := range f.Definitions {
+		fmt.Fprintf(ew, "  - %s\n", d)
+	}
+	for _, fd := range f.Findings {
+		fmt.Fprintf(ew, "\n  %d. %s (the study's %s)\n", fd.N, fd.Claim, fd.Figures)
+		var needs []string
+		for _, n := range fd.Needs {
+			used := "not run here"
+			if n.Used != "" {
+				used = n.Used
+			}
+			needs = append(needs, n.Study+": "+used)
+		}
+		fmt.Fprintf(ew, "     needs: %s\n", strings.Join(needs, "; "))
+		fmt.Fprintf(ew, "     verdict on this host: %s\n", fd.Verdict)
+		for _, m := range fd.NotRun {
+			fmt.Fprintf(ew, "       not run here: %s\n", m)
+		}
+		for _, p := range fd.Parts {
+			fmt.Fprintf(ew, "       %s: %s: %s: %s\n", p.Verdict, p.Metric, p.Claim, p.Evidence)
+		}
+		for _, n := range fd.Notes {
+			fmt.Fprintf(ew, "     note: %s\n", n)
 		}
 	}
 	return ew.err
