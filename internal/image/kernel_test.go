@@ -235,11 +235,18 @@ func TestKernelAndGuestFiles(t *testing.T) {
 			t.Errorf("CheckKernel(%s): %v", vmm, err)
 		}
 	}
+	// Firecracker before 1.8 names its devices on the command line only;
+	// from 1.8 ACPI tables describe them (see kfit_test.go).
 	if k.Config().State("CONFIG_VIRTIO_MMIO_CMDLINE_DEVICES") != "y" {
-		err := image.CheckKernel(k, image.VMMFirecracker)
+		err := image.CheckKernelFor(k, image.VMMFirecracker, "Firecracker v1.7.0")
 		var fit *image.KernelFitError
 		if !errors.As(err, &fit) || !strings.Contains(err.Error(), "CONFIG_VIRTIO_MMIO_CMDLINE_DEVICES") {
-			t.Errorf("CheckKernel(firecracker) on a kernel without virtio-mmio command-line devices: %v", err)
+			t.Errorf("CheckKernelFor(firecracker 1.7) on a kernel without virtio-mmio command-line devices: %v", err)
+		}
+	}
+	if k.Config().State("CONFIG_ACPI") == "y" && k.Config().State("CONFIG_PCI") == "y" && k.HasVmlinux {
+		if err := image.CheckKernelFor(k, image.VMMFirecracker, "Firecracker v1.8.0"); err != nil {
+			t.Errorf("CheckKernelFor(firecracker 1.8) on a kernel with ACPI: %v", err)
 		}
 	}
 	if k.HasVmlinux != (k.Vmlinux() != "") {

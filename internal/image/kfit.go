@@ -2,6 +2,7 @@ package image
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 )
 
@@ -48,22 +49,33 @@ func (e *KernelFitError) Error() string {
 	return fmt.Sprintf("guest kernel %s does not fit %s: %s", e.Release, e.VMM, strings.Join(parts, "; "))
 }
 
-// CheckKernel says whether k can boot guests on the VMM, and returns a
-// *KernelFitError naming everything missing when not:
+// CheckKernel is CheckKernelFor with the VMM's version unknown.
+func CheckKernel(k *Kernel, vmm string) error { return CheckKernelFor(k, vmm, "") }
+
+// CheckKernelFor says whether k can boot guests on the VMM at version
+// vmmVersion (as the VMM's --version says it, "Firecracker v1.8.0",
+// "v1.8.0" or "1.8.0"; "" when unknown), and returns a *KernelFitError
+// naming everything missing when not:
 //
 //   - every VMM needs the virtio block device and ext4, built in or as
 //     modules the initramfs loads, and a serial console (8250);
 //   - QEMU microvm and Firecracker need virtio-mmio, QEMU q35 and Cloud
 //     Hypervisor virtio-pci;
-//   - Firecracker boots an uncompressed ELF vmlinux and announces its
-//     virtio-mmio devices on the kernel command line, which needs
-//     CONFIG_VIRTIO_MMIO_CMDLINE_DEVICES=y;
+//   - Firecracker boots an uncompressed ELF vmlinux, and the guest must
+//     find its virtio-mmio devices, which depends on the version (see
+//     FirecrackerACPI): from 1.8 on x86_64 ACPI tables describe them,
+//     which needs CONFIG_ACPI=y and CONFIG_PCI=y (and virtio_mmio, a
+//     module the initramfs loads being enough); before 1.8 only the
+//     kernel command line names them, which needs
+//     CONFIG_VIRTIO_MMIO_CMDLINE_DEVICES=y. A version that is unknown is
+//     taken as a current release (1.8 or later);
 //   - Cloud Hypervisor boots an ELF vmlinux through its PVH entry point
 //     (CONFIG_PVH=y).
 //
 // A kernel without a known configuration is judged on its modules and
-// files alone.
-func CheckKernel(k *Kernel, vmm string) error {
+// files alone, except where only the configuration can tell (the way
+// Firecracker's devices are found).
+func CheckKernelFor(k *Kernel, vmm, vmmVersion string) error {
 	var probs []KernelProblem
 	need := func(module, why string) {
 		if !k.ModuleSet().Has(module) && !k.configBuiltin(module) {
@@ -94,12 +106,7 @@ func CheckKernel(k *Kernel, vmm string) error {
 		if !k.HasVmlinux {
 			probs = append(probs, KernelProblem{Need: "an uncompressed ELF vmlinux", Have: "only a " + k.Format + vmlinuxWhy(k), Key: "an ELF vmlinux"})
 		}
-		switch {
-		case k.config == nil:
-			probs = append(probs, KernelProblem{Need: "CONFIG_VIRTIO_MMIO_CMDLINE_DEVICES=y (virtio-mmio devices named on the command line)", Have: "the kernel's configuration is unknown (give --config)", Key: "a known CONFIG_VIRTIO_MMIO_CMDLINE_DEVICES"})
-		case k.config["CONFIG_VIRTIO_MMIO_CMDLINE_DEVICES"] != "y":
-			probs = append(probs, KernelProblem{Need: "CONFIG_VIRTIO_MMIO_CMDLINE_DEVICES=y (Firecracker names its virtio-mmio devices on the command line)", Have: "not set, so the kernel cannot find Firecracker's disks", Key: "CONFIG_VIRTIO_MMIO_CMDLINE_DEVICES=y"})
-		}
+		probs = append(probs, firecrackerDiscovery(k.config, vmmVersion)...)
 	case VMMCloudHypervisor:
 		need("virtio_pci", "virtio-pci transport")
 		switch {
@@ -130,4 +137,111 @@ func configOption(module string) string {
 		"virtio_blk": "CONFIG_VIRTIO_BLK", "ext4": "CONFIG_EXT4_FS", "crc32c": "CONFIG_CRYPTO_CRC32C",
 		"virtio_net": "CONFIG_VIRTIO_NET", "vmw_vsock_virtio_transport": "CONFIG_VIRTIO_VSOCKETS",
 	}[module]
+}
+
+// firecrackerACPIMajor and firecrackerACPIMinor name the first Firecracker
+// release whose x86_64 guests find the virtio-mmio devices in ACPI tables:
+// Firecracker's CHANGELOG lists ACPI support for x86_64 microVMs (vCPUs,
+// interrupt controllers, VirtIO and legacy devices in the tables) under
+// 1.8.0, and its device manager gives each virtio-mmio device a DSDT
+// entry with the _HID LNRO0005, the ACPI id Linux's virtio_mmio driver
+// matches.
+const (
+	firecrackerACPIMajor = 1
+	firecrackerACPIMinor = 8
+)
+
+// FirecrackerACPI says how guests of a Firecracker version find its
+// virtio-mmio devices: acpi is true from 1.8 on (ACPI tables, and the
+// command line too during the deprecation of the older way), false
+// before (the command line only). known is false when version holds no
+// MAJOR.MINOR; acpi is then true, a current release being assumed.
+func FirecrackerACPI(version string) (acpi, known bool) {
+	major, minor, ok := parseMajorMinor(version)
+	if !ok {
+		return true, false
+	}
+	return major > firecrackerACPIMajor || major == firecrackerACPIMajor && minor >= firecrackerACPIMinor, true
+}
+
+// parseMajorMinor finds the first MAJOR.MINOR in a version string,
+// after an optional "v": "Firecracker v1.8.0" gives 1, 8.
+func parseMajorMinor(s string) (major, minor int, ok bool) {
+	for _, f := range strings.Fields(s) {
+		f = strings.TrimPrefix(strings.TrimPrefix(f, "v"), "V")
+		a, rest, found := strings.Cut(f, ".")
+		if !found {
+			continue
+		}
+		b := rest
+		if i := strings.IndexFunc(rest, func(r rune) bool { return r < '0' || r > '9' }); i >= 0 {
+			b = rest[:i]
+		}
+		x, err1 := strconv.Atoi(a)
+		y, err2 := strconv.Atoi(b)
+		if err1 != nil || err2 != nil || x < 0 || y < 0 || len(a) > 6 || len(b) > 6 {
+			continue
+		}
+		return x, y, true
+	}
+	return 0, 0, false
+}
+
+// firecrackerDiscovery returns what keeps a guest kernel of configuration
+// cfg (nil when unknown) from finding the virtio-mmio devices of
+// Firecracker at version. Firecracker's kernel policy (docs/kernel-policy.md)
+// says:
+//
+//   - booting with ACPI (x86_64) wants CONFIG_ACPI=y and CONFIG_PCI=y, the
+//     latter for the guest's ACPI initialisation although Firecracker has
+//     no PCI devices unless asked (it adds pci=off to its command line
+//     then);
+//   - ACPI supersedes the MPTable and the virtio-mmio devices named on the
+//     command line (CONFIG_VIRTIO_MMIO_CMDLINE_DEVICES), which are
+//     deprecated but still given: a kernel with ACPI only, the older way
+//     only, or both boots.
+//
+// So from 1.8 either way fits, and what is reported missing is the ACPI
+// way's; before 1.8 only the command line way does.
+func firecrackerDiscovery(cfg KernelConfig, version string) []KernelProblem {
+	acpi, known := FirecrackerACPI(version)
+	which := "Firecracker " + strings.TrimPrefix(strings.TrimSpace(version), "Firecracker ")
+	if !known {
+		which = "Firecracker (version unknown: taken as 1.8 or later)"
+	}
+	if cfg == nil {
+		need := "CONFIG_ACPI=y and CONFIG_PCI=y, or CONFIG_VIRTIO_MMIO_CMDLINE_DEVICES=y (the ways " + which + " describes its virtio-mmio devices)"
+		key := "a known CONFIG_ACPI or CONFIG_VIRTIO_MMIO_CMDLINE_DEVICES"
+		if !acpi {
+			need = "CONFIG_VIRTIO_MMIO_CMDLINE_DEVICES=y (" + which + " names its virtio-mmio devices on the command line only)"
+			key = "a known CONFIG_VIRTIO_MMIO_CMDLINE_DEVICES"
+		}
+		return []KernelProblem{{Need: need, Have: "the kernel's configuration is unknown (give --config)", Key: key}}
+	}
+	cmdline := cfg.State("CONFIG_VIRTIO_MMIO_CMDLINE_DEVICES") == "y"
+	if !acpi {
+		if cmdline {
+			return nil
+		}
+		return []KernelProblem{{
+			Need: "CONFIG_VIRTIO_MMIO_CMDLINE_DEVICES=y (" + which + " predates ACPI device discovery, 1.8, and names its virtio-mmio devices on the command line only)",
+			Have: "not set, so the kernel cannot find the disks of this Firecracker (1.8 or later would find them through ACPI)",
+			Key:  "CONFIG_VIRTIO_MMIO_CMDLINE_DEVICES=y",
+		}}
+	}
+	var probs []KernelProblem
+	for _, opt := range []string{"CONFIG_ACPI", "CONFIG_PCI"} {
+		if cfg.State(opt) != "y" {
+			why := "ACPI tables describe " + which + "'s virtio-mmio devices"
+			if opt == "CONFIG_PCI" {
+				why = "the guest's ACPI initialisation needs it, though Firecracker has no PCI devices"
+			}
+			probs = append(probs, KernelProblem{Need: opt + "=y (" + why + ")", Have: "not set", Key: opt + "=y"})
+		}
+	}
+	if len(probs) == 0 || cmdline {
+		return nil
+	}
+	probs[len(probs)-1].Have += ", nor CONFIG_VIRTIO_MMIO_CMDLINE_DEVICES=y (the older way, devices named on the command line)"
+	return probs
 }
