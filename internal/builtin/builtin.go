@@ -11,6 +11,7 @@ import (
 	"github.com/isobench/isobench/internal/driver/oci"
 	"github.com/isobench/isobench/internal/driver/qemu"
 	"github.com/isobench/isobench/internal/workload"
+	"github.com/isobench/isobench/internal/workload/apps"
 	"github.com/isobench/isobench/internal/workload/density"
 	"github.com/isobench/isobench/internal/workload/fio"
 	"github.com/isobench/isobench/internal/workload/netperf"
@@ -53,5 +54,8 @@ func Workloads() *workload.Registry {
 	r.Register(density.Workload{})
 	r.Register(syscalls.Workload{})
 	r.Register(netperf.Workload{})
+	r.Register(apps.HTTP{})
+	r.Register(apps.Redis{})
+	r.Register(apps.Python{})
 	return &r
 }
