@@ -18,6 +18,7 @@ import (
 
 	"github.com/isobench/isobench/internal/agent"
 	"github.com/isobench/isobench/internal/driver"
+	"github.com/isobench/isobench/internal/driver/driverkit"
 	"github.com/isobench/isobench/internal/image"
 )
 
@@ -38,6 +39,7 @@ type config struct {
 	failedStartRE  *regexp.Regexp
 	startTimeout   time.Duration
 	commandTimeout time.Duration
+	runtimeState   RuntimeState
 }
 
 type namedCheck struct {
@@ -96,6 +98,22 @@ func WithFailedStartMessage(re *regexp.Regexp) Option {
 	return func(c *config) { c.failedStartRE = re }
 }
 
+// RuntimeState says what the driver's runtime records of sandbox id:
+// known is whether the runtime still has a record of it (it lists it, its
+// state exists), running whether the sandbox's init still runs by the
+// runtime's word.
+type RuntimeState func(ctx context.Context, id string) (known, running bool, err error)
+
+// WithRuntimeState gives the suite the runtime's view of a sandbox, for
+// drivers where one is observable (an OCI runtime's state, an engine's
+// container, an LXC or Incus instance). The suite then checks the phase
+// boundaries the startup workload times: after Stop the runtime still
+// knows the sandbox and its init is gone (Stop does not do the runtime's
+// delete); after Close the runtime no longer knows it (Close does).
+// Without it the subtest checks what every driver can show (HostPIDs) and
+// says that the runtime's record was not checked.
+func WithRuntimeState(f RuntimeState) Option { return func(c *config) { c.runtimeState = f } }
+
 // WithTimeouts sets the bound of each Start (default 60s) and of each
 // command (default 30s), for slow drivers (software-emulated VMs).
 func WithTimeouts(start, command time.Duration) Option {
@@ -153,6 +171,7 @@ func Run(t *testing.T, d driver.Driver, img *image.Image, opts ...Option) {
 	t.Run("ExitStatus", s.testExitStatus)
 	t.Run("Agent", s.testAgent)
 	t.Run("StopThenClose", s.testStopThenClose)
+	t.Run("PhaseBoundaries", s.testPhaseBoundaries)
 	t.Run("StopTwice", s.testStopTwice)
 	t.Run("CloseTwice", s.testCloseTwice)
 	t.Run("CloseWithoutStart", s.testCloseWithoutStart)
@@ -366,6 +385,71 @@ func (s *suite) testStopThenClose(t *testing.T) {
 	s.stop(t, inst)
 	if err := inst.Close(); err != nil {
 		t.Fatalf("Close after Stop: %v", err)
+	}
+}
+
+// testPhaseBoundaries checks the meaning of the stop and delete phases
+// (see the startup workload): Stop returns once the sandbox's init is
+// gone, without the runtime's delete; Close does the delete.
+//
+//   - Every driver: after Stop, HostPIDs (driver.HostProcesses) names no
+//     process, as its contract says of a sandbox that does not run, and
+//     after Close none of the processes it named while running is left.
+//   - With WithRuntimeState: after Stop the runtime still knows the
+//     sandbox and says its init does not run; after Close it does not
+//     know it.
+func (s *suite) testPhaseBoundaries(t *testing.T) {
+	spec := s.spec(t)
+	inst := s.started(t, spec)
+	before := map[int]uint64{} // pid to its start time, which names it with the pid
+	hp, hasPIDs := inst.(driver.HostProcesses)
+	if hasPIDs {
+		pids := hp.HostPIDs()
+		for _, pid := range pids {
+			if st, ok := driverkit.ProcStartTime(pid); ok {
+				before[pid] = st
+			}
+		}
+		if len(pids) == 0 {
+			t.Errorf("HostPIDs of a running sandbox names no process")
+		}
+	}
+	s.stop(t, inst)
+	if hasPIDs {
+		if after := hp.HostPIDs(); len(after) > 0 {
+			t.Errorf("after Stop, HostPIDs still names %v", after)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.commandTimeout)
+	defer cancel()
+	if s.cfg.runtimeState != nil {
+		known, running, err := s.cfg.runtimeState(ctx, spec.ID)
+		switch {
+		case err != nil:
+			t.Errorf("the runtime's state after Stop: %v", err)
+		case !known:
+			t.Errorf("after Stop the runtime no longer knows %s: Stop did the runtime's delete, which belongs to Close (the delete phase)", spec.ID)
+		case running:
+			t.Errorf("after Stop the runtime says the init of %s still runs", spec.ID)
+		}
+	} else {
+		t.Logf("no runtime state given (WithRuntimeState): the runtime's record after Stop is not checked")
+	}
+	if err := inst.Close(); err != nil {
+		t.Fatalf("Close after Stop: %v", err)
+	}
+	if s.cfg.runtimeState != nil {
+		known, _, err := s.cfg.runtimeState(ctx, spec.ID)
+		if err != nil {
+			t.Errorf("the runtime's state after Close: %v", err)
+		} else if known {
+			t.Errorf("after Close the runtime still knows %s", spec.ID)
+		}
+	}
+	for pid, start := range before {
+		if now, ok := driverkit.ProcStartTime(pid); ok && now == start {
+			t.Errorf("after Close, process %d of the sandbox still runs", pid)
+		}
 	}
 }
 

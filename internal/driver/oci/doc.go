@@ -10,8 +10,12 @@
 // runs the image's agent in init mode with its output in a log file in the
 // same directory. The sandbox is ready when the agent's Ready line appears
 // in that log. Commands run through `<runtime> exec`; Stop sends SIGTERM,
-// then SIGKILL, then deletes the container. Runtimes keep their state in
-// their default root, so `runc list` (and the others) show what exists.
+// then SIGKILL, and returns once the sandbox's init is gone (its process
+// exited, or the runtime says "stopped": runsc's sandbox process outlives
+// the init until the delete); the container stays, stopped, in the
+// runtime's state. Close does the runtime's `delete --force`, then the
+// rest of the teardown. Runtimes keep their state in their default root,
+// so `runc list` (and the others) show what exists.
 //
 // Everything isobench makes for a sandbox is named by its id, which starts
 // with driver.IDPrefix: the container, the overlay mount (whose source is

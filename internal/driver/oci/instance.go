@@ -67,6 +67,7 @@ type instance struct {
 	netNote   string             // what results over the link must say
 	undo      driverkit.Undo
 	container *driverkit.Step // the runtime's part of undo
+	halted    bool            // Stop saw the init gone; the container awaits its delete
 	closeErr  error
 }
 
@@ -400,9 +401,13 @@ func (in *instance) cancelExec(cmd *exec.Cmd, pidFile string) error {
 	return cmd.Process.Signal(syscall.SIGTERM)
 }
 
-// Stop sends SIGTERM to the sandbox's init, then SIGKILL after a grace
-// period, and deletes the container. It is idempotent and does nothing
-// before a successful Start.
+// Stop ends the sandbox: SIGTERM to its init, SIGKILL after a grace
+// period, and it returns once the init is gone (its process has exited,
+// or the runtime says the container stopped). It does not delete the
+// container: the runtime keeps its record, in state "stopped", until
+// Close deletes it, so that the stop and delete phases of the startup
+// workload each time one thing. It is idempotent and does nothing before
+// a successful Start.
 func (in *instance) Stop(ctx context.Context) error {
 	in.mu.Lock()
 	defer in.mu.Unlock()
@@ -416,6 +421,7 @@ func (in *instance) Stop(ctx context.Context) error {
 	return nil
 }
 
+// stop ends the sandbox's init and records that it is gone.
 func (in *instance) stop(ctx context.Context) error {
 	id := in.spec.ID
 	_, _ = in.rt.run(ctx, "kill", id, "TERM")
@@ -425,13 +431,22 @@ func (in *instance) stop(ctx context.Context) error {
 			return fmt.Errorf("the sandbox (pid %d) still runs %s after SIGKILL", in.pid, killWait)
 		}
 	}
-	if _, err := in.rt.run(ctx, "delete", "--force", id); err != nil {
+	in.halted = true
+	return nil
+}
+
+// deleteStopped is the runtime's delete of a container whose init is
+// gone: `delete --force`, one command. A container the runtime no longer
+// knows is no error. When it succeeds the runtime has let go, and the
+// container step of undo (the hard way: state, kill, delete, kill what is
+// left) is not needed; what is left is checked by Close.
+func (in *instance) deleteStopped(ctx context.Context) error {
+	if _, err := in.rt.run(ctx, "delete", "--force", in.spec.ID); err != nil {
 		var re *runError
 		if !errors.As(err, &re) || !saysNotExist(re.stderr) {
 			return err
 		}
 	}
-	// The runtime let go; what is left is checked by Close.
 	in.container.MarkDone()
 	return nil
 }
@@ -462,8 +477,9 @@ func (in *instance) waitGone(ctx context.Context, limit time.Duration) bool {
 	return true
 }
 
-// Close stops the sandbox if it runs, undoes everything Create and Start
-// made, and checks that nothing of the instance is left on the host. It is
+// Close stops the sandbox if it runs, deletes the container (the
+// runtime's delete, which Stop leaves to it), undoes everything Create and
+// Start made, and checks that nothing of the instance is left on the host. It is
 // idempotent: later calls return the first call's result.
 func (in *instance) Close() error {
 	in.mu.Lock()
@@ -479,6 +495,13 @@ func (in *instance) Close() error {
 		if err := in.stop(ctx); err != nil {
 			// The container cleanup step removes it the hard way.
 			errs = append(errs, fmt.Errorf("stopping: %w", err))
+		}
+	}
+	if in.halted && !in.container.Done() {
+		// The delete phase: the runtime's delete of the stopped container.
+		if err := in.deleteStopped(ctx); err != nil {
+			// The container cleanup step tries again the hard way.
+			errs = append(errs, fmt.Errorf("deleting: %w", err))
 		}
 	}
 	if err := in.undo.Run(); err != nil {

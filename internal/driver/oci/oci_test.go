@@ -88,7 +88,24 @@ func runSuite(t *testing.T, name, variant string) {
 		t.Fatal(err)
 	}
 	img := testutil.MinimalImage(t)
-	drivertest.Run(t, d, img, drivertest.WithEnv(env), drivertest.WithLeakCheck(name, leakCheck(d)))
+	drivertest.Run(t, d, img, drivertest.WithEnv(env), drivertest.WithLeakCheck(name, leakCheck(d)),
+		drivertest.WithRuntimeState(runtimeState(d)))
+}
+
+// runtimeState is the runtime's own word on a sandbox (`<runtime> state`):
+// whether it has the container and whether the container runs.
+func runtimeState(d *Driver) drivertest.RuntimeState {
+	return func(ctx context.Context, id string) (bool, bool, error) {
+		res, err := d.resolve()
+		if err != nil {
+			return false, false, err
+		}
+		st, exists, err := d.runtimeFor(res, "", false).state(ctx, id)
+		if err != nil || !exists {
+			return exists, false, err
+		}
+		return true, st.Status != "stopped", nil
+	}
 }
 
 func TestRuncSuite(t *testing.T)  { runSuite(t, "runc", "") }

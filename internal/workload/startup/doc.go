@@ -12,8 +12,11 @@
 //	start_ready  start + ready: the whole Instance.Start call
 //	exec         Instance.Exec of a trivial command (parameter exec,
 //	             /bin/true), from call to return
-//	stop         Instance.Stop: the sandbox ended
-//	delete       Instance.Close: every host resource freed and checked gone
+//	stop         Instance.Stop: from the call until the sandbox's init is
+//	             gone (its process exited, or the runtime says stopped);
+//	             the runtime still has its record of the sandbox
+//	delete       Instance.Close: the runtime's delete of that record, then
+//	             every host resource freed and checked gone
 //	total        Create called → Close returned
 //
 // Run to completion. With oneshot=true each trial also makes starts
@@ -36,9 +39,11 @@
 //     the agent; runsc: the sandbox, gofer and sentry are up and the
 //     container started); ready is until the Ready line appears in the
 //     sandbox's log, which the driver reads at most 1 ms apart; exec is
-//     `<runtime> exec`; stop is kill TERM, waiting for the init to exit,
-//     and `delete --force`; delete is the overlay unmount, the removal of
-//     cgroups, directory and record, and the check that nothing is left.
+//     `<runtime> exec`; stop is kill TERM, waiting for the init to exit
+//     (or, for runsc, whose sandbox process outlives the init until the
+//     delete, for `runsc state` to say stopped); delete is `<runtime>
+//     delete --force`, the overlay unmount, the removal of cgroups,
+//     directory and record, and the check that nothing is left.
 //     crun on a hybrid cgroup host runs each command through a shell in a
 //     private mount namespace (the run says so in a warning).
 //   - other drivers document their boundaries beside their StartTimer
