@@ -25,7 +25,7 @@ func TestSuiteCheck(t *testing.T) {
 			t.Errorf("no ok line for %s:\n%s", f, out)
 		}
 	}
-	if !strings.Contains(out, "study.yaml: ok: 5 runtimes (host, runc, runsc, incus, firecracker) × 3 workloads (cpu, memory, fileio)") {
+	if !strings.Contains(out, "study.yaml: ok: 5 runtimes (host, docker, docker:runsc, incus, firecracker) × 3 workloads (cpu, memory, fileio)") {
 		t.Errorf("the study suite is not described:\n%s", out)
 	}
 
