@@ -24,8 +24,10 @@
 // driver starts a private one: its socket, pid file and a record in
 // StateDir/engine/KEY, its data root (which keeps imported images across
 // runs), exec root, configuration, log and runtime wrappers in
-// RunDir/engine/KEY. A private dockerd runs without host networking
-// (--iptables=false --ip-masq=false --bridge=none), in containerd
+// RunDir/engine/KEY. A private dockerd runs with no iptables rule, no
+// masquerade and the host's forwarding left alone (--iptables=false
+// --ip-masq=false --ip-forward=false), its default bridge network on a
+// bridge isobench makes (--bridge, see Networks below), in containerd
 // namespaces of its own, with a daemon.json that registers every known OCI
 // runtime installed here: runsc with runtimeArgs ["--network=none"], crun
 // (on a hybrid cgroup host through a wrapper that runs it in a private
@@ -67,9 +69,8 @@
 // Create makes a container named by the sandbox id, labelled
 // isobench.managed, isobench.kind, isobench.id, isobench.owner (the pid
 // and start time of the isobench process), isobench.driver, isobench.runtime
-// and the spec's labels (isobench.run, ...), with network mode none (a
-// spec asking for driver.Network's host link fails with ErrNotSupported:
-// the engines are not given isobench's veth link yet), the
+// and the spec's labels (isobench.run, ...), with network mode none (or,
+// for a spec with Network, the engine's default bridge network, below), the
 // agent as entrypoint ([image.AgentPath, "init"]), and the scratch kind:
 // rootfs is the container's own writable layer (overlay2 for Docker,
 // overlay for Podman), as in the study; volume is an engine volume named
@@ -87,6 +88,37 @@
 // the container is removed (runsc's gofer and sandbox go with the
 // container); a failed Start runs all of it before it returns.
 //
+// # Networks
+//
+// A sandbox made with Spec.Network is on the engine's own default bridge
+// network, as `docker run` and `podman run` give it: a veth pair whose
+// host end is a port of a bridge with the container's gateway address
+// (driver.Network kind "bridge"; the host reaches the container on the
+// bridge directly, without NAT). A private daemon gets a bridge of its
+// own, which isobench makes before the daemon starts: isbeN, a /24 of
+// 169.254.96.0/19 (link-local, never routed; a slot whose subnet a host
+// route touches, or whose name a device has, is skipped), no IPv6 address,
+// its alias "isobench-engine PID:START" naming the process whose life
+// holds it (the isobench that made it, then the daemon). The daemon record
+// names it; it is deleted after the daemon stopped, and gc deletes any
+// isbe bridge whose holder no longer runs. dockerd gets it as --bridge;
+// a private Podman service (CNI here) gets --network-config-dir with its
+// default network "podman" on it: the bridge plugin only (not a gateway,
+// so no default route in the container and the host's forwarding left
+// alone; no masquerade, no firewall or port-mapping plugin), host-local
+// leases under RunDir. No iptables rule is made for any of it. Podman's
+// CNI library makes /var/lib/cni/results for its cache: when they were
+// not there before the service started, they are removed (if empty) after
+// it stopped. The link is known once Start returned (the engine gives the
+// address at start): Network reads the container's address and gateway,
+// finds the bridge by its address and the bridge port through the
+// container's network namespace, and says the path (bridge, port, their
+// MTU and offloads; package linkpath). A daemon the user runs is used with
+// its own default bridge, as configured. runsc registered with
+// --network=none (as a private daemon registers it) gives no network:
+// such a runtime has no network feature, and Create with Network fails
+// with ErrNotSupported.
+//
 // # What Probe says
 //
 // Probe connects (starting a private daemon if needed), finds the runtime
@@ -99,7 +131,7 @@
 // what pairs an engine row with a direct runtime row: oci_runtime (runc,
 // crun, runsc), oci_runtime_binary and _version, runtime_args, platform
 // and overlay2 (runsc's, from its arguments or `runsc flags`),
-// cgroup_workaround, storage_driver, cgroup_driver, engine,
+// cgroup_workaround, storage_driver, cgroup_driver, network, engine,
 // engine_version, api_version, daemon (private or user), socket, ulimits.
 //
 // # Collect

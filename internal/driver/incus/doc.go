@@ -29,7 +29,8 @@
 // starting the agent); it is cached under the alias isobench-<image id>.
 // Each sandbox is an instance named by its id, of Incus's default kind: an
 // unprivileged container with an id map; no profile, a root disk on the
-// pool, no network device (only lo), the container's cgroups mounted
+// pool, no network device (only lo) unless the spec asks for a network
+// (below), the container's cgroups mounted
 // inside (raw.lxc), limits.cpu.allowance and limits.memory for the limits,
 // user.isobench.* keys naming the owner process and RunDir. The rootfs
 // scratch kind is the container's own root on the pool; volume is a custom
@@ -44,6 +45,19 @@
 // deletes the instance and its volume (and, in a private daemon, the log
 // and runtime directories Incus 6.0 keeps of a deleted instance), then
 // checks that Incus no longer lists them.
+//
+// A sandbox made with Spec.Network gets a NIC of type p2p: a veth pair
+// Incus makes when the container starts, its host end named isbiN by
+// isobench, its container end eth0 (no Incus network, bridge, DHCP or
+// firewall rule). Its /30 of 169.254.64.0/19 (link-local, apart from the
+// other drivers' links) is reserved by a state record
+// <StateDir>/incus/net/slot-N.json written before the instance is made.
+// Once the agent is ready, Start addresses both ends: the host end (.1,
+// labelled with the sandbox id) and eth0 (.2) through the network
+// namespace of the container's init, with netlink. Deleting the instance
+// deletes the veth; Close then removes the record, and gc removes the
+// records (and a host end still labelled with the sandbox id) of owners
+// that no longer run.
 //
 // Probe starts the daemon if needed and launches a test container from a
 // tiny image (a static busybox whose inittab echoes a mark on the
