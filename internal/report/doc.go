@@ -52,7 +52,8 @@
 // set; files on different filesystems; gVisor on ptrace). The words are
 // defined on the analysis already computed (FindingsDefinitions):
 //
-//   - on a par, close to: medians within ±5% of each other (ParBand);
+//   - on a par, close to: medians within ±5% of each other (ParBand),
+//     each known to within ±5% (its interval), else cannot tell;
 //   - better, beats: better by more than 5% with the medians' 95%
 //     intervals apart (the ratio intervals where a median has none);
 //     more than 5% apart with overlapping intervals cannot be told;

@@ -83,7 +83,7 @@ type FindingPart struct {
 func FindingsDefinitions(baseline string) []string {
 	return []string{
 		"Each finding is judged on this run's medians, their 95% intervals and the ratios to " + orDash(baseline) + ", as the tables show them. The study's tools are this run's runtimes: Docker+runc is docker (when its OCI runtime is runc) or docker:runc; runsc is docker:runsc, else bare runsc; Incus is incus; Firecracker is firecracker; \"runc\" in findings 2 and 3 is Docker+runc, else bare runc. The runtime used is named.",
-		fmt.Sprintf("On a par (and \"close to\"): the two medians are within ±%g%% of each other (a factor of %g), whatever their intervals.", (ParBand-1)*100, ParBand),
+		fmt.Sprintf("On a par (and \"close to\"): the two medians are within ±%g%% of each other (a factor of %g) and each is known to within ±%g%% (its 95%% interval; the ratio interval where a median has none); medians within ±%g%% with a wider interval cannot be told.", (ParBand-1)*100, ParBand, (ParBand-1)*100, (ParBand-1)*100),
 		fmt.Sprintf("Better (\"beats\"): the median is better by more than %g%% and the two medians' 95%% intervals do not overlap (where a median has no interval, below 6 trials, the ratio intervals against %s are compared instead). Medians more than %g%% apart with overlapping intervals cannot be told apart.", (ParBand-1)*100, orDash(baseline), (ParBand-1)*100),
 		"Lowest overhead, best: no other study tool run here is better; worst, slowest: no other is worse. Ties on a par are allowed and named.",
 		fmt.Sprintf("Differ widely: the medians are a factor of %g or more apart and their intervals do not overlap; it does not hold when even the intervals' far ends are less than %g× apart.", WideFactor, WideFactor),
@@ -604,6 +604,21 @@ func interval(c *Cell, ratio bool) (lo, hi float64, ok bool) {
 	return c.Ratio.Lo, c.Ratio.Hi, true
 }
 
+// precise reports whether a cell's interval (the median's, or the
+// ratio's) is within ±(ParBand−1) of its centre: the value is known well
+// enough to call it on a par with another.
+func precise(c *Cell, ratio bool) bool {
+	lo, hi, ok := interval(c, ratio)
+	if !ok {
+		return false
+	}
+	mid := c.Summary.Median
+	if ratio {
+		mid = c.Ratio.Ratio
+	}
+	return mid > 0 && math.Max(mid-lo, hi-mid)/mid <= ParBand-1
+}
+
 // compare compares a with b (see FindingsDefinitions).
 func (j *judging) compare(a, b *Cell) comparison {
 	if a.Summary.N == 0 || b.Summary.N == 0 || a.Summary.Median <= 0 || b.Summary.Median <= 0 {
@@ -614,10 +629,13 @@ func (j *judging) compare(a, b *Cell) comparison {
 		adv = 1 / adv
 	}
 	factor := math.Max(adv, 1/adv)
-	if factor <= ParBand {
-		return comparison{rel: relPar, factor: factor, why: fmt.Sprintf("on a par: medians ×%.3f apart, within ±%g%%", factor, (ParBand-1)*100)}
-	}
 	ratio := !a.Summary.CI.Defined() || !b.Summary.CI.Defined()
+	if factor <= ParBand {
+		if precise(a, ratio) && precise(b, ratio) {
+			return comparison{rel: relPar, factor: factor, why: fmt.Sprintf("on a par: medians ×%.3f apart, within ±%g%%", factor, (ParBand-1)*100)}
+		}
+		return comparison{rel: relUnclear, factor: factor, why: fmt.Sprintf("medians ×%.3f apart, but an interval is wider than ±%g%%", factor, (ParBand-1)*100)}
+	}
 	alo, ahi, aok := interval(a, ratio)
 	blo, bhi, bok := interval(b, ratio)
 	if !aok || !bok {
