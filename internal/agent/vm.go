@@ -8,6 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
+	"net/netip"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -29,6 +31,13 @@ const (
 	// ParamPort is the console device the agent talks on (default
 	// /dev/ttyS0).
 	ParamPort = "isobench.port"
+	// ParamNet is the guest's address on its link to the host, with the
+	// link's prefix length (e.g. 169.254.128.2/30); absent when the guest
+	// has no network device.
+	ParamNet = "isobench.net"
+	// ParamNetMAC is the MAC address of the guest's network device, by
+	// which the agent finds it; absent: the one device besides lo.
+	ParamNetMAC = "isobench.netmac"
 )
 
 // vmScratchPath is where the scratch directory is in the guest (the same
@@ -43,6 +52,11 @@ type VMConfig struct {
 	Scratch string // rootfs, volume or tmpfs
 	Volume  string // block device of the volume scratch
 	Port    string // console device
+	// Net is the guest's address with its prefix length, and NetMAC the
+	// MAC address of its device ("" any); Net is invalid when the guest
+	// has no network.
+	Net    netip.Prefix
+	NetMAC string
 }
 
 // ParseVMCmdline reads the agent's parameters from a kernel command line
@@ -71,6 +85,18 @@ func ParseVMCmdline(cmdline string) (VMConfig, error) {
 			} else {
 				c.Port = v
 			}
+		case ParamNet:
+			p, err := netip.ParsePrefix(v)
+			if err != nil || !p.Addr().Is4() || p.Bits() < 8 || p.Bits() > 30 || p.Masked().Addr() == p.Addr() {
+				return c, fmt.Errorf("kernel command line: %s=%q: want an IPv4 host address with a prefix length from 8 to 30", k, v)
+			}
+			c.Net = p
+		case ParamNetMAC:
+			mac, err := net.ParseMAC(v)
+			if err != nil || len(mac) != 6 {
+				return c, fmt.Errorf("kernel command line: %s=%q: want a MAC address", k, v)
+			}
+			c.NetMAC = mac.String()
 		}
 	}
 	return c, nil
@@ -116,6 +142,13 @@ func mainVM(stderr io.Writer) error {
 	boot.ScratchFS = fsTypeAt(vmScratchPath)
 	if err := loopbackUp(); err != nil {
 		fmt.Fprintf(stderr, "isobench-agent: warning: bringing up lo: %v\n", err)
+	}
+	if cfg.Net.IsValid() {
+		// The host asked for a network: without it the guest is of no
+		// use to the host, which is told why on the console.
+		if _, err := setupGuestNet(cfg, guestNetWait); err != nil {
+			return fail(err)
+		}
 	}
 	port, err := os.OpenFile(cfg.Port, os.O_RDWR|syscall.O_NOCTTY, 0)
 	if err != nil {
