@@ -18,6 +18,12 @@
 // Info.Features["accel"] with a warning that the numbers are not
 // comparable with hardware ones. The variant forces one: qemu-microvm:tcg.
 //
-// The shared machinery (state records, Collect, the agent link, the VMM's
-// memory) is package vmm's.
+// A guest with a network (Spec.Network) has a virtio-net device on its
+// tap (-netdev tap with script=no: QEMU configures nothing on the host):
+// virtio-net-device on microvm's virtio-mmio, virtio-net-pci on q35; with
+// KVM and /dev/vhost-net the host kernel's vhost-net moves its packets,
+// otherwise QEMU's own process (always under TCG).
+//
+// The shared machinery (state records, Collect, the agent link, the
+// guest's network link, the VMM's memory) is package vmm's.
 package qemu

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
 	"os/exec"
 	"strconv"
 	"strings"
@@ -149,7 +150,52 @@ func (f *family) Args(m *vmm.Machine) []string {
 		args = append(args, "-drive", "id=volume,file="+m.VolumeDisk+",format=raw,if=none,discard=unmap",
 			"-device", blk+",drive=volume,serial=isobench-volume")
 	}
+	if m.Net != nil {
+		vhost := "off"
+		if f.vhost(m) {
+			vhost = "on"
+		}
+		args = append(args,
+			"-netdev", "tap,id=net0,ifname="+m.Net.Tap+",script=no,downscript=no,vhost="+vhost,
+			"-device", f.netModel()+",netdev=net0,mac="+m.Net.MAC)
+	}
 	return args
+}
+
+// netModel is the guest's network device: virtio-net on the machine's
+// transport.
+func (f *family) netModel() string {
+	if f.machine == "microvm" {
+		return "virtio-net-device"
+	}
+	return "virtio-net-pci"
+}
+
+// vhostNet is the host kernel's virtio-net back end's device.
+const vhostNet = "/dev/vhost-net"
+
+// vhost says whether the guest's packets go through the host kernel's
+// vhost-net (with KVM, where the host has it) rather than QEMU's own
+// main loop. Under TCG QEMU's own device model serves the device.
+func (f *family) vhost(m *vmm.Machine) bool {
+	if m.Accel != vmm.AccelKVM {
+		return false
+	}
+	_, err := os.Stat(vhostNet)
+	return err == nil
+}
+
+// NetBackend says what serves the guest's network device.
+func (f *family) NetBackend(m *vmm.Machine) string {
+	transport := "virtio-mmio"
+	if f.machine != "microvm" {
+		transport = "virtio-pci"
+	}
+	how := "packets moved by QEMU's own process, no vhost-net"
+	if f.vhost(m) {
+		how = "packets moved by the host kernel's vhost-net"
+	}
+	return fmt.Sprintf("QEMU %s (%s, %s)", f.netModel(), transport, how)
 }
 
 // Launch returns QEMU's process for m and its QMP controller.

@@ -28,6 +28,7 @@ func (stubFamily) Resolve(context.Context) (string, string, error) {
 func (stubFamily) RootDisk(context.Context, string, string) (string, error) { return "", nil }
 func (stubFamily) KernelArgs(*Machine, int64) []string                      { return nil }
 func (stubFamily) Launch(*Machine) (*exec.Cmd, Controller, error)           { return nil, nil, nil }
+func (stubFamily) NetBackend(*Machine) string                               { return "" }
 
 // leakedVMM starts a stand-in for a VMM process that a crashed isobench
 // left running: a process group of its own, like the real ones.

@@ -35,11 +35,28 @@
 // Each guest has a state record (StateDir/vm/ID.json: the isobench process,
 // and the VMM's pid and start time once it runs) written before anything
 // is made, and an instance directory (RunDir/ID: disks, sockets, logs).
-// The VMM runs in its own process group, dies with isobench (parent-death
-// signal), and is never given a tap device: guests have no network.
-// Close removes everything; Collect (isobench gc) removes what dead
-// isobench processes left, killing a VMM only when its pid still has the
-// recorded start time.
+// The VMM runs in its own process group and dies with isobench
+// (parent-death signal). Close removes everything; Collect (isobench gc)
+// removes what dead isobench processes left, killing a VMM only when its
+// pid still has the recorded start time.
+//
+// # Network
+//
+// A guest made with Spec.Network gets one virtio-net device on a tap of
+// its own (package sandboxnet: "isbN", a link-local /30 reserved by the
+// tap's own state record, the host's address on it, IPv4 only, up), made
+// at Create and named in the guest's record. The guest's address and the
+// device's MAC (02:69:62 and the address's last three bytes) go on the
+// kernel command line (agent.ParamNet, agent.ParamNetMAC); the initramfs
+// loads virtio_net and the agent, before it says hello, finds the device
+// by its MAC, turns IPv6 off on it, addresses it and brings it up. No
+// route, bridge or NAT: the guest reaches the tap's address and nothing
+// else. The tap goes at Close once the VMM is gone, and gc removes the
+// taps of dead owners (sandboxnet.Collect). Instance implements
+// driver.Networker: the link, its path (the tap's MTU and offloads, the
+// VMM's device and what moves its packets) and, under TCG, a note that
+// the guest is emulated. Info.Features["network"] is "tap" wherever the
+// guest kernel has virtio_net.
 //
 // # Host cost
 //

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/isobench/isobench/internal/driver"
 	"github.com/isobench/isobench/internal/driver/driverkit"
+	"github.com/isobench/isobench/internal/driver/sandboxnet"
 	"github.com/isobench/isobench/internal/image"
 )
 
@@ -47,8 +49,13 @@ type Family interface {
 	KernelArgs(m *Machine, tscKHz int64) []string
 	// Launch returns the VMM process of m, not started (the caller sets
 	// its stdio: the guest's serial console is its stdin and stdout, its
-	// stderr goes to a log), and the controller of its API.
+	// stderr goes to a log), and the controller of its API. A machine
+	// with Net gets a virtio-net device on the tap Net names.
 	Launch(m *Machine) (*exec.Cmd, Controller, error)
+	// NetBackend says, in words, what serves m's network device in the
+	// VMM (its model and transport, and whether the kernel's vhost-net
+	// or the VMM's own process moves the packets), for the link's path.
+	NetBackend(m *Machine) string
 }
 
 // Controller drives a started VMM through its API.
@@ -81,6 +88,19 @@ type Machine struct {
 	// disk, "" when there is none.
 	RootDisk   string
 	VolumeDisk string
+	// Net is the guest's network device, nil when it has none.
+	Net *NetDevice
+}
+
+// NetDevice is a guest's virtio-net device on a host tap.
+type NetDevice struct {
+	// Tap is the host's tap device (made and addressed by isobench).
+	Tap string
+	// MAC is the guest device's MAC address (locally administered).
+	MAC string
+	// HostAddr is the tap's address, GuestAddr the guest's, both with
+	// the link's prefix length.
+	HostAddr, GuestAddr netip.Prefix
 }
 
 // Path returns the path of a file in the instance directory.
@@ -139,6 +159,8 @@ type resolved struct {
 	kernel          *image.Kernel
 	tscKHz          int64
 	missing         []string // what keeps the driver from working here
+	// noNet says why guests cannot have a network device ("" they can).
+	noNet string
 }
 
 // New returns a driver of the family. It does not look at the host; Probe
@@ -219,6 +241,9 @@ func (d *Driver) resolve(ctx context.Context) *resolved {
 		}
 	} else {
 		r.kernel = k
+		if _, err := k.LoadOrder("virtio_net"); err != nil {
+			r.noNet = "the guest kernel has no virtio_net driver (built in or a module isobench image kernel kept): " + err.Error()
+		}
 		if err := image.CheckKernelFor(k, d.fam.VMM(), r.version); err != nil {
 			var fit *image.KernelFitError
 			if errors.As(err, &fit) {
@@ -284,6 +309,9 @@ func (d *Driver) Probe(ctx context.Context) (driver.Info, error) {
 	}
 	if r.kernel != nil {
 		info.Features["kernel"] = r.kernel.Release
+		if r.noNet == "" {
+			info.Features[driver.FeatureNetwork] = sandboxnet.KindTap
+		}
 	}
 	if err != nil {
 		return info, err
@@ -328,6 +356,13 @@ func (d *Driver) Collect(ctx context.Context) ([]string, error) {
 			errs = append(errs, fmt.Errorf("%s: %w", r.ID, err))
 		}
 	}
+	// The taps of dead owners' guests, now that their VMMs are gone
+	// (every driver of this state directory may do it).
+	l, err := sandboxnet.Collect(ctx, d.env.StateDir)
+	lines = append(lines, l...)
+	if err != nil {
+		errs = append(errs, err)
+	}
 	if len(errs) > 0 {
 		return lines, fmt.Errorf("%s: collect: %w", d.Name(), errors.Join(errs...))
 	}
@@ -369,6 +404,9 @@ func (d *Driver) Leftovers(ctx context.Context) ([]driver.Leftover, error) {
 		what := d.fam.VMM() + " guest directory"
 		if r.vmmAlive() {
 			what = d.fam.VMM() + " process " + strconv.Itoa(r.VMMPID) + " and guest directory"
+		}
+		if r.Tap != "" {
+			what += ", maybe tap " + r.Tap
 		}
 		out = append(out, driver.Leftover{ID: r.ID, What: what, OwnerPID: r.OwnerPID, Created: r.Created})
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/isobench/isobench/internal/agent"
 	"github.com/isobench/isobench/internal/driver"
 	"github.com/isobench/isobench/internal/driver/driverkit"
+	"github.com/isobench/isobench/internal/driver/sandboxnet"
 	"github.com/isobench/isobench/internal/image"
 )
 
@@ -24,6 +25,7 @@ var (
 	_ driver.Instance      = (*Instance)(nil)
 	_ driver.HostProcesses = (*Instance)(nil)
 	_ driver.StartTimer    = (*Instance)(nil)
+	_ driver.Networker     = (*Instance)(nil)
 )
 
 const (
@@ -77,6 +79,10 @@ type Instance struct {
 	// madeRecord and madeDir say what of the host this instance made, so
 	// that a failed Create never removes another's.
 	madeRecord, madeDir bool
+	// link is the guest's network link (a tap), nil without Spec.Network;
+	// netPath is its path as it was when the guest was ready.
+	link    *sandboxnet.Link
+	netPath string
 }
 
 // validateSpec checks a spec before anything is made for it: the checks
@@ -100,12 +106,12 @@ func (d *Driver) Create(ctx context.Context, spec driver.Spec) (driver.Instance,
 	if err := validateSpec(spec); err != nil {
 		return nil, fmt.Errorf("%s: create: %w", d.Name(), err)
 	}
-	if spec.Network {
-		return nil, driver.NotSupported(d.Name(), "guests with a network device are not implemented yet")
-	}
 	r, err := d.ready(ctx)
 	if err != nil {
 		return nil, err
+	}
+	if spec.Network && r.noNet != "" {
+		return nil, driver.NotSupported(d.Name(), "no guest network: %s", r.noNet)
 	}
 	if spec.Scratch == "" {
 		spec.Scratch = driver.ScratchRootfs
@@ -156,6 +162,11 @@ func (in *Instance) create(ctx context.Context, base string) error {
 		return fmt.Errorf("making the instance directory: %w", err)
 	}
 	in.madeDir = true
+	if in.spec.Network {
+		if err := in.makeLink(ctx); err != nil {
+			return err
+		}
+	}
 	root, err := d.fam.RootDisk(ctx, base, in.m.Dir)
 	if err != nil {
 		return fmt.Errorf("making the root disk: %w", err)
@@ -190,7 +201,11 @@ func (in *Instance) cmdline() (string, error) {
 	if in.d.fam.Transport() == TransportPCI {
 		transport = "virtio_pci"
 	}
-	load, err := in.m.Kernel.LoadOrder(transport, "virtio_blk", "ext4")
+	modules := []string{transport, "virtio_blk", "ext4"}
+	if in.m.Net != nil {
+		modules = append(modules, "virtio_net")
+	}
+	load, err := in.m.Kernel.LoadOrder(modules...)
 	if err != nil {
 		return "", fmt.Errorf("guest kernel modules: %w", err)
 	}
@@ -199,6 +214,9 @@ func (in *Instance) cmdline() (string, error) {
 	args = append(args, agent.ParamScratch+"="+in.spec.Scratch)
 	if in.m.VolumeDisk != "" {
 		args = append(args, agent.ParamVolume+"=/dev/vdb")
+	}
+	if in.m.Net != nil {
+		args = append(args, agent.ParamNet+"="+in.m.Net.GuestAddr.String(), agent.ParamNetMAC+"="+in.m.Net.MAC)
 	}
 	return strings.Join(args, " "), nil
 }
@@ -262,6 +280,9 @@ func (in *Instance) start(ctx context.Context) error {
 	}
 	in.timing.Ready = time.Now()
 	in.timings.Ready = in.timing.Ready.Sub(t2)
+	if in.link != nil {
+		in.netPath = in.describeLink()
+	}
 	in.timings.GuestUptime = time.Duration(boot.UptimeNanos)
 	in.boot = boot
 	return nil
@@ -593,6 +614,11 @@ func (in *Instance) remove() error {
 		case <-in.exited:
 		default:
 			errs = append(errs, fmt.Errorf("the %s process %d still runs", in.d.fam.VMM(), in.cmd.Process.Pid))
+		}
+	}
+	if in.link != nil && len(errs) == 0 {
+		if err := in.link.Remove(); err != nil {
+			errs = append(errs, err)
 		}
 	}
 	if in.madeDir {

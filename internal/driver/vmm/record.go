@@ -28,6 +28,9 @@ type record struct {
 	// VMMPID and VMMStart name the VMM process once it runs.
 	VMMPID   int    `json:"vmm_pid,omitempty"`
 	VMMStart uint64 `json:"vmm_start,omitempty"`
+	// Tap is the guest's tap device, once made; its own record (package
+	// sandboxnet) is what removes it.
+	Tap string `json:"tap,omitempty"`
 }
 
 // newRecord returns the record of a guest of runtime that this process
