@@ -2,6 +2,7 @@ package cloudhypervisor
 
 import (
 	"encoding/json"
+	"net/netip"
 	"testing"
 
 	"github.com/isobench/isobench/internal/driver"
@@ -25,6 +26,8 @@ func TestContractAPI(t *testing.T) {
 		{"root disk only", vmm.Machine{CPUs: 1, MemoryBytes: 1 << 30, KernelPath: "/k/vmlinux", Initramfs: "/k/initramfs.cpio", Cmdline: "console=ttyS0 quiet", RootDisk: "/d/root.ext4"}, []string{"/d/root.ext4"}},
 		{"with a volume", vmm.Machine{CPUs: 2, MemoryBytes: 512 << 20, KernelPath: "/k/vmlinux", Initramfs: "/k/initramfs.cpio", Cmdline: "console=ttyS0", RootDisk: "/d/root.ext4", VolumeDisk: "/d/volume.ext4"}, []string{"/d/root.ext4", "/d/volume.ext4"}},
 		{"probe boot, no disk", vmm.Machine{CPUs: 1, MemoryBytes: 256 << 20, KernelPath: "/k/vmlinux", Initramfs: "/k/initramfs.cpio", Cmdline: "isobench.probe=1"}, nil},
+		{"with a network", vmm.Machine{CPUs: 1, MemoryBytes: 1 << 30, KernelPath: "/k/vmlinux", Initramfs: "/k/initramfs.cpio", Cmdline: "console=ttyS0", RootDisk: "/d/root.ext4",
+			Net: &vmm.NetDevice{Tap: "isb7", MAC: "02:69:62:80:00:1e", HostAddr: netip.MustParsePrefix("169.254.128.29/30"), GuestAddr: netip.MustParsePrefix("169.254.128.30/30")}}, []string{"/d/root.ext4"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -65,6 +68,18 @@ func TestContractAPI(t *testing.T) {
 					t.Errorf("disks %q, want %q in that order", disks, tc.disks)
 				}
 			}
+			switch {
+			case tc.m.Net == nil && len(cfg.Net) != 0:
+				t.Errorf("net %+v without a network", cfg.Net)
+			case tc.m.Net != nil:
+				// The tap's own address and mask: Cloud Hypervisor sets
+				// them on a tap where it sets them at all, and must not
+				// change what isobench set.
+				want := netConfig{Tap: "isb7", MAC: "02:69:62:80:00:1e", IP: "169.254.128.29", Mask: "255.255.255.252", ID: "net0"}
+				if len(cfg.Net) != 1 || cfg.Net[0] != want {
+					t.Errorf("net %+v, want [%+v]", cfg.Net, want)
+				}
+			}
 		})
 	}
 }
@@ -76,6 +91,8 @@ func TestContractRejectsNonConforming(t *testing.T) {
 		{Path: apiPrefix + "/vm.create", Body: map[string]any{"payload": map[string]any{"kernel": "/k"}, "serial": map[string]any{"mode": "Serial"}}},
 		{Path: apiPrefix + "/vm.create", Body: map[string]any{"payload": map[string]any{"kernel": "/k"}, "disks": []any{map[string]any{"file": "/d"}}}},
 		{Path: apiPrefix + "/vm.start", Body: nil},
+		{Path: apiPrefix + "/vm.create", Body: map[string]any{"payload": map[string]any{"kernel": "/k"}, "net": []any{map[string]any{"tap": "isb7", "num_queues": "two"}}}},
+		{Path: apiPrefix + "/vm.create", Body: map[string]any{"payload": map[string]any{"kernel": "/k"}, "net": map[string]any{"tap": "isb7"}}},
 		{Path: "/vm.create", Body: map[string]any{"payload": map[string]any{"kernel": "/k"}}},
 	})
 }

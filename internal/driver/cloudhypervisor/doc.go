@@ -4,7 +4,9 @@
 // configuration, then vm.boot), booting the cached guest kernel's ELF
 // vmlinux through its PVH entry point with the initramfs, a private copy
 // (a reflink where the file system allows) of the workload image's ext4
-// disk, and for the volume scratch a second disk; devices are virtio-pci.
+// disk, for the volume scratch a second disk, and for a guest with a
+// network a net device on the tap isobench made (tap, mac, and the tap's
+// own ip and mask, which isobench set already); devices are virtio-pci.
 // The guest's serial console is cloud-hypervisor's stdio, over which the
 // agent talks as in every VM (package vmm).
 //

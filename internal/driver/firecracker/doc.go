@@ -1,6 +1,7 @@
 // Package firecracker is the Firecracker driver: each guest is a
 // firecracker process configured through its REST API on a unix socket in
-// the instance directory (machine config, boot source, drives,
+// the instance directory (machine config, boot source, drives, for a
+// guest with a network its interface on the tap isobench made, then
 // InstanceStart), booting the cached guest kernel's uncompressed vmlinux
 // and initramfs with a private copy (a reflink where the file system
 // allows) of the workload image's ext4 disk, and for the volume scratch a

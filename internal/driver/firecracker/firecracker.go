@@ -96,16 +96,27 @@ type drive struct {
 	CacheType    string `json:"cache_type,omitempty"`
 }
 
+type networkInterface struct {
+	IfaceID     string `json:"iface_id"`
+	HostDevName string `json:"host_dev_name"`
+	GuestMAC    string `json:"guest_mac,omitempty"`
+}
+
 type action struct {
 	ActionType string `json:"action_type"`
 }
+
+// netIfaceID is the id of the guest's one network interface.
+const netIfaceID = "eth0"
 
 type controller struct {
 	api *vmm.APIClient
 	m   *vmm.Machine
 }
 
-// Boot configures the machine, its boot source and drives, and starts it.
+// Boot configures the machine, its boot source, drives and network
+// interface (the host's tap, which isobench made and addressed), and
+// starts it.
 // The drives are not root devices: the initramfs mounts the first as
 // /dev/vda itself (Firecracker orders drives as they are added).
 func (c *controller) Boot(ctx context.Context) error {
@@ -132,6 +143,12 @@ func (c *controller) Boot(ctx context.Context) error {
 			body any
 		}{"/drives/volume", drive{DriveID: "volume", PathOnHost: m.VolumeDisk, CacheType: "Writeback"}})
 	}
+	if m.Net != nil {
+		steps = append(steps, struct {
+			path string
+			body any
+		}{"/network-interfaces/" + netIfaceID, networkInterface{IfaceID: netIfaceID, HostDevName: m.Net.Tap, GuestMAC: m.Net.MAC}})
+	}
 	steps = append(steps, struct {
 		path string
 		body any
@@ -151,6 +168,12 @@ func (c *controller) Quit(ctx context.Context) error {
 }
 
 func (c *controller) Close() error { return nil }
+
+// NetBackend: Firecracker's own virtio-net device model moves the
+// packets between the tap and the guest.
+func (f *family) NetBackend(m *vmm.Machine) string {
+	return "Firecracker virtio-net (virtio-mmio, packets moved by Firecracker's own process)"
+}
 
 // New returns the Firecracker driver. binary "" finds firecracker in PATH.
 func New(env driver.Env, binary string, opts vmm.Options) (*vmm.Driver, error) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net/netip"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -33,14 +34,16 @@ func TestContractAPI(t *testing.T) {
 		{"root disk only", vmm.Machine{CPUs: 1, MemoryBytes: 1 << 30, KernelPath: "/k/vmlinux", Initramfs: "/k/initramfs.cpio", Cmdline: "console=ttyS0 quiet", RootDisk: "/d/root.ext4"}, []string{"root"}},
 		{"with a volume", vmm.Machine{CPUs: 2, MemoryBytes: 512 << 20, KernelPath: "/k/vmlinux", Initramfs: "/k/initramfs.cpio", Cmdline: "console=ttyS0", RootDisk: "/d/root.ext4", VolumeDisk: "/d/volume.ext4"}, []string{"root", "volume"}},
 		{"probe boot, no disk", vmm.Machine{CPUs: 1, MemoryBytes: 256 << 20, KernelPath: "/k/vmlinux", Initramfs: "/k/initramfs.cpio", Cmdline: "isobench.probe=1"}, nil},
+		{"with a network", vmm.Machine{CPUs: 1, MemoryBytes: 1 << 30, KernelPath: "/k/vmlinux", Initramfs: "/k/initramfs.cpio", Cmdline: "console=ttyS0", RootDisk: "/d/root.ext4",
+			Net: &vmm.NetDevice{Tap: "isb7", MAC: "02:69:62:80:00:1e", HostAddr: netip.MustParsePrefix("169.254.128.29/30"), GuestAddr: netip.MustParsePrefix("169.254.128.30/30")}}, []string{"root"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			reqs, ops := vmmtest.BootAndQuit(t, spec, func(api *vmm.APIClient) vmm.Controller {
 				return &controller{api: api, m: &tc.m}
 			})
-			var drives []string
-			for _, r := range reqs {
+			var drives, ifaces []string
+			for i, r := range reqs {
 				var body map[string]any
 				json.Unmarshal(r.Body, &body)
 				switch r.Operation {
@@ -60,7 +63,18 @@ func TestContractAPI(t *testing.T) {
 					if body["is_root_device"] != false {
 						t.Errorf("drive %s is a root device: the initramfs mounts it", r.Body)
 					}
+				case "putGuestNetworkInterfaceByID":
+					ifaces = append(ifaces, r.Path)
+					if tc.m.Net == nil || body["host_dev_name"] != tc.m.Net.Tap || body["guest_mac"] != tc.m.Net.MAC || "/network-interfaces/"+body["iface_id"].(string) != r.Path {
+						t.Errorf("network interface %s at %s, want the tap and MAC of %+v", r.Body, r.Path, tc.m.Net)
+					}
+					if i >= len(reqs)-2 {
+						t.Errorf("network interface put after InstanceStart")
+					}
 				}
+			}
+			if want := tc.m.Net != nil; (len(ifaces) == 1) != want || len(ifaces) > 1 {
+				t.Errorf("network interfaces %q, want one: %v", ifaces, want)
 			}
 			if strings.Join(drives, ",") != strings.Join(tc.wantDrives, ",") {
 				t.Errorf("drives %q, want %q in that order", drives, tc.wantDrives)
@@ -87,6 +101,8 @@ func TestContractRejectsNonConforming(t *testing.T) {
 		{Path: "/machine-config", Body: map[string]any{"vcpu_count": 1}},
 		{Path: "/actions", Body: map[string]any{"action_type": "Reboot"}},
 		{Path: "/drives/root", Body: map[string]any{"drive_id": "root", "is_root_device": false, "path": "/x"}},
+		{Path: "/network-interfaces/eth0", Body: map[string]any{"iface_id": "eth0", "guest_mac": "02:69:62:80:00:1e"}},
+		{Path: "/network-interfaces/eth0", Body: map[string]any{"iface_id": "eth0", "host_dev_name": 7}},
 		{Path: "/no-such-thing", Body: map[string]any{}},
 	})
 }
