@@ -34,7 +34,6 @@ func Drivers() *driver.Registry {
 	r.Register("podman", "Podman engine (its Docker-compatible API): a container with its default runtime; variants name a runtime (podman:runsc, podman:runc)", engine.Podman)
 	r.Register(lxc.Name, "LXC system container: busybox init as PID 1, its own /proc, /sys, /dev, hostname and cgroups", lxc.Factory)
 	r.Register(incus.Name, "Incus system container: unprivileged, busybox init as PID 1, on a dir storage pool (a private daemon when none runs)", incus.Factory)
-	r.Register(incus.NameVM, "Incus virtual machine (needs KVM and vhost_vsock)", incus.FactoryVM)
 	r.Register(qemu.MicrovmName, "QEMU microVM (-M microvm): the guest kernel and the image's disk, virtio-mmio; KVM, else software emulation (TCG, flagged)", qemu.NewMicrovm)
 	r.Register(qemu.VMName, "QEMU full VM (-M q35, firmware, PCI): the full-VM reference; KVM, else software emulation (TCG, flagged)", qemu.NewVM)
 	r.Register(firecracker.Name, "Firecracker microVM through its REST API (needs KVM and a kernel with virtio-mmio command-line devices)", firecracker.Factory)

@@ -65,7 +65,7 @@ func components() []component {
 // enables that suite first when apt does not have it (see backports.go).
 func backportsComponents() []component {
 	return []component{
-		{"incus", "system containers Incus (the incus and incus-vm runtimes)", "run"},
+		{"incus", "system containers Incus (the incus runtime)", "run"},
 	}
 }
 

@@ -13,7 +13,7 @@ import (
 // of /bin/true through the exec API, a clean stop, and close.
 func BenchmarkLifecycle(b *testing.B) {
 	requireIncus(b)
-	d, err := New(testEnv(b), "", false, WithPrivateDaemon())
+	d, err := New(testEnv(b), "", WithPrivateDaemon())
 	if err != nil {
 		b.Fatal(err)
 	}

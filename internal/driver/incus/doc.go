@@ -1,5 +1,6 @@
-// Package incus drives Incus: system containers (runtime "incus") and,
-// where the host allows, virtual machines ("incus-vm"). It talks to the
+// Package incus drives Incus system containers (runtime "incus"). Incus
+// VMs are not a runtime of isobench's until it has a bootable VM image
+// with the Incus agent for them. It talks to the
 // daemon through its REST API on the unix socket (net/http with a unix
 // dialer; exec streams over websockets), not through the Incus Go module.
 //
@@ -61,8 +62,5 @@
 //
 // Probe starts the daemon if needed and launches a test container from a
 // tiny image (a static busybox whose inittab echoes a mark on the
-// console). For incus-vm it asks Incus to create an empty VM: where Incus
-// cannot run VMs, its answer (e.g. "vhost_vsock kernel module not loaded")
-// is the reason doctor shows; where it can, incus-vm still says it is not
-// supported, since isobench has no bootable VM image for Incus yet.
+// console).
 package incus

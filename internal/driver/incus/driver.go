@@ -24,11 +24,9 @@ var (
 	_ io.Closer        = (*Driver)(nil)
 )
 
-// Runtime names.
-const (
-	Name   = "incus"
-	NameVM = "incus-vm"
-)
+// Name is the runtime's name. Incus VMs are not a runtime of isobench's
+// until it has a VM image for them (a bootable disk with the Incus agent).
+const Name = "incus"
 
 // defaultProbeTimeout bounds Probe's test instance.
 const defaultProbeTimeout = 60 * time.Second
@@ -65,10 +63,9 @@ func WithRequestObserver(observe func(Request)) Option {
 	return func(o *options) { o.observe = observe }
 }
 
-// Driver makes Incus system containers (or, as incus-vm, Incus VMs).
+// Driver makes Incus system containers.
 type Driver struct {
 	env driver.Env
-	vm  bool
 	opt options
 
 	mu      sync.Mutex
@@ -86,13 +83,10 @@ type conn struct {
 	pool   storagePool
 }
 
-// New returns the Incus driver: containers, or VMs when vm is true. It has
-// no variants. New does not look at the host; Probe does.
-func New(env driver.Env, variant string, vm bool, opts ...Option) (*Driver, error) {
+// New returns the Incus driver of system containers. It has no variants.
+// New does not look at the host; Probe does.
+func New(env driver.Env, variant string, opts ...Option) (*Driver, error) {
 	name := Name
-	if vm {
-		name = NameVM
-	}
 	if variant != "" {
 		return nil, fmt.Errorf("%s has no variants, got %q", name, variant)
 	}
@@ -113,41 +107,27 @@ func New(env driver.Env, variant string, vm bool, opts ...Option) (*Driver, erro
 	if err != nil {
 		return nil, err
 	}
-	// Its own directory for each Driver value: incus and incus-vm probed
-	// at once each start theirs.
+	// Its own directory for each Driver value: drivers probed at once
+	// each start theirs.
 	o.daemonDir = filepath.Join(env.RunDir, daemonDirPrefix+strconv.Itoa(os.Getpid())+"-"+suffix[:8])
 	// The socket path is bounded (108 bytes) by the kernel.
 	if len(filepath.Join(o.daemonDir, "unix.socket")) > 100 {
 		return nil, fmt.Errorf("%s: the run directory %q is too long for the private daemon's socket", name, env.RunDir)
 	}
-	return &Driver{env: env, vm: vm, opt: o, images: map[string]string{}}, nil
+	return &Driver{env: env, opt: o, images: map[string]string{}}, nil
 }
 
 // Factory is the driver.Factory of Incus system containers.
 func Factory(env driver.Env, variant string) (driver.Driver, error) {
-	d, err := New(env, variant, false)
+	d, err := New(env, variant)
 	if err != nil {
 		return nil, err
 	}
 	return d, nil
 }
 
-// FactoryVM is the driver.Factory of Incus VMs.
-func FactoryVM(env driver.Env, variant string) (driver.Driver, error) {
-	d, err := New(env, variant, true)
-	if err != nil {
-		return nil, err
-	}
-	return d, nil
-}
-
-// Name returns "incus" or "incus-vm".
-func (d *Driver) Name() string {
-	if d.vm {
-		return NameVM
-	}
-	return Name
-}
+// Name returns "incus".
+func (d *Driver) Name() string { return Name }
 
 // connect finds or starts the daemon, once: the one on the given socket,
 // else the system's when it answers, else a private one started here
@@ -362,10 +342,6 @@ func (d *Driver) Probe(ctx context.Context) (driver.Info, error) {
 	}
 	pctx, cancel := context.WithTimeout(ctx, d.opt.probeTimeout)
 	defer cancel()
-	if d.vm {
-		info.Isolation = driver.IsolationVM
-		return info, d.probeVM(pctx, cn)
-	}
 	info.Features["privileged"] = "no (Incus's default: an unprivileged container with an id map)"
 	info.Features[driver.FeatureNetwork] = "veth"
 	return info, d.probeContainer(pctx, ctx, cn)

@@ -68,12 +68,12 @@ func (r *recorder) all() []Request {
 // newDriver returns a driver with a private daemon of its own, closed (and
 // checked gone) when the test ends, and the requests it sent checked
 // against the REST API description.
-func newDriver(t *testing.T, vm bool) (*Driver, driver.Env) {
+func newDriver(t *testing.T) (*Driver, driver.Env) {
 	t.Helper()
 	requireIncus(t)
 	env := testEnv(t)
 	rec := &recorder{}
-	d, err := New(env, "", vm, WithPrivateDaemon(), WithRequestObserver(rec.observe))
+	d, err := New(env, "", WithPrivateDaemon(), WithRequestObserver(rec.observe))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -139,7 +139,7 @@ func leakCheck(d *Driver) drivertest.LeakCheck {
 }
 
 func TestSuite(t *testing.T) {
-	d, env := newDriver(t, false)
+	d, env := newDriver(t)
 	img := testutil.MinimalImage(t)
 	drivertest.Run(t, d, img, drivertest.WithEnv(env), drivertest.WithLeakCheck("incus", leakCheck(d)))
 }
@@ -149,7 +149,7 @@ func TestSuite(t *testing.T) {
 // name, its own cgroups mounted with the limits applied, only lo, and a
 // clean shutdown on Stop.
 func TestSystemContainer(t *testing.T) {
-	d, _ := newDriver(t, false)
+	d, _ := newDriver(t)
 	img := testutil.MinimalImage(t)
 	id := fmt.Sprintf("%sincus-sys-%d", driver.IDPrefix, os.Getpid())
 	ctx := context.Background()
@@ -192,7 +192,7 @@ func TestSystemContainer(t *testing.T) {
 
 // TestExecCancel checks that a command whose context ends is killed.
 func TestExecCancel(t *testing.T) {
-	d, _ := newDriver(t, false)
+	d, _ := newDriver(t)
 	img := testutil.MinimalImage(t)
 	ctx := context.Background()
 	inst, err := d.Create(ctx, driver.Spec{ID: fmt.Sprintf("%sincus-cancel-%d", driver.IDPrefix, os.Getpid()), Image: img})
@@ -218,21 +218,6 @@ func TestExecCancel(t *testing.T) {
 	}
 }
 
-// TestVMProbe checks that incus-vm says why it cannot run here, in
-// Incus's own words, or — where Incus runs VMs — that isobench has no VM
-// image for it yet.
-func TestVMProbe(t *testing.T) {
-	d, _ := newDriver(t, true)
-	_, err := d.Probe(context.Background())
-	if err == nil {
-		t.Fatal("incus-vm Probe succeeded; isobench has no Incus VM image")
-	}
-	t.Logf("incus-vm: %v", err)
-	if !strings.Contains(err.Error(), "Incus cannot run VMs here: ") && !strings.Contains(err.Error(), "no Incus VM image yet") {
-		t.Errorf("Probe error %q gives no reason from Incus", err)
-	}
-}
-
 // TestCollect simulates a crashed isobench: its private daemon (alive, or
 // killed too) still holds a running instance, and its record names an
 // owner that is gone. Collect of another driver removes all of it.
@@ -241,7 +226,7 @@ func TestCollect(t *testing.T) {
 		t.Run(fmt.Sprintf("daemon killed %v", killDaemon), func(t *testing.T) {
 			requireIncus(t)
 			env := testEnv(t)
-			crashed, err := New(env, "", false, WithPrivateDaemon())
+			crashed, err := New(env, "", WithPrivateDaemon())
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -280,7 +265,7 @@ func TestCollect(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			gc, err := New(env, "", false, WithPrivateDaemon())
+			gc, err := New(env, "", WithPrivateDaemon())
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -331,7 +316,7 @@ func deadPID(t *testing.T) int {
 // removes only instances marked as left by a dead isobench process of this
 // RunDir.
 func TestSharedDaemon(t *testing.T) {
-	owner, _ := newDriver(t, false)
+	owner, _ := newDriver(t)
 	ctx := context.Background()
 	ocn, err := owner.connect(ctx)
 	if err != nil {
@@ -347,7 +332,7 @@ func TestSharedDaemon(t *testing.T) {
 	}
 	env := testEnv(t)
 	rec := &recorder{}
-	d, err := New(env, "", false, WithSocket(ocn.d.socket), WithRequestObserver(rec.observe))
+	d, err := New(env, "", WithSocket(ocn.d.socket), WithRequestObserver(rec.observe))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -391,7 +376,7 @@ func TestSharedDaemon(t *testing.T) {
 	}
 	d.open.Remove(left)
 	// Another environment's instance, marked the same way, is not touched.
-	other, err := New(driver.Env{StateDir: env.StateDir, RunDir: env.RunDir + "-other"}, "", false, WithSocket(ocn.d.socket))
+	other, err := New(driver.Env{StateDir: env.StateDir, RunDir: env.RunDir + "-other"}, "", WithSocket(ocn.d.socket))
 	if err != nil {
 		t.Fatal(err)
 	}

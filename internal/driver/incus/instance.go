@@ -7,7 +7,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -110,9 +109,6 @@ func ownerAlive(v string) bool {
 // instanceBody is the request that creates a sandbox's instance.
 func (d *Driver) instanceBody(spec driver.Spec, alias, pool, vol, own string) map[string]any {
 	typ := "container"
-	if d.vm {
-		typ = "virtual-machine"
-	}
 	config := map[string]string{keyOwner: own, keyRunDir: d.env.RunDir}
 	for k, v := range spec.Labels {
 		config[keyLabel+k] = v
@@ -129,9 +125,7 @@ func (d *Driver) instanceBody(spec driver.Spec, alias, pool, vol, own string) ma
 		// Incus has no tmpfs device: LXC mounts one.
 		raw = append(raw, "lxc.mount.entry = tmpfs "+strings.TrimPrefix(driver.ScratchPath, "/")+" tmpfs nosuid,nodev,mode=1777,create=dir 0 0")
 	}
-	if !d.vm {
-		config["raw.lxc"] = strings.Join(raw, "\n")
-	}
+	config["raw.lxc"] = strings.Join(raw, "\n")
 	if spec.CPUs > 0 {
 		config["limits.cpu.allowance"] = fmt.Sprintf("%dms/%dms", spec.CPUs*cpuPeriod, cpuPeriod)
 	}
@@ -156,9 +150,6 @@ func (d *Driver) instanceBody(spec driver.Spec, alias, pool, vol, own string) ma
 func (d *Driver) Create(ctx context.Context, spec driver.Spec) (driver.Instance, error) {
 	if err := validateSpec(spec); err != nil {
 		return nil, fmt.Errorf("%s: create: %w", d.Name(), err)
-	}
-	if d.vm {
-		return nil, driver.NotSupported(d.Name(), "isobench has no Incus VM image yet (it needs a bootable disk and the Incus agent)")
 	}
 	cn, err := d.connect(ctx)
 	if err != nil {
@@ -567,42 +558,4 @@ func (d *Driver) probeFailure(ctx, outer context.Context, err error) error {
 		return driver.NotSupported(d.Name(), "test container did not boot within %s: %v", d.opt.probeTimeout, err)
 	}
 	return driver.NotSupported(d.Name(), "test container failed: %v", err)
-}
-
-// probeVM asks Incus to create an empty VM and reports its answer: where
-// Incus cannot run VMs it says why (e.g. "vhost_vsock kernel module not
-// loaded").
-func (d *Driver) probeVM(ctx context.Context, cn *conn) error {
-	suffix, err := driverkit.RandomSuffix()
-	if err != nil {
-		return err
-	}
-	own, err := owner()
-	if err != nil {
-		return err
-	}
-	name := driver.IDPrefix + "probe-vm-" + suffix
-	body := map[string]any{
-		"name": name, "type": "virtual-machine", "profiles": []string{},
-		"source":  map[string]string{"type": "none"},
-		"devices": map[string]map[string]string{"root": {"type": "disk", "path": "/", "pool": cn.pool.Name}},
-		"config":  map[string]string{keyOwner: own, keyRunDir: d.env.RunDir},
-	}
-	_, cerr := cn.c.doWait(ctx, http.MethodPost, apiPath("instances"), url.Values{}, body)
-	if cerr == nil {
-		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
-		defer cancel()
-		if err := forceDelete(dctx, cn.c, name); err != nil {
-			return fmt.Errorf("%s: probe: removing the test VM: %w", d.Name(), err)
-		}
-		if cn.d.private {
-			_ = tidyInstance(cn.d.dir, name)
-		}
-		return driver.NotSupported(d.Name(), "Incus can run VMs here, but isobench has no Incus VM image yet (it needs a bootable disk and the Incus agent)")
-	}
-	var ae *apiError
-	if errors.As(cerr, &ae) {
-		return driver.NotSupported(d.Name(), "Incus cannot run VMs here: %s", ae.Msg)
-	}
-	return fmt.Errorf("%s: probe: %w", d.Name(), cerr)
 }

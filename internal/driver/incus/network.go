@@ -71,7 +71,9 @@ func linkRecordPath(stateDir string, slot int) string {
 func linkAddrs(slot int) (host, sandbox netip.Prefix) {
 	b := linkRange.Addr().As4()
 	v := uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3]) + uint32(slot)*4
-	a := func(x uint32) netip.Addr { return netip.AddrFrom4([4]byte{byte(x >> 24), byte(x >> 16), byte(x >> 8), byte(x)}) }
+	a := func(x uint32) netip.Addr {
+		return netip.AddrFrom4([4]byte{byte(x >> 24), byte(x >> 16), byte(x >> 8), byte(x)})
+	}
 	return netip.PrefixFrom(a(v+1), 30), netip.PrefixFrom(a(v+2), 30)
 }
 

@@ -14,7 +14,7 @@ import (
 // container's root on the dir pool (the host's filesystem), a custom
 // storage volume of the pool mounted at /scratch, a tmpfs.
 func TestWorkloads(t *testing.T) {
-	d, _ := newDriver(t, false)
+	d, _ := newDriver(t)
 	t.Run("cpu", func(t *testing.T) {
 		tr := workloadtest.TrialOn(t, d, sysbench.CPU{}, map[string]string{"time": "1"})
 		workloadtest.Positive(t, tr, "events_per_sec", "latency_avg")
