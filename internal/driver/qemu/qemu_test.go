@@ -4,6 +4,10 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -134,7 +138,10 @@ func bootOnce(t *testing.T, d *vmm.Driver, info driver.Info) {
 	img := testutil.MinimalImage(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	spec := driver.Spec{ID: driver.IDPrefix + "qemu-boot-" + strings.ReplaceAll(info.Name, ":", "-"), Image: img, Scratch: driver.ScratchTmpfs}
+	// With a network: the one boot also checks the guest's virtio-net
+	// device on this machine's transport (the shared suite's Network
+	// check runs on qemu-microvm only, under TCG).
+	spec := driver.Spec{ID: driver.IDPrefix + "qemu-boot-" + strings.ReplaceAll(info.Name, ":", "-"), Image: img, Scratch: driver.ScratchTmpfs, Network: true}
 	t0 := time.Now()
 	inst, err := d.Create(ctx, spec)
 	if err != nil {
@@ -155,6 +162,7 @@ func bootOnce(t *testing.T, d *vmm.Driver, info driver.Info) {
 		t.Errorf("guest command line %q lacks the scratch kind", out.String())
 	}
 	vi := inst.(*vmm.Instance)
+	tap := checkGuestLink(t, ctx, vi)
 	tm := vi.Timings()
 	st, ok := vi.StartTiming()
 	if !ok {
@@ -180,8 +188,91 @@ func bootOnce(t *testing.T, d *vmm.Driver, info driver.Info) {
 	if err := inst.Close(); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := net.InterfaceByName(tap); err == nil {
+		t.Errorf("after Close, the tap %s is still there", tap)
+	}
 	t.Logf("%s (accel %s): create %s, start %s (launch %s, boot %s, agent ready %s; guest uptime %s), exec %s, stop %s; VMM RSS %.0f MiB, PSS %.0f MiB",
 		info.Name, info.Features["accel"], t1.Sub(t0).Round(time.Millisecond), t2.Sub(t1).Round(time.Millisecond),
 		tm.Launch.Round(time.Millisecond), tm.Boot.Round(time.Millisecond), tm.Ready.Round(time.Millisecond), tm.GuestUptime.Round(time.Millisecond),
 		t3.Sub(t2).Round(time.Millisecond), t4.Sub(t3).Round(time.Millisecond), float64(mem.RSS)/(1<<20), float64(mem.PSS)/(1<<20))
+}
+
+// checkGuestLink checks a started guest's link: the tap on the host with
+// the host's address, the guest's address on its device, and a TCP
+// connection from the guest to a listener on the tap's address. It
+// returns the tap's name.
+func checkGuestLink(t *testing.T, ctx context.Context, vi *vmm.Instance) string {
+	t.Helper()
+	n, ok := vi.Network()
+	if !ok {
+		t.Fatal("Network() of a guest made with Spec.Network: none")
+	}
+	t.Logf("link: %s %s (host %s) <-> %s; path: %s; note: %s", n.Kind, n.HostDevice, n.HostAddr, n.SandboxAddr, n.Path, n.Note)
+	if n.Kind != "tap" || n.HostAddr.Bits() != 30 || !n.HostAddr.Contains(n.SandboxAddr) || n.Path == "" {
+		t.Errorf("link %+v", n)
+	}
+	if _, err := net.InterfaceByName(n.HostDevice); err != nil {
+		t.Fatalf("the tap: %v", err)
+	}
+	var out strings.Builder
+	if err := vi.Exec(ctx, []string{"/bin/sh", "-c", "cat /proc/net/fib_trie"}, &out, nil); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), n.SandboxAddr.String()) {
+		t.Errorf("the guest's addresses %q lack %s", out.String(), n.SandboxAddr)
+	}
+	ln, err := net.Listen("tcp4", netip.AddrPortFrom(n.HostAddr.Addr(), 0).String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	got := make(chan string, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			got <- err.Error()
+			return
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(time.Minute))
+		b, _ := io.ReadAll(c)
+		got <- c.RemoteAddr().(*net.TCPAddr).IP.String() + " " + strings.TrimSpace(string(b))
+	}()
+	port := ln.Addr().(*net.TCPAddr).Port
+	if err := vi.Exec(ctx, []string{"/bin/sh", "-c", fmt.Sprintf("echo from-guest | nc -w 10 %s %d", n.HostAddr.Addr(), port)}, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case g := <-got:
+		if want := n.SandboxAddr.String() + " from-guest"; g != want {
+			t.Errorf("the host end got %q, want %q", g, want)
+		}
+	case <-time.After(time.Minute):
+		t.Error("no connection from the guest reached the tap's address")
+	}
+	return n.HostDevice
+}
+
+// TestNetArgs: a machine with a network has a virtio-net device of its
+// machine's transport on its tap, which QEMU configures nothing on.
+func TestNetArgs(t *testing.T) {
+	m := &vmm.Machine{ID: "isobench-x", Dir: "/r/isobench-x", Accel: vmm.AccelTCG, CPUs: 1, MemoryBytes: 1 << 30,
+		KernelPath: "/k/vmlinux", Initramfs: "/k/initramfs.cpio", Cmdline: "console=ttyS0",
+		Net: &vmm.NetDevice{Tap: "isb7", MAC: "02:69:62:80:00:1e"}}
+	for machine, dev := range map[string]string{"microvm": "virtio-net-device", "q35": "virtio-net-pci"} {
+		f := &family{name: "x", machine: machine}
+		args := strings.Join(f.Args(m), " ")
+		for _, want := range []string{"-netdev tap,id=net0,ifname=isb7,script=no,downscript=no,vhost=off", "-device " + dev + ",netdev=net0,mac=02:69:62:80:00:1e"} {
+			if !strings.Contains(args, want) {
+				t.Errorf("%s: %q lacks %q", machine, args, want)
+			}
+		}
+		if b := f.NetBackend(m); !strings.Contains(b, dev) || !strings.Contains(b, "no vhost-net") {
+			t.Errorf("%s: net backend %q", machine, b)
+		}
+	}
+	m.Net = nil
+	if args := strings.Join((&family{name: "x", machine: "microvm"}).Args(m), " "); strings.Contains(args, "netdev") {
+		t.Errorf("a machine without a network has a network device: %q", args)
+	}
 }
