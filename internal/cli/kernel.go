@@ -39,7 +39,8 @@ kernel or in the modules directory when not given).
 
 The kernel's release and configuration are recorded, and isobench says for
 each VMM whether the kernel fits it, and what is missing when not (e.g.
-Firecracker needs an uncompressed vmlinux and CONFIG_VIRTIO_MMIO_CMDLINE_DEVICES).`,
+Firecracker needs an uncompressed vmlinux, and from its release 1.8 CONFIG_ACPI,
+CONFIG_PCI and virtio_mmio, before it CONFIG_VIRTIO_MMIO_CMDLINE_DEVICES).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cache, err := a.cache()

@@ -9,9 +9,11 @@
 // which the agent talks as in every VM (package vmm). The jailer is not
 // used.
 //
-// Firecracker needs KVM, and a guest kernel with virtio-mmio devices named
-// on the command line (CONFIG_VIRTIO_MMIO_CMDLINE_DEVICES): Probe and
-// doctor say which of these, and the binary, are missing.
+// Firecracker needs KVM, and a guest kernel that finds its virtio-mmio
+// devices: from Firecracker 1.8 on x86_64 through ACPI (CONFIG_ACPI,
+// CONFIG_PCI and virtio_mmio), before it only through the kernel command
+// line (CONFIG_VIRTIO_MMIO_CMDLINE_DEVICES); see image.CheckKernelFor.
+// Probe and doctor say which of these, and the binary, are missing.
 //
 // Where Firecracker cannot run, the requests the driver sends are checked
 // by a contract test against Firecracker's published API description
