@@ -105,7 +105,12 @@ func TestRunKeepsEveryTrialInOrder(t *testing.T) {
 func TestRunKeepsFailedTrialWithToolError(t *testing.T) {
 	img, rts, reg := setup(t)
 	// sysbench itself refuses zero threads; the trial must carry its words.
-	p := cpuPlan(t, reg, 1, map[string]string{"threads": "0", "time": "1"})
+	// The plan refuses them too (a bound checked before any work), so the
+	// cells are changed after it is made, as a tool that fails would be.
+	p := cpuPlan(t, reg, 1, map[string]string{"threads": "1", "time": "1"})
+	for i := range p.Cells {
+		p.Cells[i].Params["threads"] = "0"
+	}
 	sink := &sliceSink{}
 	r := &Runner{RunID: "test-fail", Image: img, Runtimes: rts, Workloads: reg, Sink: sink}
 	if _, err := r.Run(context.Background(), p); err != nil {
