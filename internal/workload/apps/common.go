@@ -103,6 +103,17 @@ func needNetwork(info driver.Info) error {
 	return nil
 }
 
+// needServer is the Check of a server workload whose client runs where
+// client says: a network link for a client on the host, and programs.
+func needServer(info driver.Info, client string, programs ...string) error {
+	if client == ClientHost {
+		if err := needNetwork(info); err != nil {
+			return err
+		}
+	}
+	return needPrograms(info.Name, programs...)
+}
+
 // sandbox is one fresh sandbox of a server workload's trial.
 type sandbox struct {
 	inst    driver.Instance
@@ -161,6 +172,30 @@ func openSandbox(ctx context.Context, t *workload.Target, rec workload.Recorder,
 	sb.in = &workload.Target{Runtime: t.Runtime, Instance: inst, Params: t.Params}
 	sb.scratch = driver.ScratchDir(inst)
 	return sb, closeFn, nil
+}
+
+// openServerSandbox begins the trial of server workload name: the path
+// of its client program prog on the host when client is host ("" when
+// the client runs inside; one the host lacks fails, saying what
+// installs it), then a fresh sandbox from openSandbox. Its errors, and
+// those of closeFn, start with name.
+func openServerSandbox(ctx context.Context, t *workload.Target, rec workload.Recorder, name, client, prog, installs string) (sb *sandbox, hostProg string, closeFn func() error, err error) {
+	if client == ClientHost {
+		if hostProg = hostProgram(prog); hostProg == "" {
+			return nil, "", nil, fmt.Errorf("%s: %s is not installed on the host (isobench setup installs %s)", name, prog, installs)
+		}
+	}
+	sb, closeSB, err := openSandbox(ctx, t, rec, client == ClientHost)
+	if err != nil {
+		return nil, "", nil, fmt.Errorf("%s: %w", name, err)
+	}
+	closeFn = func() error {
+		if err := closeSB(); err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		return nil
+	}
+	return sb, hostProg, closeFn, nil
 }
 
 // writeFile writes text to the file at p inside the sandbox (through the

@@ -115,12 +115,7 @@ func (HTTP) Check(info driver.Info, p map[string]string) error {
 	if err != nil {
 		return err
 	}
-	if c.client == ClientHost {
-		if err := needNetwork(info); err != nil {
-			return err
-		}
-	}
-	return needPrograms(info.Name, "nginx", "wrk")
+	return needServer(info, c.client, "nginx", "wrk")
 }
 
 // TrialTimeout implements workload.TrialTimeouter.
@@ -172,19 +167,13 @@ func (w HTTP) Run(ctx context.Context, t *workload.Target, rec workload.Recorder
 	if err != nil {
 		return err
 	}
-	var wrkHost string
-	if c.client == ClientHost {
-		if wrkHost = hostProgram("wrk"); wrkHost == "" {
-			return fmt.Errorf("http: wrk is not installed on the host (isobench setup installs it)")
-		}
-	}
-	sb, closeSB, err := openSandbox(ctx, t, rec, c.client == ClientHost)
+	sb, wrkHost, closeSB, err := openServerSandbox(ctx, t, rec, "http", c.client, "wrk", "it")
 	if err != nil {
-		return fmt.Errorf("http: %w", err)
+		return err
 	}
 	defer func() {
 		if cerr := closeSB(); cerr != nil {
-			err = fmt.Errorf("http: %w", cerr)
+			err = cerr
 		}
 	}()
 	dir := path.Join(sb.scratch, "nginx")
@@ -230,36 +219,16 @@ func (w HTTP) Run(ctx context.Context, t *workload.Target, rec workload.Recorder
 	}
 	pinHostThreads(sb, pin, rec)
 	rec.Attr("http.url", url)
-	runWrk := func(secs int64, raw string) (string, error) {
-		args := []string{"--latency", "-t", strconv.FormatInt(c.threads, 10), "-c", strconv.FormatInt(c.connections, 10),
-			"-d", strconv.FormatInt(secs, 10) + "s", "--timeout", "10s", url}
-		limit := time.Duration(secs)*time.Second*2 + 2*time.Minute
-		var out string
-		var err error
-		if c.client == ClientHost {
-			out, err = hostRun(ctx, limit, pin.client, wrkHost, args...)
-		} else {
-			var res agent.Result
-			res, err = sb.in.MustRun(ctx, agent.Request{Argv: append(append(pin.prefix(pin.client), "wrk"), args...), Timeout: limit})
-			out = res.Stdout
-			if res.Stderr != "" {
-				rec.Raw(raw+".stderr", res.Stderr)
-			}
-		}
-		rec.Raw(raw, out)
-		return out, err
-	}
-	if c.warmup > 0 {
-		if _, err := runWrk(c.warmup, "wrk.warmup.txt"); err != nil {
-			return fmt.Errorf("http: warming up: %w", errorsJoin(err, srv.stop(ctx, stopArgv, rec)))
-		}
-	}
-	out, err := runWrk(c.duration, "wrk.txt")
+	out, err := load{name: "http", prog: "wrk", hostProg: wrkHost,
+		args: func(secs int64) []string {
+			return []string{"--latency", "-t", strconv.FormatInt(c.threads, 10), "-c", strconv.FormatInt(c.connections, 10),
+				"-d", strconv.FormatInt(secs, 10) + "s", "--timeout", "10s", url}
+		},
+		limit:  func(secs int64) time.Duration { return time.Duration(secs)*time.Second*2 + 2*time.Minute },
+		warmup: c.warmup, n: c.duration, warmupRaw: "wrk.warmup.txt", raw: "wrk.txt",
+	}.measure(ctx, sb, pin, srv, stopArgv, rec)
 	if err != nil {
-		return fmt.Errorf("http: %w", errorsJoin(err, srv.stop(ctx, stopArgv, rec)))
-	}
-	if err := srv.stop(ctx, stopArgv, rec); err != nil {
-		return fmt.Errorf("http: %w", err)
+		return err
 	}
 	return recordWrk(out, rec)
 }

@@ -108,12 +108,7 @@ func (Redis) Check(info driver.Info, p map[string]string) error {
 	if err != nil {
 		return err
 	}
-	if c.client == ClientHost {
-		if err := needNetwork(info); err != nil {
-			return err
-		}
-	}
-	return needPrograms(info.Name, "redis-server", "redis-benchmark", "redis-cli")
+	return needServer(info, c.client, "redis-server", "redis-benchmark", "redis-cli")
 }
 
 // benchLimit bounds one redis-benchmark run of n requests: a generous
@@ -139,19 +134,13 @@ func (Redis) Run(ctx context.Context, t *workload.Target, rec workload.Recorder)
 	if err != nil {
 		return err
 	}
-	var benchHost string
-	if c.client == ClientHost {
-		if benchHost = hostProgram("redis-benchmark"); benchHost == "" {
-			return fmt.Errorf("redis: redis-benchmark is not installed on the host (isobench setup installs redis-tools)")
-		}
-	}
-	sb, closeSB, err := openSandbox(ctx, t, rec, c.client == ClientHost)
+	sb, benchHost, closeSB, err := openServerSandbox(ctx, t, rec, "redis", c.client, "redis-benchmark", "redis-tools")
 	if err != nil {
-		return fmt.Errorf("redis: %w", err)
+		return err
 	}
 	defer func() {
 		if cerr := closeSB(); cerr != nil {
-			err = fmt.Errorf("redis: %w", cerr)
+			err = cerr
 		}
 	}()
 	dir := path.Join(sb.scratch, "redis")
@@ -187,37 +176,17 @@ func (Redis) Run(ctx context.Context, t *workload.Target, rec workload.Recorder)
 		return fmt.Errorf("redis: %w", errorsJoin(err, srv.stop(ctx, stopArgv, rec)))
 	}
 	pinHostThreads(sb, pin, rec)
-	bench := func(n int64, raw string) (string, error) {
-		args := []string{"-h", addr, "-p", port, "-t", "set,get", "-n", strconv.FormatInt(n, 10),
-			"-c", strconv.FormatInt(c.clients, 10), "-P", strconv.FormatInt(c.pipeline, 10),
-			"-d", strconv.FormatInt(c.valueSize, 10), "-r", strconv.FormatInt(c.keyspace, 10), "--csv"}
-		limit := benchLimit(2 * n)
-		var out string
-		var err error
-		if c.client == ClientHost {
-			out, err = hostRun(ctx, limit, pin.client, benchHost, args...)
-		} else {
-			var res agent.Result
-			res, err = sb.in.MustRun(ctx, agent.Request{Argv: append(append(pin.prefix(pin.client), "redis-benchmark"), args...), Timeout: limit})
-			out = res.Stdout
-			if res.Stderr != "" {
-				rec.Raw(raw+".stderr", res.Stderr)
-			}
-		}
-		rec.Raw(raw, out)
-		return out, err
-	}
-	if c.warmup > 0 {
-		if _, err := bench(c.warmup, "redis-benchmark.warmup.csv"); err != nil {
-			return fmt.Errorf("redis: warming up: %w", errorsJoin(err, srv.stop(ctx, stopArgv, rec)))
-		}
-	}
-	out, err := bench(c.requests, "redis-benchmark.csv")
+	out, err := load{name: "redis", prog: "redis-benchmark", hostProg: benchHost,
+		args: func(n int64) []string {
+			return []string{"-h", addr, "-p", port, "-t", "set,get", "-n", strconv.FormatInt(n, 10),
+				"-c", strconv.FormatInt(c.clients, 10), "-P", strconv.FormatInt(c.pipeline, 10),
+				"-d", strconv.FormatInt(c.valueSize, 10), "-r", strconv.FormatInt(c.keyspace, 10), "--csv"}
+		},
+		limit:  func(n int64) time.Duration { return benchLimit(2 * n) },
+		warmup: c.warmup, n: c.requests, warmupRaw: "redis-benchmark.warmup.csv", raw: "redis-benchmark.csv",
+	}.measure(ctx, sb, pin, srv, stopArgv, rec)
 	if err != nil {
-		return fmt.Errorf("redis: %w", errorsJoin(err, srv.stop(ctx, stopArgv, rec)))
-	}
-	if err := srv.stop(ctx, stopArgv, rec); err != nil {
-		return fmt.Errorf("redis: %w", err)
+		return err
 	}
 	return recordRedis(out, rec)
 }

@@ -151,3 +151,62 @@ func (s *server) stop(ctx context.Context, argv []string, rec workload.Recorder)
 	}
 	return nil
 }
+
+// load is the measuring half of a server workload's trial: its client
+// program, run on the host or in the sandbox, an unmeasured warm-up run,
+// the measured run, and the server stopped.
+type load struct {
+	// name is the workload's, which starts its errors.
+	name string
+	// prog is the client program in the sandbox; hostProg is its path on
+	// the host, where it runs unless hostProg is "".
+	prog, hostProg string
+	// args and limit are the client's arguments and time limit for a run
+	// of n (seconds or requests, as the client counts).
+	args  func(n int64) []string
+	limit func(n int64) time.Duration
+	// warmup and n are the runs' sizes (warmup 0: no warm-up run);
+	// warmupRaw and raw name their outputs kept as raw output.
+	warmup, n      int64
+	warmupRaw, raw string
+}
+
+// run runs the client once, pinned to the client's CPU, and keeps its
+// standard output as raw output raw (and, in the sandbox, its standard
+// error as raw.stderr).
+func (l load) run(ctx context.Context, sb *sandbox, pin pinning, rec workload.Recorder, n int64, raw string) (string, error) {
+	args, limit := l.args(n), l.limit(n)
+	var out string
+	var err error
+	if l.hostProg != "" {
+		out, err = hostRun(ctx, limit, pin.client, l.hostProg, args...)
+	} else {
+		var res agent.Result
+		res, err = sb.in.MustRun(ctx, agent.Request{Argv: append(append(pin.prefix(pin.client), l.prog), args...), Timeout: limit})
+		out = res.Stdout
+		if res.Stderr != "" {
+			rec.Raw(raw+".stderr", res.Stderr)
+		}
+	}
+	rec.Raw(raw, out)
+	return out, err
+}
+
+// measure makes the warm-up run and the measured one, then stops srv
+// with stopArgv (also when a run fails), and returns the measured run's
+// output.
+func (l load) measure(ctx context.Context, sb *sandbox, pin pinning, srv *server, stopArgv []string, rec workload.Recorder) (string, error) {
+	if l.warmup > 0 {
+		if _, err := l.run(ctx, sb, pin, rec, l.warmup, l.warmupRaw); err != nil {
+			return "", fmt.Errorf("%s: warming up: %w", l.name, errorsJoin(err, srv.stop(ctx, stopArgv, rec)))
+		}
+	}
+	out, err := l.run(ctx, sb, pin, rec, l.n, l.raw)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", l.name, errorsJoin(err, srv.stop(ctx, stopArgv, rec)))
+	}
+	if err := srv.stop(ctx, stopArgv, rec); err != nil {
+		return "", fmt.Errorf("%s: %w", l.name, err)
+	}
+	return out, nil
+}
