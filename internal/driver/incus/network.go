@@ -2,17 +2,13 @@ package incus
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
-	"syscall"
 	"time"
 
 	"github.com/vishvananda/netlink"
@@ -22,6 +18,7 @@ import (
 	"github.com/isobench/isobench/internal/driver"
 	"github.com/isobench/isobench/internal/driver/driverkit"
 	"github.com/isobench/isobench/internal/driver/linkpath"
+	"github.com/isobench/isobench/internal/driver/sandboxnet"
 )
 
 var _ driver.Networker = (*instance)(nil)
@@ -64,18 +61,11 @@ type link struct {
 func linkDir(stateDir string) string { return filepath.Join(stateDir, "incus", "net") }
 
 func linkRecordPath(stateDir string, slot int) string {
-	return filepath.Join(linkDir(stateDir), "slot-"+strconv.Itoa(slot)+".json")
+	return sandboxnet.RecordPath(linkDir(stateDir), slot)
 }
 
 // linkAddrs returns the host and sandbox addresses of a slot.
-func linkAddrs(slot int) (host, sandbox netip.Prefix) {
-	b := linkRange.Addr().As4()
-	v := uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3]) + uint32(slot)*4
-	a := func(x uint32) netip.Addr {
-		return netip.AddrFrom4([4]byte{byte(x >> 24), byte(x >> 16), byte(x >> 8), byte(x)})
-	}
-	return netip.PrefixFrom(a(v+1), 30), netip.PrefixFrom(a(v+2), 30)
-}
+func linkAddrs(slot int) (host, sandbox netip.Prefix) { return sandboxnet.SlotAddrs(linkRange, slot) }
 
 // reserveLink reserves a slot for sandbox id: the first whose record it
 // can write and whose device name is free, from one the id picks.
@@ -87,9 +77,7 @@ func reserveLink(stateDir, id string) (*link, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sandbox network: %w", err)
 	}
-	h := fnv.New32a()
-	h.Write([]byte(id))
-	first := int(h.Sum32() % linkSlots)
+	first := sandboxnet.FirstSlot(id, linkSlots)
 	for i := 0; i < linkSlots; i++ {
 		slot := (first + i) % linkSlots
 		rec := linkRecord{Version: linkRecordVersion, ID: id, Slot: slot, Device: linkDevicePrefix + strconv.Itoa(slot),
@@ -97,24 +85,12 @@ func reserveLink(stateDir, id string) (*link, error) {
 		if _, err := net.InterfaceByName(rec.Device); err == nil {
 			continue // another isobench's, with another state directory
 		}
-		b, err := json.MarshalIndent(rec, "", "  ")
+		taken, err := sandboxnet.WriteRecord(linkRecordPath(stateDir, slot), rec)
 		if err != nil {
 			return nil, err
 		}
-		f, err := os.OpenFile(linkRecordPath(stateDir, slot), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-		if errors.Is(err, os.ErrExist) {
+		if taken {
 			continue
-		}
-		if err != nil {
-			return nil, fmt.Errorf("sandbox network: writing state record: %w", err)
-		}
-		_, werr := f.Write(append(b, '\n'))
-		if cerr := f.Close(); werr == nil {
-			werr = cerr
-		}
-		if werr != nil {
-			os.Remove(f.Name())
-			return nil, fmt.Errorf("sandbox network: writing state record: %w", werr)
 		}
 		return &link{rec: rec, stateDir: stateDir}, nil
 	}
@@ -135,14 +111,8 @@ func (l *link) configure(pid int) error {
 	if err != nil {
 		return fmt.Errorf("sandbox network: the host end %s: %w", l.rec.Device, err)
 	}
-	if err := netlink.LinkSetAlias(hl, l.rec.ID); err != nil {
-		return fmt.Errorf("sandbox network: labelling %s: %w", l.rec.Device, err)
-	}
-	if err := netlink.AddrAdd(hl, &netlink.Addr{IPNet: ipNet(host)}); err != nil {
-		return fmt.Errorf("sandbox network: address %s on %s: %w", host, l.rec.Device, err)
-	}
-	if err := netlink.LinkSetUp(hl); err != nil {
-		return fmt.Errorf("sandbox network: bringing %s up: %w", l.rec.Device, err)
+	if err := sandboxnet.SetUpHostEnd(hl, l.rec.ID, host, false); err != nil {
+		return err
 	}
 	ns, err := netns.GetFromPid(pid)
 	if err != nil {
@@ -163,7 +133,7 @@ func (l *link) configure(pid int) error {
 			// IPv4 only, as the host end: no IPv6 chatter on a link a
 			// measurement uses.
 			_ = h.LinkSetIP6AddrGenMode(cl, nl.IN6_ADDR_GEN_MODE_NONE)
-			if err := h.AddrAdd(cl, &netlink.Addr{IPNet: ipNet(sandbox)}); err != nil {
+			if err := h.AddrAdd(cl, &netlink.Addr{IPNet: sandboxnet.IPNet(sandbox)}); err != nil {
 				return fmt.Errorf("sandbox network: address %s on the container's eth0: %w", sandbox, err)
 			}
 		}
@@ -172,10 +142,6 @@ func (l *link) configure(pid int) error {
 		}
 	}
 	return nil
-}
-
-func ipNet(p netip.Prefix) *net.IPNet {
-	return &net.IPNet{IP: p.Addr().AsSlice(), Mask: net.CIDRMask(p.Bits(), 32)}
 }
 
 // network describes the configured link.
@@ -190,7 +156,7 @@ func (l *link) network() driver.Network {
 // sandbox id (Incus deletes it when the container stops), then the
 // record. It is idempotent.
 func (l *link) remove() error {
-	if err := removeLinkDevice(l.rec); err != nil {
+	if err := sandboxnet.RemoveDevice(l.rec.Device, l.rec.ID); err != nil {
 		return err
 	}
 	if err := os.Remove(linkRecordPath(l.stateDir, l.rec.Slot)); err != nil && !errors.Is(err, os.ErrNotExist) {
@@ -199,77 +165,28 @@ func (l *link) remove() error {
 	return nil
 }
 
-func removeLinkDevice(rec linkRecord) error {
-	hl, err := netlink.LinkByName(rec.Device)
-	if err != nil {
-		var nf netlink.LinkNotFoundError
-		if errors.As(err, &nf) || errors.Is(err, syscall.ENODEV) {
-			return nil
-		}
-		return fmt.Errorf("sandbox network: %s: %w", rec.Device, err)
-	}
-	if hl.Attrs().Alias != rec.ID {
-		return nil // not labelled by this sandbox: not ours to delete
-	}
-	if err := netlink.LinkDel(hl); err != nil {
-		return fmt.Errorf("sandbox network: deleting %s: %w", rec.Device, err)
-	}
-	return nil
-}
-
 // readLinkRecords reads the link records of a state directory.
 func readLinkRecords(stateDir string) ([]linkRecord, error) {
-	ents, err := os.ReadDir(linkDir(stateDir))
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("sandbox network: %w", err)
-	}
-	var out []linkRecord
-	var errs []error
-	for _, e := range ents {
-		name := e.Name()
-		if !strings.HasPrefix(name, "slot-") || !strings.HasSuffix(name, ".json") {
-			continue
+	return sandboxnet.ReadRecords(linkDir(stateDir), "", func(name string, r linkRecord, err error) error {
+		if err != nil || r.Version != linkRecordVersion ||
+			name != sandboxnet.RecordName(r.Slot) || r.Device != linkDevicePrefix+strconv.Itoa(r.Slot) {
+			return fmt.Errorf("sandbox network: state record %s is not one of isobench's", name)
 		}
-		b, err := os.ReadFile(filepath.Join(linkDir(stateDir), name))
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		var r linkRecord
-		if err := json.Unmarshal(b, &r); err != nil || r.Version != linkRecordVersion ||
-			name != "slot-"+strconv.Itoa(r.Slot)+".json" || r.Device != linkDevicePrefix+strconv.Itoa(r.Slot) {
-			errs = append(errs, fmt.Errorf("sandbox network: state record %s is not one of isobench's", name))
-			continue
-		}
-		out = append(out, r)
-	}
-	return out, errors.Join(errs...)
+		return nil
+	})
 }
 
 // collectLinks removes the links of dead owners.
 func collectLinks(ctx context.Context, stateDir string) ([]string, error) {
 	recs, err := readLinkRecords(stateDir)
-	errs := []error{err}
-	var lines []string
-	for _, r := range recs {
-		if ctx.Err() != nil {
-			errs = append(errs, ctx.Err())
-			break
-		}
-		if r.Owner.Alive() {
-			continue
-		}
+	alive := func(r linkRecord) bool { return r.Owner.Alive() }
+	return sandboxnet.CollectDead(ctx, recs, err, alive, func(r linkRecord) (string, error) {
 		l := &link{rec: r, stateDir: stateDir}
 		if err := l.remove(); err != nil {
-			errs = append(errs, err)
-			continue
+			return "", err
 		}
-		lines = append(lines, fmt.Sprintf("removed sandbox network of %s: veth %s", r.ID, r.Device))
-	}
-	return lines, errors.Join(errs...)
+		return fmt.Sprintf("removed sandbox network of %s: veth %s", r.ID, r.Device), nil
+	})
 }
 
 // linkLeftovers lists the links of dead owners.

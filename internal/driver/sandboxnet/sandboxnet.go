@@ -102,8 +102,12 @@ func (l *Link) SandboxPrefix() netip.Prefix {
 }
 
 // addrs returns the host and sandbox addresses of a slot.
-func addrs(slot int) (host, sandbox netip.Prefix) {
-	b := Range.Addr().As4()
+func addrs(slot int) (host, sandbox netip.Prefix) { return SlotAddrs(Range, slot) }
+
+// SlotAddrs returns the host and sandbox addresses (.1 and .2, with the
+// /30) of the slot-th /30 link of block r.
+func SlotAddrs(r netip.Prefix, slot int) (host, sandbox netip.Prefix) {
+	b := r.Addr().As4()
 	v := uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])
 	v += uint32(slot) * 4
 	a := func(x uint32) netip.Addr {
@@ -114,8 +118,21 @@ func addrs(slot int) (host, sandbox netip.Prefix) {
 
 func recordDir(stateDir string) string { return filepath.Join(stateDir, "net") }
 
-func recordPath(stateDir string, slot int) string {
-	return filepath.Join(recordDir(stateDir), "slot-"+strconv.Itoa(slot)+".json")
+func recordPath(stateDir string, slot int) string { return RecordPath(recordDir(stateDir), slot) }
+
+// RecordName is the file name of a slot's state record.
+func RecordName(slot int) string { return "slot-" + strconv.Itoa(slot) + ".json" }
+
+// RecordPath is the path of a slot's state record in the records'
+// directory dir.
+func RecordPath(dir string, slot int) string { return filepath.Join(dir, RecordName(slot)) }
+
+// FirstSlot is the slot, of slots, where the search for a free one for
+// sandbox id starts.
+func FirstSlot(id string, slots int) int {
+	h := fnv.New32a()
+	h.Write([]byte(id))
+	return int(h.Sum32() % uint32(slots))
 }
 
 // NewVeth makes the link of sandbox id as a veth pair: a network namespace
@@ -148,9 +165,7 @@ func newLink(ctx context.Context, stateDir, id, kind string) (*Link, error) {
 	if !ok {
 		return nil, errors.New("sandbox network: cannot read this process's start time")
 	}
-	h := fnv.New32a()
-	h.Write([]byte(id))
-	first := int(h.Sum32() % slots)
+	first := FirstSlot(id, slots)
 	var lastErr error
 	for i := 0; i < slots; i++ {
 		if ctx.Err() != nil {
@@ -189,11 +204,18 @@ func newLink(ctx context.Context, stateDir, id, kind string) (*Link, error) {
 
 // reserve writes the record of a slot unless one exists.
 func reserve(stateDir string, rec record) (taken bool, err error) {
+	return WriteRecord(recordPath(stateDir, rec.Slot), rec)
+}
+
+// WriteRecord writes rec, in JSON, as the state record at path unless
+// one is there (taken): written exclusively, it reserves the slot the
+// path names. A record half written is removed.
+func WriteRecord(path string, rec any) (taken bool, err error) {
 	b, err := json.MarshalIndent(rec, "", "  ")
 	if err != nil {
 		return false, err
 	}
-	f, err := os.OpenFile(recordPath(stateDir, rec.Slot), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if errors.Is(err, os.ErrExist) {
 		return true, nil
 	}
@@ -246,7 +268,7 @@ func (l *Link) make() error {
 				if err := nh.LinkSetIP6AddrGenMode(link, nl.IN6_ADDR_GEN_MODE_NONE); err != nil {
 					return fmt.Errorf("sandbox network: no IPv6 address on %s: %w", name, err)
 				}
-				if err := nh.AddrAdd(link, &netlink.Addr{IPNet: ipNet(sandbox)}); err != nil {
+				if err := nh.AddrAdd(link, &netlink.Addr{IPNet: IPNet(sandbox)}); err != nil {
 					return fmt.Errorf("sandbox network: address %s on %s: %w", sandbox, name, err)
 				}
 			}
@@ -270,25 +292,36 @@ func (l *Link) make() error {
 	if err != nil {
 		return fmt.Errorf("sandbox network: %w", err)
 	}
-	if err := netlink.LinkSetAlias(link, l.rec.ID); err != nil {
-		return fmt.Errorf("sandbox network: labelling %s: %w", l.rec.Device, err)
-	}
 	// The link is IPv4 only: without an IPv6 link-local address the kernel
 	// sends no duplicate-address or router-solicitation packets over the
 	// link a measurement uses.
-	if err := netlink.LinkSetIP6AddrGenMode(link, nl.IN6_ADDR_GEN_MODE_NONE); err != nil {
-		return fmt.Errorf("sandbox network: no IPv6 address on %s: %w", l.rec.Device, err)
+	return SetUpHostEnd(link, l.rec.ID, host, true)
+}
+
+// SetUpHostEnd labels the host end of sandbox id's link with its alias
+// id, takes its IPv6 address away (noIPv6), gives it the address host
+// and brings it up.
+func SetUpHostEnd(link netlink.Link, id string, host netip.Prefix, noIPv6 bool) error {
+	dev := link.Attrs().Name
+	if err := netlink.LinkSetAlias(link, id); err != nil {
+		return fmt.Errorf("sandbox network: labelling %s: %w", dev, err)
 	}
-	if err := netlink.AddrAdd(link, &netlink.Addr{IPNet: ipNet(host)}); err != nil {
-		return fmt.Errorf("sandbox network: address %s on %s: %w", host, l.rec.Device, err)
+	if noIPv6 {
+		if err := netlink.LinkSetIP6AddrGenMode(link, nl.IN6_ADDR_GEN_MODE_NONE); err != nil {
+			return fmt.Errorf("sandbox network: no IPv6 address on %s: %w", dev, err)
+		}
+	}
+	if err := netlink.AddrAdd(link, &netlink.Addr{IPNet: IPNet(host)}); err != nil {
+		return fmt.Errorf("sandbox network: address %s on %s: %w", host, dev, err)
 	}
 	if err := netlink.LinkSetUp(link); err != nil {
-		return fmt.Errorf("sandbox network: bringing %s up: %w", l.rec.Device, err)
+		return fmt.Errorf("sandbox network: bringing %s up: %w", dev, err)
 	}
 	return nil
 }
 
-func ipNet(p netip.Prefix) *net.IPNet {
+// IPNet is p as netlink's addresses take it.
+func IPNet(p netip.Prefix) *net.IPNet {
 	return &net.IPNet{IP: p.Addr().AsSlice(), Mask: net.CIDRMask(p.Bits(), 32)}
 }
 
@@ -355,14 +388,8 @@ func (l *Link) Remove() error {
 // removeRecordThings removes the device and namespace a record names.
 func removeRecordThings(rec record) error {
 	var errs []error
-	if link, err := netlink.LinkByName(rec.Device); err == nil {
-		if link.Attrs().Alias == rec.ID {
-			if err := netlink.LinkDel(link); err != nil {
-				errs = append(errs, fmt.Errorf("sandbox network: deleting %s: %w", rec.Device, err))
-			}
-		}
-	} else if !isNotFound(err) {
-		errs = append(errs, fmt.Errorf("sandbox network: %s: %w", rec.Device, err))
+	if err := RemoveDevice(rec.Device, rec.ID); err != nil {
+		errs = append(errs, err)
 	}
 	if rec.NetNS != "" {
 		if rec.NetNS != rec.ID || !strings.HasPrefix(rec.NetNS, driver.IDPrefix) || strings.Contains(rec.NetNS, "/") {
@@ -374,6 +401,26 @@ func removeRecordThings(rec record) error {
 	return errors.Join(errs...)
 }
 
+// RemoveDevice deletes the host device of sandbox id's link, if it is
+// there and its alias is id: a device of that name labelled otherwise
+// is someone else's and is left alone.
+func RemoveDevice(device, id string) error {
+	link, err := netlink.LinkByName(device)
+	if err != nil {
+		if isNotFound(err) {
+			return nil
+		}
+		return fmt.Errorf("sandbox network: %s: %w", device, err)
+	}
+	if link.Attrs().Alias != id {
+		return nil
+	}
+	if err := netlink.LinkDel(link); err != nil {
+		return fmt.Errorf("sandbox network: deleting %s: %w", device, err)
+	}
+	return nil
+}
+
 func isNotFound(err error) bool {
 	var nf netlink.LinkNotFoundError
 	return errors.As(err, &nf) || errors.Is(err, syscall.ENODEV)
@@ -381,32 +428,46 @@ func isNotFound(err error) bool {
 
 // readRecords reads every link record of a state directory.
 func readRecords(stateDir string) ([]record, error) {
-	ents, err := os.ReadDir(recordDir(stateDir))
+	return ReadRecords(recordDir(stateDir), "reading state records: ", func(name string, r record, err error) error {
+		if err != nil {
+			return fmt.Errorf("sandbox network: state record %s: %w", name, err)
+		}
+		if name != RecordName(r.Slot) || r.Device != devicePrefix+strconv.Itoa(r.Slot) {
+			return fmt.Errorf("sandbox network: state record %s names slot %d, device %q", name, r.Slot, r.Device)
+		}
+		return nil
+	})
+}
+
+// ReadRecords reads the state records (slot-N.json) of the records'
+// directory dir, none if it is not there. Each is decoded into an R and
+// given, with the decoding's error, to check, whose error leaves it out
+// and is returned with the others (nil: the record is good). An error
+// listing dir is returned alone, after "sandbox network: " and listing.
+func ReadRecords[R any](dir, listing string, check func(name string, r R, err error) error) ([]R, error) {
+	ents, err := os.ReadDir(dir)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("sandbox network: reading state records: %w", err)
+		return nil, fmt.Errorf("sandbox network: %s%w", listing, err)
 	}
-	var out []record
+	var out []R
 	var errs []error
 	for _, e := range ents {
 		name := e.Name()
 		if !strings.HasPrefix(name, "slot-") || !strings.HasSuffix(name, ".json") {
 			continue
 		}
-		b, err := os.ReadFile(filepath.Join(recordDir(stateDir), name))
+		b, err := os.ReadFile(filepath.Join(dir, name))
 		if err != nil {
 			errs = append(errs, err)
 			continue
 		}
-		var r record
-		if err := json.Unmarshal(b, &r); err != nil {
-			errs = append(errs, fmt.Errorf("sandbox network: state record %s: %w", name, err))
-			continue
-		}
-		if name != "slot-"+strconv.Itoa(r.Slot)+".json" || r.Device != devicePrefix+strconv.Itoa(r.Slot) {
-			errs = append(errs, fmt.Errorf("sandbox network: state record %s names slot %d, device %q", name, r.Slot, r.Device))
+		var r R
+		err = json.Unmarshal(b, &r)
+		if err := check(name, r, err); err != nil {
+			errs = append(errs, err)
 			continue
 		}
 		out = append(out, r)
@@ -425,32 +486,41 @@ func (r record) ownerAlive() bool {
 // processes, this one included, are left alone.
 func Collect(ctx context.Context, stateDir string) ([]string, error) {
 	recs, err := readRecords(stateDir)
-	var errs []error
-	if err != nil {
-		errs = append(errs, err)
-	}
+	return CollectDead(ctx, recs, err, record.ownerAlive, func(r record) (string, error) {
+		if err := removeRecordThings(r); err != nil {
+			return "", err
+		}
+		if err := os.Remove(recordPath(stateDir, r.Slot)); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return "", err
+		}
+		what := r.Device
+		if r.NetNS != "" {
+			what += " and network namespace " + r.NetNS
+		}
+		return fmt.Sprintf("removed sandbox network of %s: %s %s", r.ID, r.Kind, what), nil
+	})
+}
+
+// CollectDead removes with remove each of recs whose owner no longer
+// runs (alive says), until ctx ends, and returns the line remove gives
+// for each. Its error joins readErr (reading recs) with the others.
+func CollectDead[R any](ctx context.Context, recs []R, readErr error, alive func(R) bool, remove func(R) (string, error)) ([]string, error) {
+	errs := []error{readErr}
 	var lines []string
 	for _, r := range recs {
 		if ctx.Err() != nil {
 			errs = append(errs, ctx.Err())
 			break
 		}
-		if r.ownerAlive() {
+		if alive(r) {
 			continue
 		}
-		if err := removeRecordThings(r); err != nil {
+		line, err := remove(r)
+		if err != nil {
 			errs = append(errs, err)
 			continue
 		}
-		if err := os.Remove(recordPath(stateDir, r.Slot)); err != nil && !errors.Is(err, os.ErrNotExist) {
-			errs = append(errs, err)
-			continue
-		}
-		what := r.Device
-		if r.NetNS != "" {
-			what += " and network namespace " + r.NetNS
-		}
-		lines = append(lines, fmt.Sprintf("removed sandbox network of %s: %s %s", r.ID, r.Kind, what))
+		lines = append(lines, line)
 	}
 	return lines, errors.Join(errs...)
 }
