@@ -26,16 +26,9 @@ import (
 func TestKillAndResume(t *testing.T) {
 	testutil.RequireRoot(t)
 	testutil.RequireBinary(t, "sysbench")
-	root := testutil.ModuleRoot(t)
 	agent := testutil.Agent(t)
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "isobench")
-	build := exec.Command("go", "build", "-o", bin, "./cmd/isobench")
-	build.Dir = root
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("building isobench: %v\n%s", err, out)
-	}
+	bin := buildIsobench(t, dir)
 	db := filepath.Join(dir, "isobench.db")
 	cache := filepath.Join(dir, "cache")
 	stateDir := filepath.Join(dir, "state")
@@ -161,6 +154,19 @@ func TestKillAndResume(t *testing.T) {
 	}
 }
 
+// buildIsobench builds the isobench binary into dir and returns its path.
+func buildIsobench(t *testing.T, dir string) string {
+	t.Helper()
+	bin := filepath.Join(dir, "isobench")
+	build := exec.Command("go", "build", "-o", bin, "./cmd/isobench")
+	build.Dir = testutil.ModuleRoot(t)
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("building isobench: %v\n%s", err, out)
+	}
+	return bin
+}
+
 // waitForTrials polls the database until a run has n trials done, and
 // returns the run's identifier.
 func waitForTrials(t *testing.T, db string, n int, exited <-chan error, out *strings.Builder) string {
@@ -227,16 +233,9 @@ func TestResumeRuntimeGone(t *testing.T) {
 	testutil.RequireRoot(t)
 	testutil.RequireBinary(t, "sysbench")
 	testutil.RequireBinary(t, "runc")
-	root := testutil.ModuleRoot(t)
 	agent := testutil.Agent(t)
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "isobench")
-	build := exec.Command("go", "build", "-o", bin, "./cmd/isobench")
-	build.Dir = root
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("building isobench: %v\n%s", err, out)
-	}
+	bin := buildIsobench(t, dir)
 	db := filepath.Join(dir, "isobench.db")
 	global := []string{"--db", db, "--cache-dir", filepath.Join(dir, "cache"), "--state-dir", filepath.Join(dir, "state")}
 	isobench := func(env []string, args ...string) (string, int) {
