@@ -151,7 +151,12 @@ func openSandbox(ctx context.Context, t *workload.Target, rec workload.Recorder,
 		return nil
 	}
 	sb = &sandbox{inst: inst}
+	if err := inst.Start(ctx); err != nil {
+		return nil, nil, errors.Join(fmt.Errorf("starting the sandbox: %w", err), closeFn())
+	}
 	if spec.Network {
+		// Asked after Start: an engine's daemon names the address only
+		// when the container starts.
 		nw, ok := inst.(driver.Networker)
 		if ok {
 			sb.link, sb.linked = nw.Network()
@@ -160,14 +165,14 @@ func openSandbox(ctx context.Context, t *workload.Target, rec workload.Recorder,
 			return nil, nil, errors.Join(fmt.Errorf("the %s driver made a sandbox without the network asked for", t.Runtime.Name), closeFn())
 		}
 		rec.Attr("net.link", fmt.Sprintf("%s %s (host %s) <-> %s", sb.link.Kind, sb.link.HostDevice, sb.link.HostAddr, sb.link.SandboxAddr))
+		if sb.link.Path != "" {
+			rec.Attr("net.path", sb.link.Path)
+		}
 		if sb.link.Note != "" {
 			rec.Attr("net.note", sb.link.Note)
 		}
 	} else {
 		rec.Attr("net.link", "none: the sandbox's own loopback")
-	}
-	if err := inst.Start(ctx); err != nil {
-		return nil, nil, errors.Join(fmt.Errorf("starting the sandbox: %w", err), closeFn())
 	}
 	sb.in = &workload.Target{Runtime: t.Runtime, Instance: inst, Params: t.Params}
 	sb.scratch = driver.ScratchDir(inst)
