@@ -474,7 +474,20 @@ func (in *instance) waitGone(ctx context.Context, limit time.Duration) bool {
 		time.Sleep(delay)
 		delay = min(2*delay, 20*time.Millisecond)
 	}
-	return true
+	// The process is gone; the runtime's word follows (a current runsc
+	// names the init's pid, and says "running" for a moment after it
+	// exited): the init is gone when the runtime agrees, within the limit.
+	for {
+		st, exists, err := in.rt.state(ctx, in.spec.ID)
+		if err != nil || !exists || st.Status == "stopped" {
+			return true
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			return true
+		}
+		time.Sleep(delay)
+		delay = min(2*delay, 20*time.Millisecond)
+	}
 }
 
 // Close stops the sandbox if it runs, deletes the container (the
