@@ -15,6 +15,7 @@ import (
 	"github.com/isobench/isobench/internal/plan"
 	"github.com/isobench/isobench/internal/store"
 	"github.com/isobench/isobench/internal/testutil"
+	"github.com/isobench/isobench/internal/testutil/hostile"
 )
 
 // isobenchWithin runs the CLI as isobench does, failing the test when it
@@ -51,10 +52,7 @@ func isobenchWithin(t *testing.T, d time.Duration, args ...string) (int, string)
 // or the run recorded. None needs a runtime: the checks come first.
 func TestRunRefusesBadFlags(t *testing.T) {
 	fifoDir := t.TempDir()
-	fifo := filepath.Join(fifoDir, "fifo")
-	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	fifo := hostile.FIFO(t, fifoDir, "fifo")
 	for _, c := range []struct {
 		args []string
 		want string
@@ -233,14 +231,8 @@ func TestDBSpecialFiles(t *testing.T) {
 // naming the limit. Nothing is built or stored before the refusal.
 func TestSuiteFileSpecial(t *testing.T) {
 	dir := t.TempDir()
-	fifo := filepath.Join(dir, "suite.yaml")
-	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	toZero := filepath.Join(dir, "zero.yaml")
-	if err := os.Symlink("/dev/zero", toZero); err != nil {
-		t.Fatal(err)
-	}
+	fifo := hostile.FIFO(t, dir, "suite.yaml")
+	toZero := hostile.LinkToZero(t, dir, "zero.yaml")
 	big := filepath.Join(dir, "big.yaml")
 	if err := os.WriteFile(big, []byte("workloads: [cpu]\n"+strings.Repeat("# padding\n", plan.MaxSuiteFileSize/10+1)), 0o644); err != nil {
 		t.Fatal(err)

@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -18,6 +17,7 @@ import (
 	"github.com/isobench/isobench/internal/driver/oci"
 	"github.com/isobench/isobench/internal/plan"
 	"github.com/isobench/isobench/internal/testutil"
+	"github.com/isobench/isobench/internal/testutil/hostile"
 	"github.com/isobench/isobench/internal/workload"
 	"github.com/isobench/isobench/internal/workload/sysbench"
 )
@@ -220,14 +220,8 @@ func TestLoadSuiteFileTooLarge(t *testing.T) {
 // the FIFO for reading, or reading /dev/zero, would never end.
 func TestLoadSuiteFileSpecial(t *testing.T) {
 	dir := t.TempDir()
-	fifo := filepath.Join(dir, "fifo.yaml")
-	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	link := filepath.Join(dir, "link.yaml")
-	if err := os.Symlink("/dev/zero", link); err != nil {
-		t.Fatal(err)
-	}
+	fifo := hostile.FIFO(t, dir, "fifo.yaml")
+	link := hostile.LinkToZero(t, dir, "link.yaml")
 	k := known(t)
 	for _, c := range []struct{ path, want string }{
 		{fifo, fifo + ": a FIFO (named pipe), not a regular file"},

@@ -5,9 +5,10 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/isobench/isobench/internal/testutil/hostile"
 )
 
 // TestOpenSpecialFiles: a database path that names a FIFO, a device or a
@@ -15,14 +16,9 @@ import (
 // never opened (a FIFO would block) nor written.
 func TestOpenSpecialFiles(t *testing.T) {
 	dir := t.TempDir()
-	fifo := filepath.Join(dir, "fifo.db")
-	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	fifo := hostile.FIFO(t, dir, "fifo.db")
 	journaled := filepath.Join(dir, "journaled.db")
-	if err := syscall.Mkfifo(journaled+"-wal", 0o600); err != nil {
-		t.Fatal(err)
-	}
+	hostile.FIFO(t, dir, "journaled.db-wal")
 	for path, want := range map[string]string{
 		fifo:        "is a FIFO (named pipe), not a regular file",
 		"/dev/zero": "is a character device, not a regular file",

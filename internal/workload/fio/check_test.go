@@ -5,11 +5,11 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/isobench/isobench/internal/driver"
+	"github.com/isobench/isobench/internal/testutil/hostile"
 	"github.com/isobench/isobench/internal/workload"
 )
 
@@ -120,14 +120,8 @@ func TestCheckBounds(t *testing.T) {
 // FIFO for reading would block for good.
 func TestProfileSpecialFiles(t *testing.T) {
 	dir := t.TempDir()
-	fifo := filepath.Join(dir, "job.fio")
-	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	link := filepath.Join(dir, "zero.fio")
-	if err := os.Symlink("/dev/zero", link); err != nil {
-		t.Fatal(err)
-	}
+	fifo := hostile.FIFO(t, dir, "job.fio")
+	link := hostile.LinkToZero(t, dir, "zero.fio")
 	for path, want := range map[string]string{
 		fifo:        "parameter profile: " + fifo + ": a FIFO (named pipe), not a regular file",
 		"/dev/zero": "parameter profile: /dev/zero: a character device, not a regular file",
