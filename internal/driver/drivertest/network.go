@@ -1,6 +1,7 @@
 package drivertest
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -257,6 +258,15 @@ func portsOf(bridge string) []string {
 // it with busybox nc; it returns where the connection came from and the
 // line.
 func (s *suite) sandboxConnects(t *testing.T, inst driver.Instance, host netip.Addr) (netip.Addr, string, error) {
+	return SandboxSends(inst, host, "isobench-drivertest", s.cfg.commandTimeout)
+}
+
+// SandboxSends listens on host:0 and has the sandbox send line to it with
+// busybox nc (`nc -w 5`), each step bounded by timeout; it returns where
+// the connection came from and the line the host end read. The shared
+// suite's network check uses it, and so can a driver's own test of its
+// link.
+func SandboxSends(inst driver.Instance, host netip.Addr, line string, timeout time.Duration) (netip.Addr, string, error) {
 	ln, err := net.Listen("tcp4", netip.AddrPortFrom(host, 0).String())
 	if err != nil {
 		return netip.Addr{}, "", fmt.Errorf("listening on the host end: %w", err)
@@ -275,18 +285,19 @@ func (s *suite) sandboxConnects(t *testing.T, inst driver.Instance, host netip.A
 			return
 		}
 		defer c.Close()
-		_ = c.SetDeadline(time.Now().Add(s.cfg.commandTimeout))
+		_ = c.SetDeadline(time.Now().Add(timeout))
 		b, err := io.ReadAll(io.LimitReader(c, 1024))
 		ap, _ := netip.ParseAddrPort(c.RemoteAddr().String())
 		ch <- got{from: ap.Addr(), line: strings.TrimSpace(string(b)), err: err}
 	}()
 	port := ln.Addr().(*net.TCPAddr).Port
-	cmd := fmt.Sprintf("echo isobench-drivertest | nc -w 5 %s %d", host, port)
-	if _, errOut, err := s.exec(inst, "/bin/sh", "-c", cmd); err != nil {
-		return netip.Addr{}, "", fmt.Errorf("%s in the sandbox: %v (stderr %q)", cmd, err, errOut)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.commandTimeout)
+	cmd := fmt.Sprintf("echo %s | nc -w 5 %s %d", line, host, port)
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
+	var errOut bytes.Buffer
+	if err := inst.Exec(ctx, []string{"/bin/sh", "-c", cmd}, nil, &errOut); err != nil {
+		return netip.Addr{}, "", fmt.Errorf("%s in the sandbox: %v (stderr %q)", cmd, err, errOut.String())
+	}
 	select {
 	case g := <-ch:
 		return g.from, g.line, g.err

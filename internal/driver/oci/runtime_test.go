@@ -5,10 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
-	"io"
 	"net"
-	"net/netip"
 	"os"
 	"path/filepath"
 	"slices"
@@ -22,6 +19,7 @@ import (
 
 	"github.com/isobench/isobench/internal/driver"
 	"github.com/isobench/isobench/internal/driver/driverkit"
+	"github.com/isobench/isobench/internal/driver/drivertest"
 	"github.com/isobench/isobench/internal/driver/sandboxnet"
 	"github.com/isobench/isobench/internal/image"
 	"github.com/isobench/isobench/internal/testutil"
@@ -198,37 +196,12 @@ func TestNetworkLink(t *testing.T) {
 			if strings.Join(ifaces, ",") != "eth0,lo" {
 				t.Errorf("devices in the sandbox %v, want eth0 and lo", ifaces)
 			}
-			ln, err := net.Listen("tcp4", netip.AddrPortFrom(n.HostAddr.Addr(), 0).String())
+			from, line, err := drivertest.SandboxSends(in, n.HostAddr.Addr(), "hello-from-sandbox", time.Minute)
 			if err != nil {
 				t.Fatal(err)
 			}
-			defer ln.Close()
-			got := make(chan string, 1)
-			go func() {
-				c, err := ln.Accept()
-				if err != nil {
-					got <- err.Error()
-					return
-				}
-				defer c.Close()
-				_ = c.SetDeadline(time.Now().Add(30 * time.Second))
-				b, _ := io.ReadAll(c)
-				got <- c.RemoteAddr().String() + " " + strings.TrimSpace(string(b))
-			}()
-			port := ln.Addr().(*net.TCPAddr).Port
-			cmd := fmt.Sprintf("echo hello-from-sandbox | nc -w 5 %s %d", n.HostAddr.Addr(), port)
-			var stderr bytes.Buffer
-			if err := in.Exec(ctx, []string{"/bin/sh", "-c", cmd}, nil, &stderr); err != nil {
-				t.Fatalf("%s: %v: %s", cmd, err, stderr.String())
-			}
-			select {
-			case s := <-got:
-				want := n.SandboxAddr.String() + ":"
-				if !strings.HasPrefix(s, want) || !strings.HasSuffix(s, "hello-from-sandbox") {
-					t.Errorf("host end received %q, want a connection from %s with the sandbox's line", s, n.SandboxAddr)
-				}
-			case <-ctx.Done():
-				t.Fatal("no connection from the sandbox")
+			if from != n.SandboxAddr || line != "hello-from-sandbox" {
+				t.Errorf("host end received %q from %s, want the sandbox's line from %s", line, from, n.SandboxAddr)
 			}
 			if err := in.Close(); err != nil {
 				t.Fatal(err)

@@ -4,10 +4,7 @@ import (
 	"context"
 	"errors"
 	"flag"
-	"fmt"
-	"io"
 	"net"
-	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -221,34 +218,12 @@ func checkGuestLink(t *testing.T, ctx context.Context, vi *vmm.Instance) string 
 	if !strings.Contains(out.String(), n.SandboxAddr.String()) {
 		t.Errorf("the guest's addresses %q lack %s", out.String(), n.SandboxAddr)
 	}
-	ln, err := net.Listen("tcp4", netip.AddrPortFrom(n.HostAddr.Addr(), 0).String())
+	from, line, err := drivertest.SandboxSends(vi, n.HostAddr.Addr(), "from-guest", time.Minute)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ln.Close()
-	got := make(chan string, 1)
-	go func() {
-		c, err := ln.Accept()
-		if err != nil {
-			got <- err.Error()
-			return
-		}
-		defer c.Close()
-		c.SetDeadline(time.Now().Add(time.Minute))
-		b, _ := io.ReadAll(c)
-		got <- c.RemoteAddr().(*net.TCPAddr).IP.String() + " " + strings.TrimSpace(string(b))
-	}()
-	port := ln.Addr().(*net.TCPAddr).Port
-	if err := vi.Exec(ctx, []string{"/bin/sh", "-c", fmt.Sprintf("echo from-guest | nc -w 10 %s %d", n.HostAddr.Addr(), port)}, nil, nil); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case g := <-got:
-		if want := n.SandboxAddr.String() + " from-guest"; g != want {
-			t.Errorf("the host end got %q, want %q", g, want)
-		}
-	case <-time.After(time.Minute):
-		t.Error("no connection from the guest reached the tap's address")
+	if got, want := from.String()+" "+line, n.SandboxAddr.String()+" from-guest"; got != want {
+		t.Errorf("the host end got %q, want %q", got, want)
 	}
 	return n.HostDevice
 }
