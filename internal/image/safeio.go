@@ -6,7 +6,6 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"syscall"
 
 	"github.com/isobench/isobench/internal/inputfile"
 )
@@ -25,43 +24,6 @@ func notRegular(name string, m fs.FileMode) error {
 	return &inputfile.NotRegularError{Path: name, Mode: m}
 }
 
-// openChecked opens the regular file that fi (from Stat or Lstat) describes,
-// with open, without blocking, and makes sure the descriptor is that very
-// file: a file swapped in between is refused.
-func openChecked(name string, fi fs.FileInfo, open func(flag int) (*os.File, error)) (*os.File, error) {
-	if !fi.Mode().IsRegular() {
-		return nil, notRegular(name, fi.Mode())
-	}
-	f, err := open(os.O_RDONLY | syscall.O_NONBLOCK | syscall.O_NOCTTY | syscall.O_CLOEXEC)
-	if err != nil {
-		return nil, err
-	}
-	st, err := f.Stat()
-	if err != nil {
-		f.Close()
-		return nil, err
-	}
-	if !st.Mode().IsRegular() {
-		f.Close()
-		return nil, notRegular(name, st.Mode())
-	}
-	if !os.SameFile(fi, st) {
-		f.Close()
-		return nil, fmt.Errorf("%s changed while it was being opened", name)
-	}
-	return f, nil
-}
-
-// openRegularPath opens a file the user named, following symbolic links
-// (the user chose the path), but only when it ends at a regular file.
-func openRegularPath(name string) (*os.File, error) {
-	fi, err := os.Stat(name)
-	if err != nil {
-		return nil, err
-	}
-	return openChecked(name, fi, func(flag int) (*os.File, error) { return os.OpenFile(name, flag, 0) })
-}
-
 // openInRoot opens the regular file name inside root. A symbolic link is
 // refused: the files of an image layout are the layout's own, never a
 // way to some other file.
@@ -70,7 +32,7 @@ func openInRoot(root *os.Root, name string) (*os.File, error) {
 	if err != nil {
 		return nil, err
 	}
-	return openChecked(name, fi, func(flag int) (*os.File, error) { return root.OpenFile(name, flag, 0) })
+	return inputfile.OpenChecked(name, fi, func(flag int) (*os.File, error) { return root.OpenFile(name, flag, 0) })
 }
 
 // errTooLarge says a file is over its size limit.

@@ -9,6 +9,8 @@ import (
 	"os"
 	"path"
 	"strings"
+
+	"github.com/isobench/isobench/internal/inputfile"
 )
 
 // store holds the files of an image in one of the formats Import reads:
@@ -116,7 +118,7 @@ const maxArchiveEntries = 1_000_000
 // to check (which may refuse it), and the entries named in keep are read
 // (each bounded by maxImageJSON).
 func openTarStore(file string, check func(hdr *tar.Header) error, keep ...string) (*tarStore, error) {
-	f, err := openRegularPath(file)
+	f, err := inputfile.Open(file)
 	if err != nil {
 		return nil, err
 	}

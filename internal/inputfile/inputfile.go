@@ -81,23 +81,42 @@ func CheckIfExists(path string) error {
 // Open opens path for reading if it names a regular file: it is checked
 // before it is opened (Check), opened without blocking (O_NONBLOCK, which
 // a FIFO swapped in meanwhile would otherwise block on, and which does
-// nothing to a regular file's reads), and its descriptor checked again.
+// nothing to a regular file's reads), and its descriptor checked again
+// (OpenChecked).
 func Open(path string) (*os.File, error) {
-	if err := Check(path); err != nil {
-		return nil, err
-	}
-	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK|syscall.O_NOCTTY, 0)
+	fi, err := os.Stat(path)
 	if err != nil {
 		return nil, err
 	}
-	fi, err := f.Stat()
-	if err != nil {
-		f.Close()
-		return nil, err
-	}
+	return OpenChecked(path, fi, func(flag int) (*os.File, error) { return os.OpenFile(path, flag, 0) })
+}
+
+// OpenChecked opens, with open and the flags it is given (read-only,
+// without blocking, no controlling terminal, close-on-exec), the regular
+// file that fi (from Stat, or Lstat where a link must not be followed)
+// describes, and makes sure the descriptor is that very file: something
+// other than a regular file is a *NotRegularError, and a file swapped in
+// between is refused. open lets a caller open within an os.Root.
+func OpenChecked(name string, fi fs.FileInfo, open func(flag int) (*os.File, error)) (*os.File, error) {
 	if !fi.Mode().IsRegular() {
+		return nil, &NotRegularError{Path: name, Mode: fi.Mode()}
+	}
+	f, err := open(os.O_RDONLY | syscall.O_NONBLOCK | syscall.O_NOCTTY | syscall.O_CLOEXEC)
+	if err != nil {
+		return nil, err
+	}
+	st, err := f.Stat()
+	if err != nil {
 		f.Close()
-		return nil, &NotRegularError{Path: path, Mode: fi.Mode()}
+		return nil, err
+	}
+	if !st.Mode().IsRegular() {
+		f.Close()
+		return nil, &NotRegularError{Path: name, Mode: st.Mode()}
+	}
+	if !os.SameFile(fi, st) {
+		f.Close()
+		return nil, fmt.Errorf("%s changed while it was being opened", name)
 	}
 	return f, nil
 }
