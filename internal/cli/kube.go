@@ -6,9 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -17,9 +15,6 @@ import (
 	"github.com/isobench/isobench/internal/driver"
 	"github.com/isobench/isobench/internal/image"
 	"github.com/isobench/isobench/internal/kube"
-	"github.com/isobench/isobench/internal/plan"
-	"github.com/isobench/isobench/internal/result"
-	"github.com/isobench/isobench/internal/runner"
 )
 
 // onKubernetes is the value of --on that runs on a cluster.
@@ -260,65 +255,3 @@ func orText(s, def string) string {
 	}
 	return s
 }
-
-// runTrials runs the plan: with --kube-parallel N above 1, N runners at
-// once, each taking every Nth step of the plan's order (so each keeps the
-// interleaving), sharing the sink and the progress; otherwise one runner,
-// one trial at a time.
-func runTrials(ctx context.Context, r *runner.Runner, p *plan.Plan, kr *kubeRun) ([]result.Trial, error) {
-	n := 1
-	if kr != nil {
-		n = kr.parallel
-	}
-	if n <= 1 || len(p.Steps) <= 1 {
-		return r.Run(ctx, p)
-	}
-	n = min(n, len(p.Steps))
-	shards := make([][]plan.Step, n)
-	for i, st := range p.Steps {
-		shards[i%n] = append(shards[i%n], st)
-	}
-	var (
-		wg     sync.WaitGroup
-		mu     sync.Mutex
-		trials []result.Trial
-		errs   []error
-	)
-	for _, shard := range shards {
-		q := *p
-		q.Steps = shard
-		rr := *r
-		if r.Observer != nil {
-			rr.Observer = totalObserver{r.Observer, len(p.Steps)}
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			ts, err := rr.Run(ctx, &q)
-			mu.Lock()
-			defer mu.Unlock()
-			trials = append(trials, ts...)
-			if err != nil {
-				errs = append(errs, err)
-			}
-		}()
-	}
-	wg.Wait()
-	sort.Slice(trials, func(i, j int) bool { return trials[i].Seq < trials[j].Seq })
-	if len(errs) > 0 {
-		// Interrupted runners all say so; one is enough.
-		return trials, errs[0]
-	}
-	return trials, nil
-}
-
-// totalObserver reports the whole plan's size to an observer of one shard.
-type totalObserver struct {
-	o     runner.Observer
-	total int
-}
-
-func (t totalObserver) TrialStarted(st plan.Step, c result.Cell, _ int) {
-	t.o.TrialStarted(st, c, t.total)
-}
-func (t totalObserver) TrialEnded(tr result.Trial, _ int) { t.o.TrialEnded(tr, t.total) }

@@ -463,7 +463,12 @@ func (a *app) run(ctx context.Context, f runFlags, stdout, stderr io.Writer) err
 		adaptive = &runner.Adaptive{Plan: p, Workloads: wreg, Target: target, MaxTrials: maxTrials}
 		r.More = adaptive.More
 	}
-	trials, runErr := runTrials(ctx, r, p, kr)
+	// On a cluster, --kube-parallel trials may be in flight at once.
+	parallel := 1
+	if kr != nil {
+		parallel = kr.parallel
+	}
+	trials, runErr := r.RunParallel(ctx, p, parallel)
 	prog.Close()
 	if adaptive != nil {
 		if missed := adaptive.Unreached(trials); len(missed) > 0 {
