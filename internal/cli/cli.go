@@ -7,13 +7,12 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/isobench/isobench/internal/builtin"
 	"github.com/isobench/isobench/internal/driver"
 	"github.com/isobench/isobench/internal/driver/driverkit"
-	"github.com/isobench/isobench/internal/driver/vmm"
 	"github.com/isobench/isobench/internal/image"
 	"github.com/isobench/isobench/internal/inputfile"
 	"github.com/isobench/isobench/internal/store"
@@ -102,7 +101,7 @@ type app struct {
 	// kvm is the process's one KVM decision, made on first use and
 	// shared by every VM driver and doctor (driver.Env.KVM); kvmDir is
 	// the run directory it was made for.
-	kvm    *vmm.Decider
+	kvm    driver.KVMDecider
 	kvmDir string
 }
 
@@ -182,14 +181,11 @@ func (a *app) driverEnv() (driver.Env, error) {
 		env.CacheDir = cache
 	}
 	if a.kvm == nil || a.kvmDir != env.RunDir {
-		a.kvm, a.kvmDir = vmm.NewDecider(env.RunDir, kvmProbeTimeout), env.RunDir
+		a.kvm, a.kvmDir = builtin.KVM(env.RunDir), env.RunDir
 	}
 	env.KVM = a.kvm
 	return env, nil
 }
-
-// kvmProbeTimeout bounds the tiny guest that tells whether KVM runs guests.
-const kvmProbeTimeout = 5 * time.Second
 
 // storePath returns the path of the results database: --db, else the
 // default.
