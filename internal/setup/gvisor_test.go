@@ -1,6 +1,7 @@
-package cli
+package setup
 
 import (
+	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -91,5 +92,58 @@ func TestPatchedCopy(t *testing.T) {
 	bad := []gvisorPatch{{file: "pkg/b/b.go", old: "not there", new: "x", why: "test"}}
 	if _, err := patchedCopy(src, t.TempDir(), bad); err == nil || !strings.Contains(err.Error(), "pkg/b/b.go") || !strings.Contains(err.Error(), "0 times") {
 		t.Errorf("a patch that does not apply: %v", err)
+	}
+}
+
+// TestGvisorInstalled checks what Gvisor decides before it builds: a
+// directory with the stamp of this version and patches and both binaries
+// executable is left alone; anything else is a build, which a dry run only
+// names.
+func TestGvisorInstalled(t *testing.T) {
+	stamp := gvisorModule + "@" + gvisorVersion + " patches " + patchesDigest(gvisorPatches()) + "\n"
+	tests := []struct {
+		name   string
+		stamp  string // "" writes none
+		mode   os.FileMode
+		skip   string // a binary not made
+		wantOK bool
+	}{
+		{name: "built", stamp: stamp, mode: 0o755, wantOK: true},
+		{name: "no stamp", mode: 0o755},
+		{name: "other version", stamp: gvisorModule + "@v0.0.0-20240101000000-000000000000 patches " + patchesDigest(gvisorPatches()) + "\n", mode: 0o755},
+		{name: "other patches", stamp: gvisorModule + "@" + gvisorVersion + " patches 000000000000\n", mode: 0o755},
+		{name: "not executable", stamp: stamp, mode: 0o644},
+		{name: "no shim", stamp: stamp, mode: 0o755, skip: "containerd-shim-runsc-v1"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			if tc.stamp != "" {
+				if err := os.WriteFile(filepath.Join(dir, "VERSION"), []byte(tc.stamp), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for _, b := range gvisorBinaries {
+				if b[0] == tc.skip {
+					continue
+				}
+				if err := os.WriteFile(filepath.Join(dir, b[0]), []byte("#!/bin/sh\n"), tc.mode); err != nil {
+					t.Fatal(err)
+				}
+			}
+			var out strings.Builder
+			// No cache directory: a build would fail, so a dry run must not start one.
+			if err := Gvisor(context.Background(), &out, GvisorOptions{Dir: dir, DryRun: true}); err != nil {
+				t.Fatal(err)
+			}
+			want := "ok       gvisor           " + gvisorVersion + " in " + dir + "\n"
+			if !tc.wantOK {
+				want = "missing  gvisor           runsc and containerd-shim-runsc-v1 " + gvisorVersion + ", built from its Go module into " + dir + "\n" +
+					"would build " + gvisorModule + "@" + gvisorVersion + " with the Go toolchain\n"
+			}
+			if out.String() != want {
+				t.Errorf("got\n%s\nwant\n%s", out.String(), want)
+			}
+		})
 	}
 }

@@ -1,4 +1,4 @@
-package cli
+package setup
 
 import (
 	"bytes"
@@ -63,11 +63,30 @@ var gvisorBinaries = [][2]string{
 	{"containerd-shim-runsc-v1", "./shim"},
 }
 
-// setupGvisor builds runsc and containerd-shim-runsc-v1 at gvisorVersion
-// into oci.BuiltRunscDir (or dir), unless they are there already.
-func (a *app) setupGvisor(ctx context.Context, w io.Writer, dir string, dryRun bool) error {
+// GvisorDir is where Gvisor installs what it builds unless told otherwise:
+// the directory whose runsc the runsc runtime runs before any in PATH.
+const GvisorDir = oci.BuiltRunscDir
+
+// GvisorOptions says where Gvisor builds and installs.
+type GvisorOptions struct {
+	// Dir is where runsc and containerd-shim-runsc-v1 go; "" is GvisorDir.
+	Dir string
+	// CacheDir holds the build directory (gvisor-build/VERSION-PATCHES):
+	// the patched copy of the module, reused by a later build.
+	CacheDir string
+	// DryRun prints what would be built, and builds nothing.
+	DryRun bool
+	// Getenv finds GOROOT when no go command is in PATH.
+	Getenv func(string) string
+}
+
+// Gvisor builds runsc and containerd-shim-runsc-v1 at gvisorVersion into
+// o.Dir, unless they are there already, printing to w what it finds and
+// does.
+func Gvisor(ctx context.Context, w io.Writer, o GvisorOptions) error {
+	dir, dryRun := o.Dir, o.DryRun
 	if dir == "" {
-		dir = oci.BuiltRunscDir
+		dir = GvisorDir
 	}
 	stamp := filepath.Join(dir, "VERSION")
 	want := gvisorModule + "@" + gvisorVersion + " patches " + patchesDigest(gvisorPatches()) + "\n"
@@ -80,15 +99,14 @@ func (a *app) setupGvisor(ctx context.Context, w io.Writer, dir string, dryRun b
 		fmt.Fprintf(w, "would build %s@%s with the Go toolchain\n", gvisorModule, gvisorVersion)
 		return nil
 	}
-	goBin, err := findGo(a.env.Getenv)
+	goBin, err := findGo(o.Getenv)
 	if err != nil {
 		return err
 	}
-	cache, err := a.cache()
-	if err != nil {
-		return err
+	if o.CacheDir == "" {
+		return errors.New("building gVisor: no cache directory for the build")
 	}
-	build := filepath.Join(cache, "gvisor-build", gvisorVersion+"-"+patchesDigest(gvisorPatches()))
+	build := filepath.Join(o.CacheDir, "gvisor-build", gvisorVersion+"-"+patchesDigest(gvisorPatches()))
 	if err := os.MkdirAll(build, 0o755); err != nil {
 		return fmt.Errorf("gvisor build directory: %w", err)
 	}
@@ -160,7 +178,11 @@ func findGo(getenv func(string) string) (string, error) {
 	if p, err := exec.LookPath("go"); err == nil {
 		return p, nil
 	}
-	for _, p := range []string{filepath.Join(getenv("GOROOT"), "bin", "go"), "/usr/local/go/bin/go"} {
+	var candidates []string
+	if getenv != nil {
+		candidates = append(candidates, filepath.Join(getenv("GOROOT"), "bin", "go"))
+	}
+	for _, p := range append(candidates, "/usr/local/go/bin/go") {
 		if st, err := os.Stat(p); err == nil && !st.IsDir() && st.Mode()&0o111 != 0 {
 			return p, nil
 		}
@@ -231,6 +253,13 @@ func patchedCopy(src, build string, patches []gvisorPatch) (string, error) {
 	return dst, nil
 }
 
+// firstLine returns the first line of s, clipped to 200 bytes.
+func firstLine(s string) string {
+	line, _, _ := strings.Cut(s, "\n")
+	return clipText(line, 200)
+}
+
+// tail returns the last n bytes of s.
 func tail(s string, n int) string {
 	if len(s) > n {
 		return "…" + s[len(s)-n:]

@@ -1,4 +1,4 @@
-package cli
+package setup
 
 import (
 	"bufio"
@@ -19,10 +19,6 @@ import (
 // source that reuses the mirror, keys and components of the distribution's
 // own source — never a host name of its own — and installs those packages
 // with `apt-get install -t <codename>-backports`.
-
-// suiteBackports marks a component installed from the distribution's
-// backports suite.
-const suiteBackports = "backports"
 
 // backportsSourceName is the file setup writes under sources.list.d; the
 // extension (.sources or .list) follows the format of the source it copies.
