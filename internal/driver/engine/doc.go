@@ -29,13 +29,18 @@
 // --ip-masq=false --ip-forward=false), its default bridge network on a
 // bridge isobench makes (--bridge, see Networks below), in containerd
 // namespaces of its own, with a daemon.json that registers every known OCI
-// runtime installed here: runsc with runtimeArgs ["--network=none"], crun
+// runtime installed here: runsc (the binary the runsc driver runs: the one
+// setup --gvisor built, where it exists; an older runsc than that one gets
+// runtimeArgs ["--network=none"], without which it starts no container,
+// and so no network), crun
 // (on a hybrid cgroup host through a wrapper that runs it in a private
 // mount namespace without the cgroup2 mounts, which crun cannot handle),
 // youki. Podman's compatible API ignores the runtime a container asks for,
 // so each Podman runtime gets a private `podman --runtime R system
 // service` of its own (KEY podman-R), with runsc's flags as
-// --runtime-flag; containers live in the host's Podman storage, so that
+// --runtime-flag (runsc always with --network=none: a Podman container
+// without a network has a namespace whose lo is down, which runsc cannot
+// take); containers live in the host's Podman storage, so that
 // `podman ps -a` shows them while they exist.
 //
 // Every driver value that uses a private daemon holds a use of it: a file

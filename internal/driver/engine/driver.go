@@ -334,6 +334,7 @@ func (d *Driver) socketProblem(err error, notRoot bool) error {
 type servicePlan struct {
 	name    string   // the runtime's name
 	args    []string // its flags (--runtime-flag)
+	path    string   // its binary when isobench chose it, "" for Podman's
 	wrapper *wrapper // the wrapper run instead of it, if any
 }
 
@@ -377,10 +378,14 @@ func (d *Driver) daemonSpec(ctx context.Context, wrappers map[string]wrapper) (d
 			},
 		}, servicePlan{}, nil
 	case "podman":
-		if r, ok := lookupRuntime(d.variant); ok {
-			if _, err := exec.LookPath(r.name); err != nil {
-				return daemonSpec{}, servicePlan{}, notInstalled(d.Name(), r)
+		known, isKnown := lookupRuntime(d.variant)
+		var knownPath string
+		if isKnown {
+			p, err := runtimeBinary(known.name)
+			if err != nil {
+				return daemonSpec{}, servicePlan{}, notInstalled(d.Name(), known)
 			}
+			knownPath = p
 		}
 		plan := servicePlan{name: d.variant}
 		if plan.name == "" {
@@ -391,14 +396,26 @@ func (d *Driver) daemonSpec(ctx context.Context, wrappers map[string]wrapper) (d
 			plan.name = name
 		}
 		runtime := plan.name
+		if knownPath != "" && plan.name == known.name {
+			// The binary the direct driver runs (runsc: the one
+			// setup --gvisor built, where it exists).
+			runtime, plan.path = knownPath, knownPath
+		}
 		if w, ok := wrappers[plan.name]; ok {
 			plan.wrapper = &w
 			runtime = w.path
 		}
 		args := []string{"--log-level=warn", "--runtime", runtime}
 		if r, ok := lookupRuntime(plan.name); ok {
-			plan.args = r.args
-			for _, a := range r.args {
+			plan.args = runtimeArgs(r, runtime)
+			if r.name == "runsc" && flagValue(plan.args, "network") == "" {
+				// A Podman container without a network gets a namespace
+				// whose lo is down: runsc takes no interface from it, and
+				// its sandbox would have no loopback. Service flags hold
+				// for every container, so podman:runsc has no network.
+				plan.args = append(plan.args, "--network=none")
+			}
+			for _, a := range plan.args {
 				args = append(args, "--runtime-flag", strings.TrimLeft(a, "-"))
 			}
 		}
@@ -445,6 +462,8 @@ func (d *Driver) serviceRuntime(ctx context.Context, c *conn, plan servicePlan) 
 	rc := runtimeChoice{name: plan.name, oci: plan.name, args: plan.args}
 	if plan.wrapper != nil {
 		rc.path, rc.binary, rc.workaround = plan.wrapper.path, plan.wrapper.binary, plan.wrapper.workaround
+	} else if plan.path != "" {
+		rc.path, rc.binary = plan.path, plan.path
 	} else {
 		r := c.info.Runtimes[plan.name]
 		bin, err := findBinary(r.Path, plan.name)

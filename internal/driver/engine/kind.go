@@ -69,9 +69,8 @@ func knownRuntimes() []ociRuntime {
 	return []ociRuntime{
 		{name: "runc", pkg: "runc", isolation: driver.IsolationContainer},
 		{name: "crun", pkg: "crun", isolation: driver.IsolationContainer},
-		// Without --network=none runsc wants a network namespace with
-		// interfaces to take over; isobench sandboxes have none.
-		{name: "runsc", pkg: "runsc", isolation: driver.IsolationUserKernel, args: []string{"--network=none"}},
+		// Its flags depend on the binary: see runtimeArgs.
+		{name: "runsc", pkg: "runsc", isolation: driver.IsolationUserKernel},
 		{name: "youki", isolation: driver.IsolationContainer},
 	}
 }

@@ -20,11 +20,11 @@ var _ driver.Networker = (*instance)(nil)
 
 // networkRefusal says why the driver's containers cannot have a network
 // link to the host, "" when they can: runsc registered with
-// --network=none (as a private daemon registers it) gives its sandbox
-// none whatever the engine attaches.
+// --network=none (as a private daemon registers an old runsc, and runsc
+// under Podman) gives its sandbox none whatever the engine attaches.
 func networkRefusal(rt runtimeChoice) string {
 	if rt.oci == "runsc" && flagValue(rt.args, "network") == "none" {
-		return "runsc runs with --network=none under this daemon, so its sandboxes have no network"
+		return "runsc runs with --network=none under this daemon, so its sandboxes have no network (under Docker, a runsc older than the one isobench setup --gvisor builds; under Podman, always: a container without a network gets a namespace whose lo is down, which runsc cannot take)"
 	}
 	return ""
 }

@@ -220,3 +220,57 @@ func TestUserFile(t *testing.T) {
 		t.Errorf("parseUserFile(userFile) = %v, %v", id, ok)
 	}
 }
+
+// TestRunscDate reads the release date in the version lines of the runsc
+// builds seen: Debian's, gVisor's releases, and a build from its Go module.
+func TestRunscDate(t *testing.T) {
+	for _, tc := range []struct {
+		line string
+		want int
+	}{
+		{"runsc version 0.0~20221219.0", 20221219},
+		{"runsc version release-20240513.0", 20240513},
+		{"runsc version v0.0.0-20251011013117-af7a19336e55", 20251011},
+		{"runsc version 9920251011", 0},
+		{"runsc version 20251399.0", 0},
+		{"runsc version", 0},
+		{"", 0},
+	} {
+		if got := runscDate(tc.line); got != tc.want {
+			t.Errorf("runscDate(%q) = %d, want %d", tc.line, got, tc.want)
+		}
+	}
+}
+
+// TestRuntimeArgs checks the flags a private daemon gives runsc: a runsc
+// as old as Debian's runs with --network=none, one at least as new as
+// runscNetworkSince without; other runtimes get their own flags only.
+func TestRuntimeArgs(t *testing.T) {
+	dir := t.TempDir()
+	fake := func(name, version string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte("#!/bin/sh\necho '"+version+"'\n"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	runsc, _ := lookupRuntime("runsc")
+	runc, _ := lookupRuntime("runc")
+	for _, tc := range []struct {
+		name string
+		r    ociRuntime
+		path string
+		want string
+	}{
+		{"old runsc", runsc, fake("old", "runsc version 0.0~20221219.0"), "--network=none"},
+		{"new runsc", runsc, fake("new", "runsc version v0.0.0-20251011013117-af7a19336e55"), ""},
+		{"unreadable runsc", runsc, fake("odd", "runsc, built by hand"), "--network=none"},
+		{"runc", runc, fake("runc", "runc version 1.1.5"), ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := strings.Join(runtimeArgs(tc.r, tc.path), " "); got != tc.want {
+				t.Errorf("runtimeArgs = %q, want %q", got, tc.want)
+			}
+		})
+	}
+}

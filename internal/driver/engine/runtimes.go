@@ -8,10 +8,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/isobench/isobench/internal/driver"
+	"github.com/isobench/isobench/internal/driver/oci"
 )
 
 // wrapper is a small script the driver writes so that an engine runs an
@@ -90,11 +93,11 @@ func dockerRuntimeConfig(wrappers map[string]wrapper) ([]byte, error) {
 			runtimes[r.name] = rt{Path: w.path, Args: r.args}
 			continue
 		}
-		p, err := exec.LookPath(r.name)
+		p, err := runtimeBinary(r.name)
 		if err != nil {
 			continue
 		}
-		runtimes[r.name] = rt{Path: abs(p), Args: r.args}
+		runtimes[r.name] = rt{Path: p, Args: runtimeArgs(r, p)}
 	}
 	return json.MarshalIndent(map[string]any{"runtimes": runtimes}, "", "  ")
 }
@@ -210,3 +213,59 @@ func notInstalled(what string, r ociRuntime) error {
 	}
 	return driver.NotSupported(what, "%s is not installed (not in PATH)", r.name)
 }
+
+// runtimeBinary finds the binary of a known runtime that a private daemon
+// registers: the one the direct driver of that runtime runs (for runsc,
+// the one `isobench setup --gvisor` built, where it exists), so that
+// docker:runsc and runsc measure the same binary.
+func runtimeBinary(name string) (string, error) {
+	p, err := exec.LookPath(oci.Binary(name))
+	if err != nil {
+		return "", err
+	}
+	return abs(p), nil
+}
+
+// runscNetworkSince is the date (YYYYMMDD) of the oldest runsc release
+// seen to start in the network namespace an engine gives a container
+// (Docker 20.10 passes it without a path): the gVisor that `isobench
+// setup --gvisor` builds does; the 2022 runsc Debian packages fails
+// every container, with or without a network, with "cannot run with
+// network enabled in root network namespace" unless it runs with
+// --network=none.
+const runscNetworkSince = 20251011
+
+// runtimeArgs returns the flags a private daemon gives every sandbox of a
+// known runtime, whose binary is at path: runsc older than
+// runscNetworkSince (or of a version it cannot read) runs with
+// --network=none, so that its sandboxes start, without a network.
+func runtimeArgs(r ociRuntime, path string) []string {
+	if r.name != "runsc" {
+		return r.args
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if d := runscDate(runtimeVersion(ctx, path)); d >= runscNetworkSince {
+		return r.args
+	}
+	return append(append([]string(nil), r.args...), "--network=none")
+}
+
+// runscDate reads the release date (YYYYMMDD) in runsc's version line:
+// "runsc version release-20240513.0", "runsc version 0.0~20221219.0",
+// "runsc version v0.0.0-20251011013117-af7a19336e55"; 0 when it has none.
+func runscDate(version string) int {
+	m := runscDateRE.FindStringSubmatch(version)
+	if m == nil {
+		return 0
+	}
+	d, err := strconv.Atoi(m[1])
+	if err != nil {
+		return 0
+	}
+	return d
+}
+
+// runscDateRE finds the first date of the form 20YYMMDD in a version
+// line, not inside a longer run of digits' middle.
+var runscDateRE = regexp.MustCompile(`(?:^|[^0-9])(20[0-9]{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12][0-9]|3[01]))`)
