@@ -286,12 +286,12 @@ func (a *app) run(ctx context.Context, f runFlags, stdout, stderr io.Writer) err
 	if suite, err = grantSuite(suite, wreg, f.grants()); err != nil {
 		return withStatus(ExitUsage, err)
 	}
-	var resumed *resumeState
+	var resumed *plan.Resume
 	if f.resume != "" {
 		if resumed, err = a.loadResume(ctx, f); err != nil {
 			return err
 		}
-		suite = resumed.suite
+		suite = resumed.Suite
 	}
 	if suite.Seed == 0 {
 		if suite.Seed, err = randomSeed(); err != nil {
@@ -366,7 +366,7 @@ func (a *app) run(ctx context.Context, f runFlags, stdout, stderr io.Writer) err
 		Baseline: suite.Baseline,
 	}
 	if resumed != nil {
-		run = resumed.run
+		run = resumed.Run
 	}
 
 	// Probe every runtime; keep those that work, say why the others do not.
@@ -418,7 +418,7 @@ func (a *app) run(ctx context.Context, f runFlags, stdout, stderr io.Writer) err
 		// of cells its plan has (first, every runtime it named); those
 		// of runtimes that cannot run now were skipped above, with the
 		// reason, and the rest goes on.
-		if p.Steps, err = resumed.remaining(first, p); err != nil {
+		if p.Steps, err = resumed.Remaining(first, p); err != nil {
 			return err
 		}
 	}
@@ -428,7 +428,7 @@ func (a *app) run(ctx context.Context, f runFlags, stdout, stderr io.Writer) err
 		return err
 	}
 	if resumed != nil {
-		fmt.Fprintf(stderr, "resuming run %s: %d trials still to run, numbered from %d\n", run.ID, len(p.Steps), resumed.done.NextSeq)
+		fmt.Fprintf(stderr, "resuming run %s: %d trials still to run, numbered from %d\n", run.ID, len(p.Steps), resumed.Done.NextSeq)
 	}
 	fmt.Fprintf(stderr, "run %s: %d runtimes × %d workloads, %d trials + %d warm-up each, %s order, seed %d\n",
 		run.ID, len(usable), len(suite.Workloads), p.Suite.Trials, p.Suite.Warmups, p.Suite.Order, suite.Seed)
@@ -480,7 +480,7 @@ func (a *app) run(ctx context.Context, f runFlags, stdout, stderr io.Writer) err
 			fmt.Fprintf(stderr, "every cell reached ±%s\n", report.PercentText(target))
 		}
 	}
-	run.Trials = resumed.allTrials(trials)
+	run.Trials = resumed.AllTrials(trials)
 	run.Ended = time.Now()
 	run.Status = result.RunFinished
 	if runErr != nil {

@@ -193,17 +193,6 @@ func (a *app) removeRuns(ctx context.Context, w io.Writer, refs []string, force 
 	return nil
 }
 
-// resumeState is a stored run being resumed: what it planned and which of
-// its trials are done.
-type resumeState struct {
-	run    *result.Run
-	trials []result.Trial // the stored trials
-	suite  plan.Suite
-	done   store.Done
-	// before are the runtimes as the run recorded them before the resume.
-	before []result.Runtime
-}
-
 // resumeConflicts are the run flags that say what to run; a resumed run
 // runs what it planned, so none of them may be given with --resume.
 func resumeConflicts() []string {
@@ -212,7 +201,7 @@ func resumeConflicts() []string {
 }
 
 // loadResume reads the stored run to resume and its plan.
-func (a *app) loadResume(ctx context.Context, f runFlags) (*resumeState, error) {
+func (a *app) loadResume(ctx context.Context, f runFlags) (*plan.Resume, error) {
 	if f.changed != nil {
 		for _, name := range resumeConflicts() {
 			if f.changed(name) {
@@ -233,68 +222,21 @@ func (a *app) loadResume(ctx context.Context, f runFlags) (*resumeState, error) 
 	if err != nil {
 		return nil, err
 	}
-	s := &resumeState{run: run, trials: run.Trials, before: run.Runtimes}
-	if err := json.Unmarshal([]byte(run.Suite), &s.suite); err != nil || len(s.suite.Runtimes) == 0 {
-		return nil, fmt.Errorf("run %s cannot be resumed: its stored suite is unreadable (%v)", id, err)
-	}
-	if s.done, err = db.DoneTrials(ctx, id); err != nil {
+	r, err := plan.ResumeRun(run)
+	if err != nil {
 		return nil, err
 	}
-	// The run's record is rebuilt as the resumed run probes its runtimes;
-	// runtimes it skipped from the start stay skipped with their reason.
-	run.Trials, run.Runtimes = nil, nil
-	var kept []result.Skip
-	for _, sk := range run.Skipped {
-		if sk.Workload == "" && !contains(s.suite.Runtimes, sk.Runtime) {
-			kept = append(kept, sk)
-		}
+	if r.Done, err = db.DoneTrials(ctx, id); err != nil {
+		return nil, err
 	}
-	run.Skipped = kept
-	return s, nil
-}
-
-// remaining returns the steps of p the run still lacks, numbered on from
-// the run's last stored trial. It fails when stored trials belong to cells
-// that all, the plan of every runtime the run named, does not have (the
-// workloads changed since the run started); cells of all that p leaves out
-// (a runtime that cannot run now) keep their trials and get no more.
-func (s *resumeState) remaining(all, p *plan.Plan) ([]plan.Step, error) {
-	cells := map[string]bool{}
-	for _, c := range all.Cells {
-		cells[c.Key()] = true
-	}
-	for k := range s.done.Keys {
-		if !cells[k.Cell] {
-			return nil, fmt.Errorf("run %s cannot be resumed by this isobench: its stored trials are of cell %s, which the plan re-made from its suite does not have (did the workloads change?)", s.run.ID, k.Cell)
-		}
-	}
-	var out []plan.Step
-	seq := s.done.NextSeq
-	for _, st := range p.Steps {
-		c := p.Cells[st.Cell]
-		if s.done.Keys[store.TrialKey{Cell: c.Key(), Warmup: st.Warmup, Index: st.Index}] {
-			continue
-		}
-		st.Seq = seq
-		seq++
-		out = append(out, st)
-	}
-	return out, nil
-}
-
-// allTrials returns the stored trials followed by those of this session.
-func (s *resumeState) allTrials(trials []result.Trial) []result.Trial {
-	if s == nil {
-		return trials
-	}
-	return append(append([]result.Trial(nil), s.trials...), trials...)
+	return r, nil
 }
 
 // recordRun stores a new run with its environment, or, for a resumed run,
 // marks it running again with the runtimes as probed now, noting every
 // version that changed since the run started.
 // info is the host as captured before the run built or probed anything.
-func (a *app) recordRun(ctx context.Context, db *store.Store, run *result.Run, img *image.Image, resumed *resumeState, info hostinfo.Info, w io.Writer) error {
+func (a *app) recordRun(ctx context.Context, db *store.Store, run *result.Run, img *image.Image, resumed *plan.Resume, info hostinfo.Info, w io.Writer) error {
 	info.AddTools(img.ID, img.Manifest.Source, img.Manifest.Tools)
 	owner := ""
 	if me, err := driverkit.Self(); err == nil {
@@ -313,25 +255,11 @@ func (a *app) recordRun(ctx context.Context, db *store.Store, run *result.Run, i
 		}
 		return nil
 	}
-	for _, c := range envChanges(hostinfo.FromEnv(run.Env), info) {
+	for _, c := range resumed.EnvChanges(info) {
 		fmt.Fprintf(w, "warning: since the run started, %s\n", c)
 	}
-	now := map[string]int{}
-	for i, rt := range run.Runtimes {
-		now[rt.Name] = i
-	}
-	for _, old := range resumed.before {
-		i, ok := now[old.Name]
-		if !ok {
-			// Not usable now: keep what the run knew of it.
-			run.Runtimes = append(run.Runtimes, old)
-			continue
-		}
-		if cur := &run.Runtimes[i]; cur.Version != old.Version {
-			note := fmt.Sprintf("version changed when the run was resumed: %s before, %s after", orNone(old.Version), orNone(cur.Version))
-			fmt.Fprintf(w, "warning: %s: %s\n", cur.Name, note)
-			cur.Warnings = append(cur.Warnings, note)
-		}
+	for _, note := range resumed.MergeRuntimes() {
+		fmt.Fprintf(w, "warning: %s\n", note)
 	}
 	run.Status, run.Ended = result.RunRunning, time.Time{}
 	if owner != "" {
@@ -344,33 +272,6 @@ func (a *app) recordRun(ctx context.Context, db *store.Store, run *result.Run, i
 		return fmt.Errorf("recording the resumed run: %w", err)
 	}
 	return nil
-}
-
-// envChanges lists the facts of the environment that differ between two
-// captures, in words.
-func envChanges(before, now hostinfo.Info) []string {
-	var out []string
-	cmp := func(what, a, b string) {
-		if a != b {
-			out = append(out, fmt.Sprintf("the %s changed: %s before, %s now", what, orNone(a), orNone(b)))
-		}
-	}
-	cmp("kernel", before.Kernel, now.Kernel)
-	cmp("operating system", before.OS, now.OS)
-	cmp("CPU model", before.CPUModel, now.CPUModel)
-	cmp("CPU count", fmt.Sprint(before.CPUs), fmt.Sprint(now.CPUs))
-	cmp("workload image", before.Image, now.Image)
-	for name, v := range before.Tools {
-		cmp(name+" version", v, now.Tools[name])
-	}
-	return out
-}
-
-func orNone(s string) string {
-	if s == "" {
-		return "none"
-	}
-	return s
 }
 
 // writeReport writes a run's report to a file, in the format its extension
