@@ -11,7 +11,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -21,6 +20,7 @@ import (
 	"github.com/isobench/isobench/internal/driver/host"
 	"github.com/isobench/isobench/internal/hostinfo"
 	"github.com/isobench/isobench/internal/plan"
+	"github.com/isobench/isobench/internal/progress"
 	"github.com/isobench/isobench/internal/report"
 	"github.com/isobench/isobench/internal/result"
 	"github.com/isobench/isobench/internal/runner"
@@ -165,34 +165,8 @@ func randomSeed() (int64, error) {
 	return n.Int64() + 1, nil
 }
 
-// probeAll probes the named runtimes at once, each bounded by timeout.
-func probeAll(ctx context.Context, reg *driver.Registry, denv driver.Env, names []string, timeout time.Duration) []probed {
-	out := make([]probed, len(names))
-	var wg sync.WaitGroup
-	for i, name := range names {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			out[i] = probeOne(ctx, reg, denv, name, timeout)
-		}()
-	}
-	wg.Wait()
-	return out
-}
-
-// closeDrivers ends what the probed drivers hold beyond their sandboxes
-// (a private engine daemon they started), once nothing uses them.
-func closeDrivers(ps []probed, w io.Writer) {
-	for _, p := range ps {
-		if p.driver == nil {
-			continue
-		}
-		if err := driver.CloseDriver(p.driver); err != nil {
-			fmt.Fprintf(w, "closing %s: %v\n", p.name, err)
-		}
-	}
-}
-
+// probed, probeAll and closeDrivers are doctor's view of
+// runner.ProbeAll and runner.CloseDrivers.
 type probed struct {
 	name   string
 	driver driver.Driver
@@ -200,21 +174,22 @@ type probed struct {
 	err    error
 }
 
-func probeOne(ctx context.Context, reg *driver.Registry, denv driver.Env, name string, timeout time.Duration) probed {
-	p := probed{name: name}
-	d, err := reg.New(denv, name)
-	if err != nil {
-		p.err = err
-		return p
+func probeAll(ctx context.Context, reg *driver.Registry, denv driver.Env, names []string, timeout time.Duration) []probed {
+	var out []probed
+	for _, p := range runner.ProbeAll(ctx, reg, denv, names, timeout) {
+		out = append(out, probed{name: p.Name, driver: p.Driver, info: p.Info, err: p.Err})
 	}
-	p.driver = d
-	pctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	p.info, p.err = d.Probe(pctx)
-	if p.err == nil && p.info.Name == "" {
-		p.info.Name = name
+	return out
+}
+
+func closeDrivers(ps []probed, w io.Writer) {
+	probes := make([]runner.Probe, 0, len(ps))
+	for _, p := range ps {
+		probes = append(probes, runner.Probe{Name: p.name, Driver: p.driver})
 	}
-	return p
+	if err := runner.CloseDrivers(probes); err != nil {
+		fmt.Fprintln(w, err)
+	}
 }
 
 func (a *app) run(ctx context.Context, f runFlags, stdout, stderr io.Writer) error {
@@ -371,29 +346,23 @@ func (a *app) run(ctx context.Context, f runFlags, stdout, stderr io.Writer) err
 
 	// Probe every runtime; keep those that work, say why the others do not.
 	fmt.Fprintf(stderr, "probing %s ...\n", strings.Join(names, ", "))
-	runtimes := map[string]runner.Runtime{}
-	var usable []string
-	probes := probeAll(ctx, dreg, denv, names, 90*time.Second)
-	defer closeDrivers(probes, stderr)
-	for _, p := range probes {
-		if p.err != nil {
-			reason := p.err.Error()
-			run.Skipped = append(run.Skipped, result.Skip{Runtime: p.name, Reason: reason})
-			fmt.Fprintf(stderr, "skipping %s: %s\n", p.name, reason)
-			continue
+	probes := runner.ProbeAll(ctx, dreg, denv, names, 90*time.Second)
+	defer func() {
+		if err := runner.CloseDrivers(probes); err != nil {
+			fmt.Fprintln(stderr, err)
 		}
-		runtimes[p.name] = runner.Runtime{Driver: p.driver, Info: p.info, Options: runtimeOptions(suite, p.name)}
-		usable = append(usable, p.name)
-		run.Runtimes = append(run.Runtimes, result.Runtime{
-			Name: p.name, Version: p.info.Version, Isolation: p.info.Isolation,
-			Features: p.info.Features, Warnings: p.info.Warnings,
-		})
+	}()
+	usable := runner.UsableOf(probes, suite)
+	for _, sk := range usable.Skipped {
+		fmt.Fprintf(stderr, "skipping %s: %s\n", sk.Runtime, sk.Reason)
 	}
-	if len(usable) == 0 {
+	run.Skipped = append(run.Skipped, usable.Skipped...)
+	run.Runtimes = append(run.Runtimes, usable.Records...)
+	if len(usable.Names) == 0 {
 		return errors.New("no runtime works here (see the reasons above, or run isobench doctor)")
 	}
-	suite.Runtimes = usable
-	if !contains(usable, suite.Baseline) {
+	suite.Runtimes = usable.Names
+	if !contains(usable.Names, suite.Baseline) {
 		fmt.Fprintf(stderr, "note: baseline %s is not in this run; no ratios will be shown\n", suite.Baseline)
 	}
 	p, err := plan.Expand(suite, wreg)
@@ -401,18 +370,11 @@ func (a *app) run(ctx context.Context, f runFlags, stdout, stderr io.Writer) err
 		return withStatus(ExitUsage, err)
 	}
 	// Leave out cells the workload cannot run on that runtime.
-	skipCell := map[int]string{}
-	for i, c := range p.Cells {
-		w, _ := wreg.Get(c.Workload)
-		if err := w.Check(runtimes[c.Runtime].Info, c.Params); err != nil {
-			if errors.Is(err, driver.ErrNotSupported) {
-				skipCell[i] = err.Error()
-				run.Skipped = append(run.Skipped, result.Skip{Runtime: c.Runtime, Workload: c.Workload, Reason: err.Error()})
-				continue
-			}
-			return withStatus(ExitUsage, fmt.Errorf("workload %s: %w", c.Workload, err))
-		}
+	skipCell, skipped, err := runner.CheckCells(p, wreg, usable.Runtimes)
+	if err != nil {
+		return withStatus(ExitUsage, err)
 	}
+	run.Skipped = append(run.Skipped, skipped...)
 	if resumed != nil {
 		// Before the run is marked running again: stored trials must be
 		// of cells its plan has (first, every runtime it named); those
@@ -431,18 +393,18 @@ func (a *app) run(ctx context.Context, f runFlags, stdout, stderr io.Writer) err
 		fmt.Fprintf(stderr, "resuming run %s: %d trials still to run, numbered from %d\n", run.ID, len(p.Steps), resumed.Done.NextSeq)
 	}
 	fmt.Fprintf(stderr, "run %s: %d runtimes × %d workloads, %d trials + %d warm-up each, %s order, seed %d\n",
-		run.ID, len(usable), len(suite.Workloads), p.Suite.Trials, p.Suite.Warmups, p.Suite.Order, suite.Seed)
+		run.ID, len(usable.Names), len(suite.Workloads), p.Suite.Trials, p.Suite.Warmups, p.Suite.Order, suite.Seed)
 
 	sink := &storeSink{db: db, runID: run.ID}
-	prog := newProgress(stderr, p, func(st plan.Step) bool {
+	prog := progress.New(stderr, p, func(st plan.Step) bool {
 		_, skip := skipCell[st.Cell]
 		return skip
-	}, isTerminal(stderr))
+	}, progress.IsTerminal(stderr))
 	defer prog.Close()
 	r := &runner.Runner{
 		RunID:     run.ID,
 		Image:     img,
-		Runtimes:  runtimes,
+		Runtimes:  usable.Runtimes,
 		Workloads: wreg,
 		Sink:      sink,
 		Observer:  prog,

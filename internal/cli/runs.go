@@ -16,6 +16,7 @@ import (
 	"github.com/isobench/isobench/internal/hostinfo"
 	"github.com/isobench/isobench/internal/image"
 	"github.com/isobench/isobench/internal/plan"
+	"github.com/isobench/isobench/internal/progress"
 	"github.com/isobench/isobench/internal/report"
 	"github.com/isobench/isobench/internal/result"
 	"github.com/isobench/isobench/internal/store"
@@ -155,7 +156,7 @@ func (a *app) showRun(ctx context.Context, w io.Writer, ref string, trials bool)
 			status += ": " + firstLine(t.Error)
 		}
 		fmt.Fprintf(tw, "  %d\t%s\t%s %s\t%s\t%s\t%.1f\t%s\n", t.Seq, t.Cell.Runtime, t.Cell.Workload, report.ParamsText(t.Cell.Params),
-			trialKind(t.Warmup, t.Index), status, t.End.Sub(t.Start).Seconds(), strings.Join(samples, " "))
+			progress.TrialKind(t.Warmup, t.Index), status, t.End.Sub(t.Start).Seconds(), strings.Join(samples, " "))
 	}
 	if err := tw.Flush(); err != nil {
 		return err

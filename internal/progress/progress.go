@@ -1,4 +1,4 @@
-package cli
+package progress
 
 import (
 	"fmt"
@@ -18,7 +18,7 @@ import (
 	"github.com/isobench/isobench/internal/runner"
 )
 
-// progress shows a run's progress: trials and cells done of their totals,
+// Display shows a run's progress: trials and cells done of their totals,
 // the trial under way and an estimate of the time left. On a terminal it is
 // a live bar (mpb) with a line above it per finished trial; elsewhere (a
 // file, a pipe, CI) it prints one plain line per trial.
@@ -26,7 +26,7 @@ import (
 // The estimate adds, for every trial still to run, the mean duration of the
 // finished trials of its cell, or of its workload, or of all, so that slow
 // runtimes (emulated VMs) weigh as much as they will.
-type progress struct {
+type Display struct {
 	mu  sync.Mutex
 	w   io.Writer
 	now func() time.Time
@@ -54,18 +54,19 @@ type progress struct {
 	p   *mpb.Progress
 }
 
-var _ runner.Observer = (*progress)(nil)
+var _ runner.Observer = (*Display)(nil)
 
-// isTerminal reports whether w is a terminal.
-func isTerminal(w io.Writer) bool {
+// IsTerminal reports whether w is a terminal: whether New should draw
+// the live bar on it.
+func IsTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
 	return ok && term.IsTerminal(int(f.Fd()))
 }
 
-// newProgress prepares the display of the steps of p that skip does not
-// leave out. live selects the bar; otherwise plain lines are written.
-func newProgress(w io.Writer, p *plan.Plan, skip func(plan.Step) bool, live bool) *progress {
-	pr := &progress{
+// New prepares the display of the steps of p that skip does not leave
+// out. live selects the bar; otherwise plain lines are written.
+func New(w io.Writer, p *plan.Plan, skip func(plan.Step) bool, live bool) *Display {
+	pr := &Display{
 		w: w, now: time.Now, cells: p.Cells,
 		remaining: map[int]int{}, cellLeft: map[int]bool{}, cellKey: map[string]int{},
 		sum: map[int]time.Duration{}, count: map[int]int{}, currentCell: -1,
@@ -96,7 +97,7 @@ func newProgress(w io.Writer, p *plan.Plan, skip func(plan.Step) bool, live bool
 }
 
 // TrialStarted implements runner.Observer.
-func (pr *progress) TrialStarted(st plan.Step, c result.Cell, total int) {
+func (pr *Display) TrialStarted(st plan.Step, c result.Cell, total int) {
 	pr.mu.Lock()
 	defer pr.mu.Unlock()
 	if total > pr.lastTotal {
@@ -114,13 +115,13 @@ func (pr *progress) TrialStarted(st plan.Step, c result.Cell, total int) {
 			pr.cellLeft[i] = true
 		}
 	}
-	pr.current = fmt.Sprintf("%s %s %s", c.Runtime, pr.workloadLabel(c), trialKind(st.Warmup, st.Index))
+	pr.current = fmt.Sprintf("%s %s %s", c.Runtime, pr.workloadLabel(c), TrialKind(st.Warmup, st.Index))
 	pr.currentCell = pr.cellKey[c.Key()]
 	pr.started = pr.now()
 }
 
 // TrialEnded implements runner.Observer.
-func (pr *progress) TrialEnded(t result.Trial, total int) {
+func (pr *Display) TrialEnded(t result.Trial, total int) {
 	pr.mu.Lock()
 	pr.done++
 	if t.Status != result.StatusOK {
@@ -143,7 +144,7 @@ func (pr *progress) TrialEnded(t result.Trial, total int) {
 		status += ": " + firstLine(t.Error)
 	}
 	line := fmt.Sprintf("[%*d/%d] %-8s %-8s %-10s %6.1fs %s  ETA %s\n", len(fmt.Sprint(pr.planned)), pr.done, pr.planned,
-		t.Cell.Runtime, pr.workloadLabel(t.Cell), trialKind(t.Warmup, t.Index), t.End.Sub(t.Start).Seconds(), status, pr.etaLocked())
+		t.Cell.Runtime, pr.workloadLabel(t.Cell), TrialKind(t.Warmup, t.Index), t.End.Sub(t.Start).Seconds(), status, pr.etaLocked())
 	bar := pr.bar
 	pr.mu.Unlock()
 	if bar != nil {
@@ -155,7 +156,7 @@ func (pr *progress) TrialEnded(t result.Trial, total int) {
 }
 
 // Close ends the live display; it is safe to call more than once.
-func (pr *progress) Close() {
+func (pr *Display) Close() {
 	pr.mu.Lock()
 	p, bar := pr.p, pr.bar
 	pr.p, pr.bar = nil, nil
@@ -199,7 +200,7 @@ func varyingParams(cells []result.Cell) map[string][]string {
 // workloadLabel names a cell's workload in a progress line, with the
 // parameters that tell it from the workload's other cells, as one word:
 // "fileio(mode=seqwr)".
-func (pr *progress) workloadLabel(c result.Cell) string {
+func (pr *Display) workloadLabel(c result.Cell) string {
 	keys := pr.varying[c.Workload]
 	if len(keys) == 0 {
 		return c.Workload
@@ -211,7 +212,8 @@ func (pr *progress) workloadLabel(c result.Cell) string {
 	return c.Workload + "(" + strings.Join(parts, ",") + ")"
 }
 
-func trialKind(warmup bool, index int) string {
+// TrialKind names a trial in a line: "trial 3", "warm-up 1".
+func TrialKind(warmup bool, index int) string {
 	if warmup {
 		return fmt.Sprintf("warm-up %d", index+1)
 	}
@@ -219,7 +221,7 @@ func trialKind(warmup bool, index int) string {
 }
 
 // counts is the bar's left side: "trials 5/12, cells 1/2".
-func (pr *progress) counts() string {
+func (pr *Display) counts() string {
 	pr.mu.Lock()
 	defer pr.mu.Unlock()
 	s := fmt.Sprintf("trials %d/%d  cells %d/%d", pr.done, pr.planned, pr.cellsAll-len(pr.cellLeft), pr.cellsAll)
@@ -230,7 +232,7 @@ func (pr *progress) counts() string {
 }
 
 // status is the bar's right side: the trial under way and the time left.
-func (pr *progress) status() string {
+func (pr *Display) status() string {
 	pr.mu.Lock()
 	defer pr.mu.Unlock()
 	cur := pr.current
@@ -241,7 +243,7 @@ func (pr *progress) status() string {
 }
 
 // etaLocked estimates the time left; "?" before any trial ended.
-func (pr *progress) etaLocked() string {
+func (pr *Display) etaLocked() string {
 	var all time.Duration
 	n := 0
 	byWorkload := map[string]time.Duration{}
@@ -292,4 +294,13 @@ func formatETA(d time.Duration) string {
 		d = d.Round(time.Minute)
 		return fmt.Sprintf("%dh%02dm", int(d.Hours()), int(d.Minutes())%60)
 	}
+}
+
+// firstLine is the first line of an error, cut at 200 bytes.
+func firstLine(s string) string {
+	line, _, _ := strings.Cut(s, "\n")
+	if len(line) > 200 {
+		line = line[:200] + "…"
+	}
+	return line
 }

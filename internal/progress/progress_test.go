@@ -1,4 +1,4 @@
-package cli
+package progress
 
 import (
 	"bytes"
@@ -19,7 +19,7 @@ func fakePlan() *plan.Plan {
 
 // drive feeds the progress display the plan's trials, host taking 1s and
 // runc 3s each, on a fake clock.
-func drive(pr *progress, p *plan.Plan) {
+func drive(pr *Display, p *plan.Plan) {
 	clock := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	pr.now = func() time.Time { return clock }
 	for _, st := range p.Steps {
@@ -38,7 +38,7 @@ func drive(pr *progress, p *plan.Plan) {
 func TestProgressPlainLines(t *testing.T) {
 	p := fakePlan()
 	var buf bytes.Buffer
-	pr := newProgress(&buf, p, nil, false)
+	pr := New(&buf, p, nil, false)
 	drive(pr, p)
 	pr.Close()
 	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
@@ -66,7 +66,7 @@ func TestProgressPlainLines(t *testing.T) {
 func TestProgressSkipsAndFailures(t *testing.T) {
 	p := fakePlan()
 	var buf bytes.Buffer
-	pr := newProgress(&buf, p, func(st plan.Step) bool { return st.Cell == 1 }, false)
+	pr := New(&buf, p, func(st plan.Step) bool { return st.Cell == 1 }, false)
 	if pr.planned != 2 || pr.cellsAll != 1 {
 		t.Fatalf("planned %d trials in %d cells, want 2 in 1 (runc skipped)", pr.planned, pr.cellsAll)
 	}
@@ -88,7 +88,7 @@ func TestProgressSkipsAndFailures(t *testing.T) {
 func TestProgressLive(t *testing.T) {
 	p := fakePlan()
 	var buf bytes.Buffer
-	pr := newProgress(&buf, p, nil, true)
+	pr := New(&buf, p, nil, true)
 	drive(pr, p)
 	pr.Close()
 	pr.Close() // idempotent
@@ -122,7 +122,7 @@ func TestProgressCellLabels(t *testing.T) {
 	}
 	p := &plan.Plan{Cells: cells, Steps: plan.Order(len(cells), 0, 1, plan.OrderBlocks, 1)}
 	var buf bytes.Buffer
-	pr := newProgress(&buf, p, nil, false)
+	pr := New(&buf, p, nil, false)
 	drive(pr, p)
 	pr.Close()
 	for _, want := range []string{" fileio(mode=seqrd) ", " fileio(mode=seqwr) ", " cpu ", " startup(exec=/bin/echo_hi) "} {
