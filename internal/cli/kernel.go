@@ -14,6 +14,7 @@ import (
 
 	"github.com/isobench/isobench/internal/driver"
 	"github.com/isobench/isobench/internal/driver/vmm"
+	"github.com/isobench/isobench/internal/guest"
 	"github.com/isobench/isobench/internal/image"
 )
 
@@ -53,7 +54,7 @@ CONFIG_PCI and virtio_mmio, before it CONFIG_VIRTIO_MMIO_CMDLINE_DEVICES).`,
 			if kernel != "" && pkg != "" {
 				return withStatus(ExitUsage, fmt.Errorf("--kernel and --package exclude each other"))
 			}
-			var k *image.Kernel
+			var k *guest.Kernel
 			log := cmd.ErrOrStderr()
 			if kernel != "" {
 				abs := func(p string) string {
@@ -66,12 +67,12 @@ CONFIG_PCI and virtio_mmio, before it CONFIG_VIRTIO_MMIO_CMDLINE_DEVICES).`,
 					}
 					return q
 				}
-				k, err = image.ImportKernel(cmd.Context(), image.KernelOptions{
+				k, err = guest.ImportKernel(cmd.Context(), guest.KernelOptions{
 					CacheDir: cache, Kernel: abs(kernel), Modules: abs(modules), Config: abs(config),
 					Busybox: busybox, Log: log,
 				})
 			} else {
-				k, err = image.FetchKernel(cmd.Context(), image.FetchOptions{CacheDir: cache, Package: pkg, Busybox: busybox, Log: log})
+				k, err = guest.FetchKernel(cmd.Context(), guest.FetchOptions{CacheDir: cache, Package: pkg, Busybox: busybox, Log: log})
 			}
 			if err != nil {
 				return err
@@ -90,12 +91,12 @@ CONFIG_PCI and virtio_mmio, before it CONFIG_VIRTIO_MMIO_CMDLINE_DEVICES).`,
 }
 
 // printKernel says what the kernel is and which VMMs it fits.
-func printKernel(w io.Writer, k *image.Kernel) {
+func printKernel(w io.Writer, k *guest.Kernel) {
 	fmt.Fprintf(w, "kernel   %s\n", k.ID)
 	fmt.Fprintf(w, "release  %s\n", k.Release)
 	fmt.Fprintf(w, "source   %s\n", k.Source)
 	format := k.Format
-	if k.HasVmlinux && k.Format != image.FormatELF {
+	if k.HasVmlinux && k.Format != guest.FormatELF {
 		format += ", ELF vmlinux extracted"
 	}
 	if k.PVH {
@@ -118,9 +119,9 @@ func printKernel(w io.Writer, k *image.Kernel) {
 	if len(k.Missing) > 0 {
 		fmt.Fprintf(w, "missing  %s\n", strings.Join(k.Missing, " "))
 	}
-	for _, vmm := range []string{image.VMMQemuMicrovm, image.VMMQemuVM, image.VMMFirecracker, image.VMMCloudHypervisor} {
-		if err := image.CheckKernel(k, vmm); err != nil {
-			var fit *image.KernelFitError
+	for _, vmm := range []string{guest.VMMQemuMicrovm, guest.VMMQemuVM, guest.VMMFirecracker, guest.VMMCloudHypervisor} {
+		if err := guest.CheckKernel(k, vmm); err != nil {
+			var fit *guest.KernelFitError
 			if errors.As(err, &fit) {
 				var why []string
 				for _, p := range fit.Problems {
@@ -159,14 +160,14 @@ func vmDoctorRows(ctx context.Context, denv driver.Env) []string {
 	if denv.CacheDir == "" {
 		return append(rows, "guest kernel\tno\tno cache directory")
 	}
-	k, err := image.DefaultKernel(denv.CacheDir)
+	k, err := guest.DefaultKernel(denv.CacheDir)
 	if err != nil {
 		return append(rows, "guest kernel\tno\t"+oneLine(err.Error()))
 	}
 	var fits, not []string
-	for _, v := range []string{image.VMMQemuMicrovm, image.VMMQemuVM, image.VMMFirecracker, image.VMMCloudHypervisor} {
-		if err := image.CheckKernel(k, v); err != nil {
-			var fit *image.KernelFitError
+	for _, v := range []string{guest.VMMQemuMicrovm, guest.VMMQemuVM, guest.VMMFirecracker, guest.VMMCloudHypervisor} {
+		if err := guest.CheckKernel(k, v); err != nil {
+			var fit *guest.KernelFitError
 			if errors.As(err, &fit) {
 				var why []string
 				for _, p := range fit.Problems {
@@ -198,17 +199,17 @@ func (a *app) setupGuestKernel(ctx context.Context, w, log io.Writer, dryRun boo
 	if err != nil {
 		return err
 	}
-	if k, err := image.DefaultKernel(cache); err == nil {
+	if k, err := guest.DefaultKernel(cache); err == nil {
 		fmt.Fprintf(w, "ok       %-16s the VM runtimes' guest kernel (%s)\n", "guest kernel", k.Release)
 		return nil
-	} else if !errors.Is(err, image.ErrNoKernel) {
+	} else if !errors.Is(err, guest.ErrNoKernel) {
 		fmt.Fprintf(w, "note: the cached guest kernel is unusable (%v); fetching another\n", err)
 	}
 	if dryRun {
 		fmt.Fprintf(w, "would fetch the distribution's kernel package for the VM runtimes' guests (isobench image kernel)\n")
 		return nil
 	}
-	k, err := image.FetchKernel(ctx, image.FetchOptions{CacheDir: cache, Log: log})
+	k, err := guest.FetchKernel(ctx, guest.FetchOptions{CacheDir: cache, Log: log})
 	if err != nil {
 		return fmt.Errorf("fetching the guest kernel of the VM runtimes: %w", err)
 	}

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/isobench/isobench/internal/image/guesttest"
+	"github.com/isobench/isobench/internal/guest/guesttest"
 )
 
 // TestImageKernel imports the test guest kernel (the distribution's) with

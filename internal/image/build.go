@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/isobench/isobench/internal/cachedir"
 )
 
 // recipe names the way Build lays out an image. It is part of every image
@@ -176,18 +178,18 @@ func Build(ctx context.Context, opts BuildOptions) (*Image, error) {
 	}
 	id := p.tree.id(recipe)
 	n, size := p.tree.totals()
-	logf(opts.Log, "image %s: %d files, %.1f MiB from the host", shortID(id), n, float64(size)/(1<<20))
+	logf(opts.Log, "image %s: %d files, %.1f MiB from the host", cachedir.ShortID(id), n, float64(size)/(1<<20))
 
 	images := imagesDir(opts.CacheDir)
 	if err := os.MkdirAll(images, 0o755); err != nil {
 		return nil, fmt.Errorf("build image: make cache directory: %w", err)
 	}
-	unlock, err := lockCache(ctx, images, opts.Log)
+	unlock, err := cachedir.Lock(ctx, images, opts.Log)
 	if err != nil {
 		return nil, fmt.Errorf("build image: %w", err)
 	}
 	defer unlock()
-	if err := removeLeftovers(images); err != nil {
+	if err := cachedir.RemoveLeftovers(images); err != nil {
 		return nil, fmt.Errorf("build image: %w", err)
 	}
 
@@ -197,26 +199,26 @@ func Build(ctx context.Context, opts BuildOptions) (*Image, error) {
 		switch {
 		case err == nil && img.ID == id:
 			img.Reused = true
-			logf(opts.Log, "image %s: reusing the cached image", shortID(id))
+			logf(opts.Log, "image %s: reusing the cached image", cachedir.ShortID(id))
 			return img, nil
 		case err == nil:
-			logf(opts.Log, "image %s: its directory holds image %s; rebuilding", shortID(id), shortID(img.ID))
+			logf(opts.Log, "image %s: its directory holds image %s; rebuilding", cachedir.ShortID(id), cachedir.ShortID(img.ID))
 		case !errors.Is(err, os.ErrNotExist):
-			logf(opts.Log, "image %s: cached copy unusable (%v); rebuilding", shortID(id), err)
+			logf(opts.Log, "image %s: cached copy unusable (%v); rebuilding", cachedir.ShortID(id), err)
 		}
 	}
 	img, err := p.write(ctx, images, id)
 	if err != nil {
-		return nil, fmt.Errorf("build image %s: %w", shortID(id), err)
+		return nil, fmt.Errorf("build image %s: %w", cachedir.ShortID(id), err)
 	}
-	logf(opts.Log, "image %s: built in %.1fs", shortID(id), time.Since(start).Seconds())
+	logf(opts.Log, "image %s: built in %.1fs", cachedir.ShortID(id), time.Since(start).Seconds())
 	return img, nil
 }
 
 // write builds the planned image in a temporary directory under images,
 // verifies it and moves it to images/id, replacing what is there.
 func (p *planner) write(ctx context.Context, images, id string) (img *Image, err error) {
-	tmp, err := os.MkdirTemp(images, buildPrefix)
+	tmp, err := os.MkdirTemp(images, cachedir.BuildPrefix)
 	if err != nil {
 		return nil, fmt.Errorf("make build directory: %w", err)
 	}
@@ -234,7 +236,7 @@ func (p *planner) write(ctx context.Context, images, id string) (img *Image, err
 	if err := os.Mkdir(rootfs, 0o755); err != nil {
 		return nil, fmt.Errorf("make rootfs: %w", err)
 	}
-	logf(p.opts.Log, "image %s: writing the root file system", shortID(id))
+	logf(p.opts.Log, "image %s: writing the root file system", cachedir.ShortID(id))
 	if err := p.tree.write(ctx, rootfs); err != nil {
 		return nil, err
 	}
@@ -253,7 +255,7 @@ func (p *planner) write(ctx context.Context, images, id string) (img *Image, err
 		return nil, err
 	}
 	final := filepath.Join(images, id)
-	if err := publish(images, tmp, final); err != nil {
+	if err := cachedir.Publish(images, tmp, final); err != nil {
 		return nil, err
 	}
 	img.Dir, img.Rootfs = final, filepath.Join(final, rootfsName)
@@ -324,14 +326,6 @@ func firstLine(b []byte) string {
 // logf writes one progress line; a failing log writer does not fail a build.
 func logf(w io.Writer, format string, args ...any) {
 	fmt.Fprintf(w, format+"\n", args...)
-}
-
-// shortID is the first 12 characters of an ID, for messages.
-func shortID(id string) string {
-	if len(id) > 12 {
-		return id[:12]
-	}
-	return id
 }
 
 // keepTimes gives the application data files written under rootfs their

@@ -1,7 +1,6 @@
 package image
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,26 +9,20 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/isobench/isobench/internal/cachedir"
 )
 
 // Names inside the cache's images directory and inside one image.
 const (
 	imagesName   = "images"
-	lockName     = ".lock"
-	buildPrefix  = ".build-" // an image being written
-	oldPrefix    = ".old-"   // an image being removed
 	rootfsName   = "rootfs"
 	manifestName = "manifest.json"
 	// maxManifest bounds the manifest file Open reads.
 	maxManifest = 64 << 20
-	// idLen is the length of an image ID: a hex SHA-256.
-	idLen = 64
-	// lockPoll is how often a waiting Build retries the cache lock.
-	lockPoll = 100 * time.Millisecond
 )
 
 // manifestFile is the JSON stored as manifest.json in an image directory.
@@ -43,109 +36,6 @@ type manifestFile struct {
 
 // imagesDir is where the images of a cache directory live.
 func imagesDir(cacheDir string) string { return filepath.Join(cacheDir, imagesName) }
-
-// isID reports whether s looks like an image ID.
-func isID(s string) bool { return len(s) == idLen && isHex(s) }
-
-func isHex(s string) bool {
-	for _, c := range s {
-		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
-			return false
-		}
-	}
-	return true
-}
-
-// lockCache takes the exclusive lock of the images directory, waiting for
-// another process that holds it until ctx is done. It returns the unlock
-// function.
-func lockCache(ctx context.Context, images string, log io.Writer) (func(), error) {
-	f, err := openLock(images)
-	if err != nil {
-		return nil, err
-	}
-	waiting := false
-	for {
-		err := flock(f, syscall.LOCK_EX|syscall.LOCK_NB)
-		if err == nil {
-			return func() { unlockFile(f) }, nil
-		}
-		if !errors.Is(err, syscall.EWOULDBLOCK) {
-			f.Close()
-			return nil, fmt.Errorf("lock image cache %s: %w", images, err)
-		}
-		if !waiting {
-			waiting = true
-			logf(log, "image: waiting for another isobench process to release the image cache")
-		}
-		t := time.NewTimer(lockPoll)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			f.Close()
-			return nil, fmt.Errorf("lock image cache %s: %w", images, ctx.Err())
-		case <-t.C:
-		}
-	}
-}
-
-// tryLockCache takes the cache lock or fails at once when another process
-// holds it.
-func tryLockCache(images string) (func(), error) {
-	f, err := openLock(images)
-	if err != nil {
-		return nil, err
-	}
-	if err := flock(f, syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
-		f.Close()
-		if errors.Is(err, syscall.EWOULDBLOCK) {
-			return nil, fmt.Errorf("lock image cache %s: another isobench process is using it", images)
-		}
-		return nil, fmt.Errorf("lock image cache %s: %w", images, err)
-	}
-	return func() { unlockFile(f) }, nil
-}
-
-func openLock(images string) (*os.File, error) {
-	f, err := os.OpenFile(filepath.Join(images, lockName), os.O_CREATE|os.O_RDWR, 0o644)
-	if err != nil {
-		return nil, fmt.Errorf("lock image cache: %w", err)
-	}
-	return f, nil
-}
-
-// flock calls flock(2), retrying when interrupted by a signal.
-func flock(f *os.File, how int) error {
-	for {
-		err := syscall.Flock(int(f.Fd()), how)
-		if !errors.Is(err, syscall.EINTR) {
-			return err
-		}
-	}
-}
-
-func unlockFile(f *os.File) {
-	flock(f, syscall.LOCK_UN)
-	f.Close()
-}
-
-// removeLeftovers removes what interrupted builds and removals left in the
-// images directory. The caller holds the cache lock, so nothing else is
-// writing there.
-func removeLeftovers(images string) error {
-	ents, err := os.ReadDir(images)
-	if err != nil {
-		return fmt.Errorf("read image cache: %w", err)
-	}
-	for _, e := range ents {
-		if n := e.Name(); strings.HasPrefix(n, buildPrefix) || strings.HasPrefix(n, oldPrefix) {
-			if err := os.RemoveAll(filepath.Join(images, n)); err != nil {
-				return fmt.Errorf("remove leftover %s: %w", n, err)
-			}
-		}
-	}
-	return nil
-}
 
 // writeManifest writes img's manifest.json into dir, durably.
 func writeManifest(dir string, img *Image) error {
@@ -169,46 +59,10 @@ func writeManifest(dir string, img *Image) error {
 		err = os.Rename(tmp, filepath.Join(dir, manifestName))
 	}
 	if err == nil {
-		err = syncDir(dir)
+		err = cachedir.SyncDir(dir)
 	}
 	if err != nil {
 		return fmt.Errorf("write manifest: %w", err)
-	}
-	return nil
-}
-
-// publish renames the finished image directory tmp to final, moving an
-// existing final aside and removing it afterwards.
-func publish(images, tmp, final string) error {
-	var old string
-	if _, err := os.Lstat(final); err == nil {
-		old = filepath.Join(images, oldPrefix+filepath.Base(final)+"-"+strconv.FormatInt(time.Now().UnixNano(), 36))
-		if err := os.Rename(final, old); err != nil {
-			return fmt.Errorf("move the old image aside: %w", err)
-		}
-	}
-	if err := os.Rename(tmp, final); err != nil {
-		return fmt.Errorf("move the new image into place: %w", err)
-	}
-	if err := syncDir(images); err != nil {
-		return err
-	}
-	if old != "" {
-		if err := os.RemoveAll(old); err != nil {
-			return fmt.Errorf("remove the old image: %w", err)
-		}
-	}
-	return nil
-}
-
-func syncDir(dir string) error {
-	f, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("sync %s: %w", dir, err)
-	}
-	defer f.Close()
-	if err := f.Sync(); err != nil {
-		return fmt.Errorf("sync %s: %w", dir, err)
 	}
 	return nil
 }
@@ -234,8 +88,8 @@ func Open(dir string) (*Image, error) {
 	if err := json.Unmarshal(b, &mf); err != nil {
 		return nil, fmt.Errorf("open image %s: decode %s: %w", dir, manifestName, err)
 	}
-	if !isID(mf.ID) {
-		return nil, fmt.Errorf("open image %s: manifest id %q is not a %d-digit hex digest", dir, mf.ID, idLen)
+	if !cachedir.IsID(mf.ID) {
+		return nil, fmt.Errorf("open image %s: manifest id %q is not a %d-digit hex digest", dir, mf.ID, cachedir.IDLen)
 	}
 	rootfs := filepath.Join(dir, rootfsName)
 	st, err := os.Stat(rootfs)
@@ -252,17 +106,17 @@ func Open(dir string) (*Image, error) {
 // it that names only one image. An unknown ID gives an error wrapping
 // fs.ErrNotExist.
 func Lookup(cacheDir, id string) (*Image, error) {
-	if id == "" || len(id) > idLen || !isHex(id) {
-		return nil, fmt.Errorf("look up image %q: an image ID is 1 to %d lowercase hex digits", id, idLen)
+	if id == "" || len(id) > cachedir.IDLen || !cachedir.IsHex(id) {
+		return nil, fmt.Errorf("look up image %q: an image ID is 1 to %d lowercase hex digits", id, cachedir.IDLen)
 	}
 	images := imagesDir(cacheDir)
-	if len(id) == idLen {
+	if len(id) == cachedir.IDLen {
 		img, err := Open(filepath.Join(images, id))
 		if err != nil {
-			return nil, fmt.Errorf("look up image %s in %s: %w", shortID(id), cacheDir, err)
+			return nil, fmt.Errorf("look up image %s in %s: %w", cachedir.ShortID(id), cacheDir, err)
 		}
 		if img.ID != id {
-			return nil, fmt.Errorf("look up image %s in %s: its directory holds image %s", shortID(id), cacheDir, img.ID)
+			return nil, fmt.Errorf("look up image %s in %s: its directory holds image %s", cachedir.ShortID(id), cacheDir, img.ID)
 		}
 		return img, nil
 	}
@@ -298,7 +152,7 @@ func List(cacheDir string) ([]*Image, error) {
 	}
 	var out []*Image
 	for _, e := range ents {
-		if !e.IsDir() || !isID(e.Name()) {
+		if !e.IsDir() || !cachedir.IsID(e.Name()) {
 			continue
 		}
 		img, err := Open(filepath.Join(images, e.Name()))
@@ -350,24 +204,24 @@ const holdSuffix = ".hold"
 // it. It fails when the image is no longer in the cache (removed since it
 // was looked up).
 func Hold(img *Image) (release func(), err error) {
-	if img == nil || !isID(img.ID) || filepath.Base(img.Dir) != img.ID {
+	if img == nil || !cachedir.IsID(img.ID) || filepath.Base(img.Dir) != img.ID {
 		return nil, errors.New("hold image: not an image of the cache")
 	}
 	f, err := os.OpenFile(img.Dir+holdSuffix, os.O_CREATE|os.O_RDWR|syscall.O_NOFOLLOW, 0o644)
 	if err != nil {
-		return nil, fmt.Errorf("hold image %s: %w", shortID(img.ID), err)
+		return nil, fmt.Errorf("hold image %s: %w", cachedir.ShortID(img.ID), err)
 	}
-	if err := flock(f, syscall.LOCK_SH); err != nil {
+	if err := cachedir.Flock(f, syscall.LOCK_SH); err != nil {
 		f.Close()
-		return nil, fmt.Errorf("hold image %s: %w", shortID(img.ID), err)
+		return nil, fmt.Errorf("hold image %s: %w", cachedir.ShortID(img.ID), err)
 	}
 	// A removal that held the lock first has taken the image away.
 	if cur, err := Open(img.Dir); err != nil || cur.ID != img.ID {
 		os.Remove(f.Name())
-		unlockFile(f)
-		return nil, fmt.Errorf("hold image %s: it was removed from the cache", shortID(img.ID))
+		cachedir.Unlock(f)
+		return nil, fmt.Errorf("hold image %s: it was removed from the cache", cachedir.ShortID(img.ID))
 	}
-	return func() { unlockFile(f) }, nil
+	return func() { cachedir.Unlock(f) }, nil
 }
 
 // errInUse says a process holds an image (Hold).
@@ -383,7 +237,7 @@ func removeImageDir(images, id string) (Removed, error) {
 		return r, err
 	}
 	defer hold.Close()
-	if err := flock(hold, syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+	if err := cachedir.Flock(hold, syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
 		if errors.Is(err, syscall.EWOULDBLOCK) {
 			return r, errInUse
 		}
@@ -391,7 +245,7 @@ func removeImageDir(images, id string) (Removed, error) {
 	}
 	dir := filepath.Join(images, id)
 	r.Bytes = diskUsage(dir)
-	old := filepath.Join(images, oldPrefix+id)
+	old := filepath.Join(images, cachedir.OldPrefix+id)
 	if err := os.Rename(dir, old); err != nil {
 		return r, err
 	}
@@ -446,19 +300,19 @@ func removeLeftoversReport(images string) ([]Removed, error) {
 	for _, e := range ents {
 		n := e.Name()
 		switch {
-		case strings.HasPrefix(n, buildPrefix) || strings.HasPrefix(n, oldPrefix):
+		case cachedir.IsLeftover(n):
 			p := filepath.Join(images, n)
 			r := Removed{Name: n, Bytes: diskUsage(p)}
 			if err := os.RemoveAll(p); err != nil {
 				return out, fmt.Errorf("remove leftover %s: %w", n, err)
 			}
 			out = append(out, r)
-		case strings.HasSuffix(n, holdSuffix) && isID(strings.TrimSuffix(n, holdSuffix)):
+		case strings.HasSuffix(n, holdSuffix) && cachedir.IsID(strings.TrimSuffix(n, holdSuffix)):
 			// The hold file of an image no longer there, unless held.
 			id := strings.TrimSuffix(n, holdSuffix)
 			if _, err := os.Lstat(filepath.Join(images, id)); errors.Is(err, fs.ErrNotExist) {
 				if f, err := os.OpenFile(filepath.Join(images, n), os.O_RDWR|syscall.O_NOFOLLOW, 0); err == nil {
-					if flock(f, syscall.LOCK_EX|syscall.LOCK_NB) == nil {
+					if cachedir.Flock(f, syscall.LOCK_EX|syscall.LOCK_NB) == nil {
 						os.Remove(f.Name())
 					}
 					f.Close()
@@ -478,8 +332,8 @@ func removeLeftoversReport(images string) ([]Removed, error) {
 func PruneImages(cacheDir string, keep ...string) ([]Removed, error) {
 	keepSet := map[string]bool{}
 	for _, k := range keep {
-		if !isID(k) {
-			return nil, fmt.Errorf("prune images: keep %q is not a full image ID (%d hex digits)", k, idLen)
+		if !cachedir.IsID(k) {
+			return nil, fmt.Errorf("prune images: keep %q is not a full image ID (%d hex digits)", k, cachedir.IDLen)
 		}
 		keepSet[k] = true
 	}
@@ -487,7 +341,7 @@ func PruneImages(cacheDir string, keep ...string) ([]Removed, error) {
 	if _, err := os.Stat(images); errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
-	unlock, err := tryLockCache(images)
+	unlock, err := cachedir.TryLock(images)
 	if err != nil {
 		return nil, fmt.Errorf("prune images: %w", err)
 	}
@@ -503,16 +357,16 @@ func PruneImages(cacheDir string, keep ...string) ([]Removed, error) {
 	var inUse []string
 	for _, e := range ents {
 		id := e.Name()
-		if !e.IsDir() || !isID(id) || keepSet[id] {
+		if !e.IsDir() || !cachedir.IsID(id) || keepSet[id] {
 			continue
 		}
 		r, err := removeImageDir(images, id)
 		if errors.Is(err, errInUse) {
-			inUse = append(inUse, shortID(id))
+			inUse = append(inUse, cachedir.ShortID(id))
 			continue
 		}
 		if err != nil {
-			return removed, fmt.Errorf("prune image %s: %w", shortID(id), err)
+			return removed, fmt.Errorf("prune image %s: %w", cachedir.ShortID(id), err)
 		}
 		removed = append(removed, r)
 	}
@@ -539,17 +393,17 @@ func RemoveImage(cacheDir, id string) (Removed, error) {
 		return Removed{}, fmt.Errorf("remove image: %w", err)
 	}
 	images := imagesDir(cacheDir)
-	unlock, err := tryLockCache(images)
+	unlock, err := cachedir.TryLock(images)
 	if err != nil {
-		return Removed{}, fmt.Errorf("remove image %s: %w", shortID(img.ID), err)
+		return Removed{}, fmt.Errorf("remove image %s: %w", cachedir.ShortID(img.ID), err)
 	}
 	defer unlock()
 	r, err := removeImageDir(images, img.ID)
 	if errors.Is(err, errInUse) {
-		return Removed{}, fmt.Errorf("remove image %s: %w", shortID(img.ID), &InUseError{IDs: []string{shortID(img.ID)}})
+		return Removed{}, fmt.Errorf("remove image %s: %w", cachedir.ShortID(img.ID), &InUseError{IDs: []string{cachedir.ShortID(img.ID)}})
 	}
 	if err != nil {
-		return Removed{}, fmt.Errorf("remove image %s: %w", shortID(img.ID), err)
+		return Removed{}, fmt.Errorf("remove image %s: %w", cachedir.ShortID(img.ID), err)
 	}
 	return r, nil
 }

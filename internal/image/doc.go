@@ -136,17 +136,10 @@
 // isobench uses no credentials: pulls are anonymous, and a private image is
 // best saved to an archive first (docker save, skopeo copy).
 //
-// # Guest files for VMs
+// # What is not here
 //
-// VM runtimes boot a guest kernel kept in CACHE/kernels/ID (ImportKernel,
-// FetchKernel, DefaultKernel): the kernel as given, an ELF vmlinux (given,
-// or extracted from the bzImage), its recorded release and configuration,
-// the modules guests need (the closure of GuestModules, in load order, read
-// from each module's .modinfo) and an initramfs (a newc cpio written with
-// cavaliergopher/cpio) whose /init loads the modules the host names on the
-// kernel command line, mounts the root disk and hands over to the agent as
-// PID 1. CheckKernel says whether a kernel fits a VMM and names everything
-// it lacks. GuestDisk makes, on first use and without mounting anything
-// (mkfs.ext4 -d), an ext4 disk of an image's root file system, kept beside
-// the rootfs and shared read-only by every guest.
+// What a VM boots besides the image (the guest kernel, its modules, the
+// initramfs and the ext4 root disk made from an image's rootfs) is the
+// guest package's; it uses this one, never the reverse. The cache's lock,
+// publishing and leftovers are package cachedir's, shared with guest.
 package image

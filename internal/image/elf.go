@@ -348,3 +348,19 @@ func dedupe(s []string) []string {
 	}
 	return out
 }
+
+// CheckStaticBusybox checks that file is a statically linked ELF
+// executable, as the busybox of a VM guest's initramfs must be.
+func CheckStaticBusybox(file string) error {
+	info, err := readELF(file)
+	if errors.Is(err, errNotELF) {
+		return fmt.Errorf("%s is not an ELF executable", file)
+	}
+	if err != nil {
+		return err
+	}
+	if !info.loadable() || !info.static() {
+		return fmt.Errorf("%s is not a statically linked executable (Debian package busybox-static)", file)
+	}
+	return nil
+}

@@ -24,6 +24,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
+	"github.com/isobench/isobench/internal/cachedir"
 	"github.com/isobench/isobench/internal/inputfile"
 )
 
@@ -103,7 +104,7 @@ func importImage(ctx context.Context, opts ImportOptions) (*Image, error) {
 	if err != nil || want.OS == "" || want.Architecture == "" {
 		return nil, fmt.Errorf("platform %q: want os/arch, e.g. linux/amd64", opts.Platform)
 	}
-	agentSum, err := fileDigest(opts.Agent)
+	agentSum, err := cachedir.FileDigest(opts.Agent)
 	if err != nil {
 		return nil, fmt.Errorf("agent binary: %w", err)
 	}
@@ -124,29 +125,29 @@ func importImage(ctx context.Context, opts ImportOptions) (*Image, error) {
 		return nil, fmt.Errorf("the image is for %s/%s; this host runs %s/%s", cfg.OS, cfg.Architecture, want.OS, want.Architecture)
 	}
 	id := importID(src, agentSum, opts.Platform)
-	logf(opts.Log, "image %s: %s %s (%s)", shortID(id), src.kind, opts.Source, src.config)
+	logf(opts.Log, "image %s: %s %s (%s)", cachedir.ShortID(id), src.kind, opts.Source, src.config)
 	space, err := checkSpace(images, src.declaredSize(), opts.Limits)
 	if err != nil {
 		return nil, err
 	}
 
-	unlock, err := lockCache(ctx, images, opts.Log)
+	unlock, err := cachedir.Lock(ctx, images, opts.Log)
 	if err != nil {
 		return nil, err
 	}
 	defer unlock()
-	if err := removeLeftovers(images); err != nil {
+	if err := cachedir.RemoveLeftovers(images); err != nil {
 		return nil, err
 	}
 	final := filepath.Join(images, id)
 	if !opts.Force {
 		if img, err := Open(final); err == nil && img.ID == id {
 			img.Reused = true
-			logf(opts.Log, "image %s: reusing the cached import", shortID(id))
+			logf(opts.Log, "image %s: reusing the cached import", cachedir.ShortID(id))
 			return img, nil
 		}
 	}
-	tmp, err := os.MkdirTemp(images, buildPrefix)
+	tmp, err := os.MkdirTemp(images, cachedir.BuildPrefix)
 	if err != nil {
 		return nil, fmt.Errorf("make build directory: %w", err)
 	}
@@ -181,12 +182,12 @@ func importImage(ctx context.Context, opts ImportOptions) (*Image, error) {
 	if err := writeManifest(tmp, img); err != nil {
 		return nil, err
 	}
-	if err := publish(images, tmp, final); err != nil {
+	if err := cachedir.Publish(images, tmp, final); err != nil {
 		return nil, err
 	}
 	ok = true
 	img.Dir, img.Rootfs = final, filepath.Join(final, rootfsName)
-	logf(opts.Log, "image %s: imported in %.1fs", shortID(id), time.Since(start).Seconds())
+	logf(opts.Log, "image %s: imported in %.1fs", cachedir.ShortID(id), time.Since(start).Seconds())
 	return img, nil
 }
 

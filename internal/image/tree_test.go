@@ -4,6 +4,8 @@ import (
 	"io/fs"
 	"strings"
 	"testing"
+
+	"github.com/isobench/isobench/internal/cachedir"
 )
 
 // baseTree is a small tree; each call gives a fresh copy.
@@ -34,7 +36,7 @@ func TestTreeID(t *testing.T) {
 	if again := baseTree(t).id(recipe); again != base {
 		t.Fatalf("same tree, IDs %s and %s", base, again)
 	}
-	if len(base) != 64 || !isID(base) {
+	if len(base) != 64 || !cachedir.IsID(base) {
 		t.Fatalf("ID %q is not 64 hex digits", base)
 	}
 	changes := []struct {

@@ -1,16 +1,15 @@
 package image
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
 	"strings"
+
+	"github.com/isobench/isobench/internal/cachedir"
 )
 
 // maxProblems bounds the problems a VerifyError spells out.
@@ -27,7 +26,7 @@ type VerifyError struct {
 
 func (e *VerifyError) Error() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "image %s is not self-contained: %s", shortID(e.ID), strings.Join(e.Problems, "; "))
+	fmt.Fprintf(&b, "image %s is not self-contained: %s", cachedir.ShortID(e.ID), strings.Join(e.Problems, "; "))
 	if e.More > 0 {
 		fmt.Fprintf(&b, "; and %d more problems", e.More)
 	}
@@ -49,14 +48,14 @@ func Verify(img *Image) error {
 		return errors.New("verify image: no image given")
 	}
 	if img.Rootfs == "" {
-		return fmt.Errorf("verify image %s: no rootfs directory", shortID(img.ID))
+		return fmt.Errorf("verify image %s: no rootfs directory", cachedir.ShortID(img.ID))
 	}
 	st, err := os.Stat(img.Rootfs)
 	if err != nil {
-		return fmt.Errorf("verify image %s: %w", shortID(img.ID), err)
+		return fmt.Errorf("verify image %s: %w", cachedir.ShortID(img.ID), err)
 	}
 	if !st.IsDir() {
-		return fmt.Errorf("verify image %s: rootfs %s is not a directory", shortID(img.ID), img.Rootfs)
+		return fmt.Errorf("verify image %s: rootfs %s is not a directory", cachedir.ShortID(img.ID), img.Rootfs)
 	}
 	v := &verifier{root: img.Rootfs, m: img.Manifest, elfs: map[string]*elfInfo{}, verr: &VerifyError{ID: img.ID}}
 	v.checkAgent()
@@ -87,7 +86,7 @@ func Verify(img *Image) error {
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("verify image %s: walk rootfs: %w", shortID(img.ID), err)
+		return fmt.Errorf("verify image %s: walk rootfs: %w", cachedir.ShortID(img.ID), err)
 	}
 	if len(v.verr.Problems) > 0 {
 		return v.verr
@@ -181,7 +180,7 @@ func (v *verifier) checkFiles() {
 			v.problem("file %s: %v", f.Path, err)
 			continue
 		}
-		got, err := fileDigest(filepath.Join(v.root, canon))
+		got, err := cachedir.FileDigest(filepath.Join(v.root, canon))
 		if err != nil {
 			v.problem("file %s: %v", f.Path, err)
 			continue
@@ -190,19 +189,6 @@ func (v *verifier) checkFiles() {
 			v.problem("file %s has sha256 %s, the manifest says %s", f.Path, got, f.SHA256)
 		}
 	}
-}
-
-func fileDigest(file string) (string, error) {
-	f, err := os.Open(file)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", err
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // checkELF checks the dependencies of the regular file at inside, when it

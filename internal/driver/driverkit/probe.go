@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,6 +14,7 @@ import (
 	"time"
 
 	"github.com/isobench/isobench/internal/driver"
+	"github.com/isobench/isobench/internal/filecopy"
 )
 
 // StaticBusybox finds a statically linked busybox in PATH: the one program
@@ -61,7 +61,7 @@ func BusyboxRootfs(rootfs, busybox string) error {
 			return nil
 		}
 	}
-	return CopyFile(busybox, dst, 0o755)
+	return filecopy.Copy(busybox, dst, 0o755)
 }
 
 // TextFileBusy reports whether a runtime's message says an exec failed
@@ -69,25 +69,6 @@ func BusyboxRootfs(rootfs, busybox string) error {
 // verdict on the runtime.
 func TextFileBusy(said string) bool {
 	return strings.Contains(said, "text file busy")
-}
-
-// CopyFile copies a file to a new file (one that exists is an error) with
-// the mode.
-func CopyFile(from, to string, mode os.FileMode) error {
-	in, err := os.Open(from)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	out, err := os.OpenFile(to, os.O_WRONLY|os.O_CREATE|os.O_EXCL, mode)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		return fmt.Errorf("copying %s: %w", from, err)
-	}
-	return out.Close()
 }
 
 // RandomSuffix returns 12 random hex digits, for the names of probe

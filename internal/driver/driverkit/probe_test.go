@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/isobench/isobench/internal/driver"
+	"github.com/isobench/isobench/internal/filecopy"
 )
 
 func TestProbeRunFailure(t *testing.T) {
@@ -78,8 +79,8 @@ func TestBusyboxRootfs(t *testing.T) {
 		t.Errorf("the copied busybox: %q, %v", out, err)
 	}
 	// The copy never overwrites.
-	if err := CopyFile(bb, filepath.Join(rootfs, "bin", "busybox"), 0o755); err == nil {
-		t.Error("CopyFile overwrote a file")
+	if err := filecopy.Copy(bb, filepath.Join(rootfs, "bin", "busybox"), 0o755); err == nil {
+		t.Error("filecopy.Copy overwrote a file")
 	}
 }
 

@@ -12,7 +12,7 @@
 // Firecracker needs KVM, and a guest kernel that finds its virtio-mmio
 // devices: from Firecracker 1.8 on x86_64 through ACPI (CONFIG_ACPI,
 // CONFIG_PCI and virtio_mmio), before it only through the kernel command
-// line (CONFIG_VIRTIO_MMIO_CMDLINE_DEVICES); see image.CheckKernelFor.
+// line (CONFIG_VIRTIO_MMIO_CMDLINE_DEVICES); see guest.CheckKernelFor.
 // Probe and doctor say which of these, and the binary, are missing.
 //
 // Where Firecracker cannot run, the requests the driver sends are checked

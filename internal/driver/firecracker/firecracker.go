@@ -9,7 +9,7 @@ import (
 
 	"github.com/isobench/isobench/internal/driver"
 	"github.com/isobench/isobench/internal/driver/vmm"
-	"github.com/isobench/isobench/internal/image"
+	"github.com/isobench/isobench/internal/guest"
 )
 
 // Name is the runtime's name.
@@ -26,7 +26,7 @@ type family struct {
 var _ vmm.Family = (*family)(nil)
 
 func (f *family) Name() string      { return Name }
-func (f *family) VMM() string       { return image.VMMFirecracker }
+func (f *family) VMM() string       { return guest.VMMFirecracker }
 func (f *family) Transport() string { return vmm.TransportMMIO }
 func (f *family) NeedsKVM() bool    { return true }
 

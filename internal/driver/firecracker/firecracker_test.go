@@ -15,8 +15,8 @@ import (
 	"github.com/isobench/isobench/internal/driver"
 	"github.com/isobench/isobench/internal/driver/vmm"
 	"github.com/isobench/isobench/internal/driver/vmm/vmmtest"
-	"github.com/isobench/isobench/internal/image"
-	"github.com/isobench/isobench/internal/image/guesttest"
+	"github.com/isobench/isobench/internal/guest"
+	"github.com/isobench/isobench/internal/guest/guesttest"
 )
 
 const spec = "testdata/firecracker.yaml"
@@ -137,9 +137,9 @@ func TestProbeSaysWhatIsMissing(t *testing.T) {
 	want := []string{"no firecracker binary at /nonexistent-isobench/firecracker"}
 	// With no binary the version is unknown and taken as a current
 	// release, whose guests find the devices through ACPI: the kernel's
-	// fit is judged so (image.CheckKernelFor), and a misfit is named.
-	var fit *image.KernelFitError
-	if err := image.CheckKernel(k, image.VMMFirecracker); errors.As(err, &fit) {
+	// fit is judged so (guest.CheckKernelFor), and a misfit is named.
+	var fit *guest.KernelFitError
+	if err := guest.CheckKernel(k, guest.VMMFirecracker); errors.As(err, &fit) {
 		want = append(want, fit.Short())
 	} else if err == nil && strings.Contains(msg, "guest kernel") {
 		t.Errorf("Probe says the guest kernel does not fit, but it fits a current Firecracker: %s", msg)

@@ -13,7 +13,7 @@ import (
 
 	"github.com/isobench/isobench/internal/driver"
 	"github.com/isobench/isobench/internal/driver/vmm"
-	"github.com/isobench/isobench/internal/image"
+	"github.com/isobench/isobench/internal/guest"
 )
 
 // Runtime names.
@@ -38,9 +38,9 @@ func (f *family) Name() string { return f.name }
 
 func (f *family) VMM() string {
 	if f.machine == "microvm" {
-		return image.VMMQemuMicrovm
+		return guest.VMMQemuMicrovm
 	}
-	return image.VMMQemuVM
+	return guest.VMMQemuVM
 }
 
 func (f *family) Transport() string {

@@ -14,7 +14,7 @@ import (
 	"github.com/isobench/isobench/internal/driver"
 	"github.com/isobench/isobench/internal/driver/drivertest"
 	"github.com/isobench/isobench/internal/driver/vmm"
-	"github.com/isobench/isobench/internal/image/guesttest"
+	"github.com/isobench/isobench/internal/guest/guesttest"
 	"github.com/isobench/isobench/internal/testutil"
 )
 

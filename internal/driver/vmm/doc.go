@@ -2,10 +2,10 @@
 // Cloud Hypervisor) share; each brings a Family (how to find its VMM, lay
 // out a root disk, launch it and drive its API) and gets a Driver.
 //
-// A guest boots the cached guest kernel (image.DefaultKernel) with the
+// A guest boots the cached guest kernel (guest.DefaultKernel) with the
 // initramfs that loads its modules and hands over to the agent as PID 1
 // (agent mode "vm"), on a private copy-on-write root disk over the image's
-// shared ext4 disk (image.GuestDisk); the volume scratch is a second
+// shared ext4 disk (guest.GuestDisk); the volume scratch is a second
 // virtio-blk disk, the tmpfs scratch guest memory. The guest's serial
 // console is the VMM's stdin and stdout: the host talks to the agent over
 // it through agent.Guest, whose frames survive the guest kernel's log
@@ -26,7 +26,7 @@
 // probe through and hangs a real kernel). QEMU then boots its probe guest
 // again under software emulation (TCG), recorded in Info.Features["accel"]
 // with "kvm_reason" and TCGWarning: emulated, never skipped while TCG
-// works. Firecracker and Cloud Hypervisor need KVM. Probe also checks the kernel against the VMM (image.CheckKernel)
+// works. Firecracker and Cloud Hypervisor need KVM. Probe also checks the kernel against the VMM (guest.CheckKernel)
 // and boots a probe guest, and names everything missing in one
 // NotSupported error.
 //

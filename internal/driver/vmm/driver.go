@@ -16,7 +16,7 @@ import (
 	"github.com/isobench/isobench/internal/driver"
 	"github.com/isobench/isobench/internal/driver/driverkit"
 	"github.com/isobench/isobench/internal/driver/sandboxnet"
-	"github.com/isobench/isobench/internal/image"
+	"github.com/isobench/isobench/internal/guest"
 )
 
 // Transports of virtio devices.
@@ -31,7 +31,7 @@ const (
 type Family interface {
 	// Name is the runtime's name, e.g. "qemu-microvm".
 	Name() string
-	// VMM is the name its kernel needs are checked under (image.VMM*).
+	// VMM is the name its kernel needs are checked under (guest.VMM*).
 	VMM() string
 	// Transport is TransportMMIO or TransportPCI.
 	Transport() string
@@ -80,7 +80,7 @@ type Machine struct {
 	MemoryBytes int64
 	// Kernel is the guest kernel; KernelPath the boot image the VMM is
 	// given (the bzImage, or the ELF vmlinux for VMMs that need it).
-	Kernel     *image.Kernel
+	Kernel     *guest.Kernel
 	KernelPath string
 	Initramfs  string
 	Cmdline    string
@@ -156,7 +156,7 @@ type resolved struct {
 	binary, version string
 	kvm             KVMStatus
 	accel           string
-	kernel          *image.Kernel
+	kernel          *guest.Kernel
 	tscKHz          int64
 	missing         []string // what keeps the driver from working here
 	// noNet says why guests cannot have a network device ("" they can).
@@ -233,8 +233,8 @@ func (d *Driver) resolve(ctx context.Context) *resolved {
 	}
 	if d.opts.CacheDir == "" {
 		r.missing = append(r.missing, "no cache directory to find the guest kernel in")
-	} else if k, err := image.DefaultKernel(d.opts.CacheDir); err != nil {
-		if errors.Is(err, image.ErrNoKernel) {
+	} else if k, err := guest.DefaultKernel(d.opts.CacheDir); err != nil {
+		if errors.Is(err, guest.ErrNoKernel) {
 			r.missing = append(r.missing, "no guest kernel: run isobench image kernel (it fetches the distribution's kernel package, or takes --kernel PATH --modules DIR)")
 		} else {
 			r.missing = append(r.missing, "guest kernel: "+err.Error())
@@ -244,8 +244,8 @@ func (d *Driver) resolve(ctx context.Context) *resolved {
 		if _, err := k.LoadOrder("virtio_net"); err != nil {
 			r.noNet = "the guest kernel has no virtio_net driver (built in or a module isobench image kernel kept): " + err.Error()
 		}
-		if err := image.CheckKernelFor(k, d.fam.VMM(), r.version); err != nil {
-			var fit *image.KernelFitError
+		if err := guest.CheckKernelFor(k, d.fam.VMM(), r.version); err != nil {
+			var fit *guest.KernelFitError
 			if errors.As(err, &fit) {
 				r.missing = append(r.missing, fit.Short()+" (isobench image kernel says more)")
 			} else {

@@ -18,7 +18,7 @@ import (
 	"github.com/isobench/isobench/internal/driver"
 	"github.com/isobench/isobench/internal/driver/driverkit"
 	"github.com/isobench/isobench/internal/driver/sandboxnet"
-	"github.com/isobench/isobench/internal/image"
+	"github.com/isobench/isobench/internal/guest"
 )
 
 var (
@@ -120,7 +120,7 @@ func (d *Driver) Create(ctx context.Context, spec driver.Spec) (driver.Instance,
 	if len(dir)+len("/console.sock") > maxSocketPath {
 		return nil, fmt.Errorf("%s: create %s: the instance directory %s is too long for unix sockets (%d bytes at most)", d.Name(), spec.ID, dir, maxSocketPath-len("/console.sock"))
 	}
-	base, err := image.GuestDisk(ctx, spec.Image, image.DiskOptions{})
+	base, err := guest.GuestDisk(ctx, spec.Image, guest.DiskOptions{})
 	if err != nil {
 		return nil, fmt.Errorf("%s: create %s: %w", d.Name(), spec.ID, err)
 	}
@@ -174,7 +174,7 @@ func (in *Instance) create(ctx context.Context, base string) error {
 	in.m.RootDisk = root
 	if in.spec.Scratch == driver.ScratchVolume {
 		in.m.VolumeDisk = in.m.Path("volume.ext4")
-		if err := image.MakeExt4(ctx, in.m.VolumeDisk, volumeSize, "", "isobench-scratch"); err != nil {
+		if err := guest.MakeExt4(ctx, in.m.VolumeDisk, volumeSize, "", "isobench-scratch"); err != nil {
 			return fmt.Errorf("making the scratch volume disk: %w", err)
 		}
 	}
@@ -210,7 +210,7 @@ func (in *Instance) cmdline() (string, error) {
 		return "", fmt.Errorf("guest kernel modules: %w", err)
 	}
 	args := append(baseCmdline(), in.d.fam.KernelArgs(&in.m, in.res.tscKHz)...)
-	args = append(args, image.InitArgs(load, "/dev/vda", in.rootWait())...)
+	args = append(args, guest.InitArgs(load, "/dev/vda", in.rootWait())...)
 	args = append(args, agent.ParamScratch+"="+in.spec.Scratch)
 	if in.m.VolumeDisk != "" {
 		args = append(args, agent.ParamVolume+"=/dev/vdb")
@@ -699,7 +699,7 @@ func (c *consoleLog) line(l string) {
 	if l == "" {
 		return
 	}
-	if i := strings.Index(l, image.InitErrorPrefix); i >= 0 && len(c.errs) < 8 {
+	if i := strings.Index(l, guest.InitErrorPrefix); i >= 0 && len(c.errs) < 8 {
 		c.errs = append(c.errs, strings.TrimPrefix(l[i:], "isobench-init: "))
 	}
 	c.lines = append(c.lines, l)
@@ -763,9 +763,9 @@ func readTail(path string, n int) string {
 // Hypervisor take the ELF vmlinux; QEMU takes it too when it has a PVH
 // entry point (no decompression in the guest: seconds saved under TCG),
 // else the bzImage.
-func bootImage(fam Family, k *image.Kernel) string {
+func bootImage(fam Family, k *guest.Kernel) string {
 	switch {
-	case fam.VMM() == image.VMMFirecracker || fam.VMM() == image.VMMCloudHypervisor:
+	case fam.VMM() == guest.VMMFirecracker || fam.VMM() == guest.VMMCloudHypervisor:
 		return k.Vmlinux()
 	case k.HasVmlinux && k.PVH:
 		return k.Vmlinux()

@@ -15,7 +15,7 @@ import (
 
 	"github.com/isobench/isobench/internal/driver"
 	"github.com/isobench/isobench/internal/driver/driverkit"
-	"github.com/isobench/isobench/internal/image"
+	"github.com/isobench/isobench/internal/guest"
 )
 
 // bootProbeGuest boots the probe guest with the process's KVM decision and
@@ -124,7 +124,7 @@ func (d *Driver) bootProbe(ctx context.Context, r *resolved) (time.Duration, err
 		CPUs: DefaultCPUs, MemoryBytes: 256 << 20, Kernel: r.kernel,
 		KernelPath: bootImage(d.fam, r.kernel), Initramfs: r.kernel.Initramfs(),
 	}
-	m.Cmdline = strings.Join(append(append(baseCmdline(), d.fam.KernelArgs(&m, r.tscKHz)...), image.ParamProbe+"=1"), " ")
+	m.Cmdline = strings.Join(append(append(baseCmdline(), d.fam.KernelArgs(&m, r.tscKHz)...), guest.ParamProbe+"=1"), " ")
 	rec, err := newRecord(d.runtime(), id, m.Dir)
 	if err != nil {
 		return 0, err
@@ -204,7 +204,7 @@ func (d *Driver) bootProbe(ctx context.Context, r *resolved) (time.Duration, err
 	if err := <-bootErr; err != nil {
 		return took, driver.NotSupported(d.Name(), "a probe guest could not be started through the %s API: %v; %s", d.fam.VMM(), err, probeSaid(console, m))
 	}
-	if !strings.Contains(console.tail(64), image.ProbeOK) {
+	if !strings.Contains(console.tail(64), guest.ProbeOK) {
 		return took, driver.NotSupported(d.Name(), "a probe guest (kernel %s) ended (%v) without its initramfs saying it ran: %s", r.kernel.Release, waitErr, probeSaid(console, m))
 	}
 	return took, nil

@@ -1,4 +1,4 @@
-package image
+package guest
 
 import (
 	"bytes"
@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/cavaliergopher/cpio"
+
+	"github.com/isobench/isobench/internal/image"
 )
 
 // InitErrorPrefix starts every line the guest's initramfs writes on the
@@ -79,12 +81,12 @@ while [ ! -b "$root" ]; do
 	i=$((i + 1))
 done
 $bb mount -t ext4 -o rw "$root" /newroot || fail "cannot mount the root disk $root as ext4"
-[ -e /newroot` + AgentPath + ` ] || fail "` + AgentPath + ` not found on the root disk: the workload image has no agent"
-[ -x /newroot` + AgentPath + ` ] || fail "` + AgentPath + ` on the root disk is not executable"
+[ -e /newroot` + image.AgentPath + ` ] || fail "` + image.AgentPath + ` not found on the root disk: the workload image has no agent"
+[ -x /newroot` + image.AgentPath + ` ] || fail "` + image.AgentPath + ` on the root disk is not executable"
 $bb mkdir -p /newroot/dev
 $bb mount --move /dev /newroot/dev || fail "cannot move /dev to the root disk"
 $bb umount /proc
-exec $bb switch_root /newroot ` + AgentPath + ` vm
+exec $bb switch_root /newroot ` + image.AgentPath + ` vm
 `
 
 // InitArgs returns the kernel command-line parameters that tell the

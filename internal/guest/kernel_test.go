@@ -1,4 +1,4 @@
-package image_test
+package guest_test
 
 import (
 	"bytes"
@@ -14,8 +14,9 @@ import (
 
 	"github.com/cavaliergopher/cpio"
 
+	"github.com/isobench/isobench/internal/guest"
+	"github.com/isobench/isobench/internal/guest/guesttest"
 	"github.com/isobench/isobench/internal/image"
-	"github.com/isobench/isobench/internal/image/guesttest"
 	"github.com/isobench/isobench/internal/testutil"
 )
 
@@ -46,7 +47,7 @@ func TestParseModinfo(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.file, func(t *testing.T) {
-			m, err := image.ParseModinfo(readTestdata(t, tc.file))
+			m, err := guest.ParseModinfo(readTestdata(t, tc.file))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -76,7 +77,7 @@ func TestParseModinfo(t *testing.T) {
 
 func TestParseModinfoBad(t *testing.T) {
 	for _, b := range []string{"name=a/b\x00", "noequals\x00", "depends=a,../x\x00"} {
-		if _, err := image.ParseModinfo([]byte(b)); err == nil {
+		if _, err := guest.ParseModinfo([]byte(b)); err == nil {
 			t.Errorf("ParseModinfo(%q) accepted it", b)
 		}
 	}
@@ -87,7 +88,7 @@ func FuzzParseModinfo(f *testing.F) {
 		f.Add(readTestdata(f, n))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		m, err := image.ParseModinfo(b)
+		m, err := guest.ParseModinfo(b)
 		if err != nil {
 			return
 		}
@@ -100,16 +101,16 @@ func FuzzParseModinfo(f *testing.F) {
 }
 
 func TestModuleSetLoadOrder(t *testing.T) {
-	set := &image.ModuleSet{Modules: map[string]image.ModuleInfo{}, Builtin: map[string]bool{"crc16": true}}
+	set := &guest.ModuleSet{Modules: map[string]guest.ModuleInfo{}, Builtin: map[string]bool{"crc16": true}}
 	for _, n := range []string{"ext4.modinfo", "crc32c_generic.modinfo", "virtio_pci.modinfo", "virtio_mmio.modinfo", "virtio_blk.modinfo"} {
-		m, err := image.ParseModinfo(readTestdata(t, n))
+		m, err := guest.ParseModinfo(readTestdata(t, n))
 		if err != nil {
 			t.Fatal(err)
 		}
 		set.Modules[m.Name] = m
 	}
 	for _, n := range []string{"virtio", "virtio_ring", "jbd2", "mbcache", "virtio_pci_modern_dev", "virtio_pci_legacy_dev"} {
-		set.Modules[n] = image.ModuleInfo{Name: n}
+		set.Modules[n] = guest.ModuleInfo{Name: n}
 	}
 	// virtio needs virtio_ring in the real kernel; the captured modules
 	// above do not include them, so add the edge by hand.
@@ -138,17 +139,17 @@ func TestModuleSetLoadOrder(t *testing.T) {
 	if _, ok := pos["crc16"]; ok {
 		t.Errorf("built-in crc16 in the load order %q", order)
 	}
-	if _, err := set.LoadOrder("floppy"); !errors.Is(err, image.ErrNoModule) {
+	if _, err := set.LoadOrder("floppy"); !errors.Is(err, guest.ErrNoModule) {
 		t.Errorf("LoadOrder(floppy) = %v, want ErrNoModule", err)
 	}
-	cyc := &image.ModuleSet{Modules: map[string]image.ModuleInfo{"a": {Name: "a", Depends: []string{"b"}}, "b": {Name: "b", Depends: []string{"a"}}}}
+	cyc := &guest.ModuleSet{Modules: map[string]guest.ModuleInfo{"a": {Name: "a", Depends: []string{"b"}}, "b": {Name: "b", Depends: []string{"a"}}}}
 	if _, err := cyc.LoadOrder("a"); err == nil || !strings.Contains(err.Error(), "cycle") {
 		t.Errorf("cycle: %v", err)
 	}
 }
 
 func TestParseKernelConfig(t *testing.T) {
-	cfg, err := image.ParseKernelConfig(bytes.NewReader(readTestdata(t, "config-"+debRelease)))
+	cfg, err := guest.ParseKernelConfig(bytes.NewReader(readTestdata(t, "config-"+debRelease)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -168,7 +169,7 @@ func TestParseKernelConfig(t *testing.T) {
 	if cfg["CONFIG_LOCALVERSION"] != `""` {
 		t.Errorf("string option kept as %q", cfg["CONFIG_LOCALVERSION"])
 	}
-	_, err = image.ParseKernelConfig(strings.NewReader("CONFIG_A=y\n\nnonsense here\n"))
+	_, err = guest.ParseKernelConfig(strings.NewReader("CONFIG_A=y\n\nnonsense here\n"))
 	if err == nil || !strings.Contains(err.Error(), "line 3") {
 		t.Errorf("bad line: error %v, want one naming line 3", err)
 	}
@@ -178,7 +179,7 @@ func FuzzParseKernelConfig(f *testing.F) {
 	f.Add(readTestdata(f, "config-"+debRelease)[:4096])
 	f.Add([]byte("# CONFIG_X is not set\nCONFIG_Y=m\n"))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		cfg, err := image.ParseKernelConfig(bytes.NewReader(b))
+		cfg, err := guest.ParseKernelConfig(bytes.NewReader(b))
 		if err != nil {
 			return
 		}
@@ -191,7 +192,7 @@ func FuzzParseKernelConfig(f *testing.F) {
 }
 
 func TestParseBzImage(t *testing.T) {
-	z, err := image.ParseBzImage(readTestdata(t, "vmlinuz-"+debRelease+".head"))
+	z, err := guest.ParseBzImage(readTestdata(t, "vmlinuz-"+debRelease+".head"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -204,7 +205,7 @@ func TestParseBzImage(t *testing.T) {
 	if z.Protocol < 0x20f {
 		t.Errorf("protocol %#x", z.Protocol)
 	}
-	if _, err := image.ParseBzImage(make([]byte, 4096)); err == nil {
+	if _, err := guest.ParseBzImage(make([]byte, 4096)); err == nil {
 		t.Error("a file of zeros parsed as a bzImage")
 	}
 }
@@ -212,7 +213,7 @@ func TestParseBzImage(t *testing.T) {
 func FuzzParseBzImage(f *testing.F) {
 	f.Add(readTestdata(f, "vmlinuz-"+debRelease+".head")[:2048])
 	f.Fuzz(func(t *testing.T, b []byte) {
-		z, err := image.ParseBzImage(b)
+		z, err := guest.ParseBzImage(b)
 		if err == nil && (z.PayloadLength <= 0 || len(z.Version) > 256) {
 			t.Fatalf("accepted %+v", z)
 		}
@@ -230,22 +231,22 @@ func TestKernelAndGuestFiles(t *testing.T) {
 	if !strings.HasPrefix(k.Source, "package linux-image-") {
 		t.Errorf("source %q", k.Source)
 	}
-	for _, vmm := range []string{image.VMMQemuMicrovm, image.VMMQemuVM} {
-		if err := image.CheckKernel(k, vmm); err != nil {
+	for _, vmm := range []string{guest.VMMQemuMicrovm, guest.VMMQemuVM} {
+		if err := guest.CheckKernel(k, vmm); err != nil {
 			t.Errorf("CheckKernel(%s): %v", vmm, err)
 		}
 	}
 	// Firecracker before 1.8 names its devices on the command line only;
 	// from 1.8 ACPI tables describe them (see kfit_test.go).
 	if k.Config().State("CONFIG_VIRTIO_MMIO_CMDLINE_DEVICES") != "y" {
-		err := image.CheckKernelFor(k, image.VMMFirecracker, "Firecracker v1.7.0")
-		var fit *image.KernelFitError
+		err := guest.CheckKernelFor(k, guest.VMMFirecracker, "Firecracker v1.7.0")
+		var fit *guest.KernelFitError
 		if !errors.As(err, &fit) || !strings.Contains(err.Error(), "CONFIG_VIRTIO_MMIO_CMDLINE_DEVICES") {
 			t.Errorf("CheckKernelFor(firecracker 1.7) on a kernel without virtio-mmio command-line devices: %v", err)
 		}
 	}
 	if k.Config().State("CONFIG_ACPI") == "y" && k.Config().State("CONFIG_PCI") == "y" && k.HasVmlinux {
-		if err := image.CheckKernelFor(k, image.VMMFirecracker, "Firecracker v1.8.0"); err != nil {
+		if err := guest.CheckKernelFor(k, guest.VMMFirecracker, "Firecracker v1.8.0"); err != nil {
 			t.Errorf("CheckKernelFor(firecracker 1.8) on a kernel with ACPI: %v", err)
 		}
 	}
@@ -286,17 +287,17 @@ func TestKernelAndGuestFiles(t *testing.T) {
 		}
 	}
 	// The same kernel without its modules fits nothing, and says why.
-	bare, err := image.ImportKernel(context.Background(), image.KernelOptions{
+	bare, err := guest.ImportKernel(context.Background(), guest.KernelOptions{
 		CacheDir: t.TempDir(), Kernel: k.BootImage(), Config: filepath.Join(k.Dir, "config"),
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := image.CheckKernel(bare, image.VMMQemuMicrovm); err == nil || !strings.Contains(err.Error(), "CONFIG_VIRTIO_BLK=m, but the module is not in the cache") {
+	if err := guest.CheckKernel(bare, guest.VMMQemuMicrovm); err == nil || !strings.Contains(err.Error(), "CONFIG_VIRTIO_BLK=m, but the module is not in the cache") {
 		t.Errorf("CheckKernel of a kernel without its modules: %v", err)
 	}
 	// Reopening gives the same kernel.
-	again, err := image.OpenKernel(k.Dir)
+	again, err := guest.OpenKernel(k.Dir)
 	if err != nil || again.ID != k.ID {
 		t.Errorf("OpenKernel: %v, id %v", err, again)
 	}
@@ -310,23 +311,23 @@ func TestImportKernelBadInput(t *testing.T) {
 	}
 	tests := []struct {
 		name string
-		o    image.KernelOptions
+		o    guest.KernelOptions
 		want string
 	}{
-		{"relative cache", image.KernelOptions{CacheDir: "cache", Kernel: bogus}, "absolute"},
-		{"no kernel", image.KernelOptions{CacheDir: cache}, "no kernel"},
-		{"not a kernel", image.KernelOptions{CacheDir: cache, Kernel: bogus}, "neither an ELF vmlinux nor a bzImage"},
-		{"missing kernel", image.KernelOptions{CacheDir: cache, Kernel: "/nonexistent-isobench/vmlinuz"}, "no such file"},
+		{"relative cache", guest.KernelOptions{CacheDir: "cache", Kernel: bogus}, "absolute"},
+		{"no kernel", guest.KernelOptions{CacheDir: cache}, "no kernel"},
+		{"not a kernel", guest.KernelOptions{CacheDir: cache, Kernel: bogus}, "neither an ELF vmlinux nor a bzImage"},
+		{"missing kernel", guest.KernelOptions{CacheDir: cache, Kernel: "/nonexistent-isobench/vmlinuz"}, "no such file"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := image.ImportKernel(context.Background(), tc.o)
+			_, err := guest.ImportKernel(context.Background(), tc.o)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("error %v, want one containing %q", err, tc.want)
 			}
 		})
 	}
-	if _, err := image.DefaultKernel(cache); !errors.Is(err, image.ErrNoKernel) {
+	if _, err := guest.DefaultKernel(cache); !errors.Is(err, guest.ErrNoKernel) {
 		t.Errorf("DefaultKernel of an empty cache: %v, want ErrNoKernel", err)
 	}
 }
@@ -339,7 +340,7 @@ func TestGuestDisk(t *testing.T) {
 	img := testutil.MinimalImage(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	disk, err := image.GuestDisk(ctx, img, image.DiskOptions{Headroom: 64 << 20})
+	disk, err := guest.GuestDisk(ctx, img, guest.DiskOptions{Headroom: 64 << 20})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -354,7 +355,7 @@ func TestGuestDisk(t *testing.T) {
 	if fi.Size() < 64<<20 {
 		t.Errorf("disk of %d bytes has less than the headroom asked for", fi.Size())
 	}
-	again, err := image.GuestDisk(ctx, img, image.DiskOptions{Headroom: 64 << 20})
+	again, err := guest.GuestDisk(ctx, img, guest.DiskOptions{Headroom: 64 << 20})
 	if err != nil || again != disk {
 		t.Errorf("second GuestDisk: %q, %v; want the same disk %q", again, err, disk)
 	}

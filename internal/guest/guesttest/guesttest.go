@@ -1,5 +1,5 @@
 // Package guesttest gives tests a real guest kernel: the distribution's
-// kernel package, fetched once with image.FetchKernel into a cache under
+// kernel package, fetched once with guest.FetchKernel into a cache under
 // bin/test/ of the checkout (ignored by git) and reused by later test runs
 // and by every package's tests.
 package guesttest
@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/isobench/isobench/internal/image"
+	"github.com/isobench/isobench/internal/guest"
 	"github.com/isobench/isobench/internal/testutil"
 )
 
@@ -26,10 +26,10 @@ func CacheDir(t testing.TB) string {
 // Kernel returns the test guest kernel, fetching it on first use. It skips
 // the test, with the reason, where the distribution's kernel cannot be
 // fetched (no Debian package tools, no package lists).
-func Kernel(t testing.TB) *image.Kernel {
+func Kernel(t testing.TB) *guest.Kernel {
 	t.Helper()
 	cache := CacheDir(t)
-	if k, err := image.DefaultKernel(cache); err == nil {
+	if k, err := guest.DefaultKernel(cache); err == nil {
 		return k
 	}
 	if err := os.MkdirAll(cache, 0o755); err != nil {
@@ -51,13 +51,13 @@ func Kernel(t testing.TB) *image.Kernel {
 		}
 	}
 	defer syscall.Flock(int(lock.Fd()), syscall.LOCK_UN)
-	if k, err := image.DefaultKernel(cache); err == nil {
+	if k, err := guest.DefaultKernel(cache); err == nil {
 		return k
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	start := time.Now()
-	k, err := image.FetchKernel(ctx, image.FetchOptions{CacheDir: cache, Log: testLog{t}})
+	k, err := guest.FetchKernel(ctx, guest.FetchOptions{CacheDir: cache, Log: testLog{t}})
 	if err != nil {
 		t.Skipf("no guest kernel for this test: %v", err)
 	}

@@ -1,4 +1,4 @@
-package image
+package guest
 
 import (
 	"bytes"
@@ -22,7 +22,7 @@ type FetchOptions struct {
 	// (linux-image-amd64) depends on.
 	Package string
 	// Busybox is a static busybox for the initramfs; "" means
-	// DefaultBusybox.
+	// image.DefaultBusybox.
 	Busybox string
 	// Log receives a line per step; nil discards them.
 	Log io.Writer

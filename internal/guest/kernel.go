@@ -1,4 +1,4 @@
-package image
+package guest
 
 import (
 	"context"
@@ -15,6 +15,10 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/isobench/isobench/internal/cachedir"
+	"github.com/isobench/isobench/internal/filecopy"
+	"github.com/isobench/isobench/internal/image"
 )
 
 // kernelRecipe names the way a kernel is laid out in the cache (and the
@@ -129,7 +133,7 @@ type KernelOptions struct {
 	// RELEASE beside the kernel and in the modules directory.
 	Config string
 	// Busybox is a static busybox for the initramfs; "" means
-	// DefaultBusybox.
+	// image.DefaultBusybox.
 	Busybox string
 	// Source overrides the recorded source ("file PATH" by default).
 	Source string
@@ -151,7 +155,7 @@ func ImportKernel(ctx context.Context, o KernelOptions) (*Kernel, error) {
 		return nil, errors.New("import kernel: no kernel file given")
 	}
 	if o.Busybox == "" {
-		o.Busybox = DefaultBusybox
+		o.Busybox = image.DefaultBusybox
 	}
 	if o.Log == nil {
 		o.Log = io.Discard
@@ -187,7 +191,7 @@ func ImportKernel(ctx context.Context, o KernelOptions) (*Kernel, error) {
 			return nil, fmt.Errorf("import kernel: %w", err)
 		}
 	}
-	if err := checkStaticELF(o.Busybox); err != nil {
+	if err := image.CheckStaticBusybox(o.Busybox); err != nil {
 		return nil, fmt.Errorf("import kernel: busybox for the initramfs: %w", err)
 	}
 
@@ -198,7 +202,7 @@ func ImportKernel(ctx context.Context, o KernelOptions) (*Kernel, error) {
 			fmt.Fprintf(h, "-\n")
 			continue
 		}
-		d, err := fileDigest(p)
+		d, err := cachedir.FileDigest(p)
 		if err != nil {
 			return nil, fmt.Errorf("import kernel: %w", err)
 		}
@@ -216,7 +220,7 @@ func ImportKernel(ctx context.Context, o KernelOptions) (*Kernel, error) {
 			if r := m.Release(); r != "" && k.Release != "" && r != k.Release {
 				return nil, fmt.Errorf("import kernel: module %s in %s is built for kernel %s, the kernel is %s", n, o.Modules, r, k.Release)
 			}
-			d, err := fileDigest(filepath.Join(mods.dir, mods.files[n]))
+			d, err := cachedir.FileDigest(filepath.Join(mods.dir, mods.files[n]))
 			if err != nil {
 				return nil, fmt.Errorf("import kernel: %w", err)
 			}
@@ -238,20 +242,20 @@ func ImportKernel(ctx context.Context, o KernelOptions) (*Kernel, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("import kernel: %w", err)
 	}
-	unlock, err := lockCache(ctx, dir, o.Log)
+	unlock, err := cachedir.Lock(ctx, dir, o.Log)
 	if err != nil {
 		return nil, fmt.Errorf("import kernel: %w", err)
 	}
 	defer unlock()
-	if err := removeLeftovers(dir); err != nil {
+	if err := cachedir.RemoveLeftovers(dir); err != nil {
 		return nil, fmt.Errorf("import kernel: %w", err)
 	}
 	final := filepath.Join(dir, k.ID)
 	if old, err := OpenKernel(final); err == nil && old.ID == k.ID {
-		logf(o.Log, "kernel %s: already in the cache (%s)", k.Release, shortID(k.ID))
+		logf(o.Log, "kernel %s: already in the cache (%s)", k.Release, cachedir.ShortID(k.ID))
 		return old, setDefaultKernel(dir, k.ID)
 	}
-	tmp, err := os.MkdirTemp(dir, buildPrefix)
+	tmp, err := os.MkdirTemp(dir, cachedir.BuildPrefix)
 	if err != nil {
 		return nil, fmt.Errorf("import kernel: %w", err)
 	}
@@ -260,11 +264,11 @@ func ImportKernel(ctx context.Context, o KernelOptions) (*Kernel, error) {
 		return nil, fmt.Errorf("import kernel: %w", err)
 	}
 	k.Dir = tmp
-	if err := copyFileTo(o.Kernel, k.BootImage(), 0o644); err != nil {
+	if err := filecopy.Copy(o.Kernel, k.BootImage(), 0o644); err != nil {
 		return nil, fmt.Errorf("import kernel: %w", err)
 	}
 	if o.Config != "" {
-		if err := copyFileTo(o.Config, filepath.Join(tmp, configName), 0o644); err != nil {
+		if err := filecopy.Copy(o.Config, filepath.Join(tmp, configName), 0o644); err != nil {
 			return nil, fmt.Errorf("import kernel: %w", err)
 		}
 	}
@@ -288,11 +292,11 @@ func ImportKernel(ctx context.Context, o KernelOptions) (*Kernel, error) {
 	if err := writeKernelRecord(k); err != nil {
 		return nil, fmt.Errorf("import kernel: %w", err)
 	}
-	if err := publish(dir, tmp, final); err != nil {
+	if err := cachedir.Publish(dir, tmp, final); err != nil {
 		return nil, fmt.Errorf("import kernel: %w", err)
 	}
 	k.Dir = final
-	logf(o.Log, "kernel %s: in the cache as %s", k.Release, shortID(k.ID))
+	logf(o.Log, "kernel %s: in the cache as %s", k.Release, cachedir.ShortID(k.ID))
 	return k, setDefaultKernel(dir, k.ID)
 }
 
@@ -409,7 +413,7 @@ func OpenKernel(dir string) (*Kernel, error) {
 	if r.Recipe != kernelRecipe {
 		return nil, fmt.Errorf("open kernel %s: made by recipe %q, this isobench uses %q: import it again (isobench image kernel)", dir, r.Recipe, kernelRecipe)
 	}
-	if !isID(r.ID) {
+	if !cachedir.IsID(r.ID) {
 		return nil, fmt.Errorf("open kernel %s: bad id %q", dir, r.ID)
 	}
 	k := r.Kernel
@@ -448,7 +452,7 @@ func DefaultKernel(cacheDir string) (*Kernel, error) {
 		return nil, fmt.Errorf("default kernel: %w", err)
 	}
 	id := strings.TrimSpace(string(b))
-	if !isID(id) {
+	if !cachedir.IsID(id) {
 		return nil, fmt.Errorf("default kernel: %s holds %q, not a kernel id", filepath.Join(dir, defaultKernel), clipText(id, 80))
 	}
 	return OpenKernel(filepath.Join(dir, id))
@@ -483,38 +487,6 @@ func writeFileSync(path string, b []byte) error {
 		return err
 	}
 	return nil
-}
-
-// checkStaticELF checks that file is a statically linked ELF executable.
-func checkStaticELF(file string) error {
-	info, err := readELF(file)
-	if errors.Is(err, errNotELF) {
-		return fmt.Errorf("%s is not an ELF executable", file)
-	}
-	if err != nil {
-		return err
-	}
-	if !info.loadable() || !info.static() {
-		return fmt.Errorf("%s is not a statically linked executable (Debian package busybox-static)", file)
-	}
-	return nil
-}
-
-func copyFileTo(from, to string, mode os.FileMode) error {
-	in, err := os.Open(from)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	out, err := os.OpenFile(to, os.O_WRONLY|os.O_CREATE|os.O_EXCL, mode)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		return fmt.Errorf("copying %s: %w", from, err)
-	}
-	return out.Close()
 }
 
 // moduleTree is a kernel's modules directory (/lib/modules/RELEASE),
@@ -727,4 +699,9 @@ func (t *moduleTree) builtinNames() []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// logf writes one progress line; a failing log writer fails nothing.
+func logf(w io.Writer, format string, args ...any) {
+	fmt.Fprintf(w, format+"\n", args...)
 }

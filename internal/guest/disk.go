@@ -1,4 +1,4 @@
-package image
+package guest
 
 import (
 	"bytes"
@@ -12,6 +12,9 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/isobench/isobench/internal/cachedir"
+	"github.com/isobench/isobench/internal/image"
 )
 
 // diskRecipe names the way guest disks are made; it is part of their file
@@ -42,7 +45,7 @@ type DiskOptions struct {
 // -d, from e2fsprogs 1.43 or later). It is kept in the image's directory,
 // beside the rootfs, and shared by every guest: guests boot from a
 // copy-on-write layer over it and never write to it.
-func GuestDisk(ctx context.Context, img *Image, o DiskOptions) (string, error) {
+func GuestDisk(ctx context.Context, img *image.Image, o DiskOptions) (string, error) {
 	if img == nil || img.Rootfs == "" {
 		return "", errors.New("guest disk: no image")
 	}
@@ -54,38 +57,38 @@ func GuestDisk(ctx context.Context, img *Image, o DiskOptions) (string, error) {
 	}
 	dir := filepath.Join(img.Dir, guestDirName)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", fmt.Errorf("guest disk of image %s: %w", shortID(img.ID), err)
+		return "", fmt.Errorf("guest disk of image %s: %w", cachedir.ShortID(img.ID), err)
 	}
-	unlock, err := lockCache(ctx, dir, o.Log)
+	unlock, err := cachedir.Lock(ctx, dir, o.Log)
 	if err != nil {
-		return "", fmt.Errorf("guest disk of image %s: %w", shortID(img.ID), err)
+		return "", fmt.Errorf("guest disk of image %s: %w", cachedir.ShortID(img.ID), err)
 	}
 	defer unlock()
 	final := filepath.Join(dir, "rootfs-"+diskRecipe+"-"+strconv.FormatInt(o.Headroom>>20, 10)+"M.ext4")
 	if fi, err := os.Stat(final); err == nil && fi.Mode().IsRegular() {
 		return final, nil
 	}
-	if err := removeLeftovers(dir); err != nil {
-		return "", fmt.Errorf("guest disk of image %s: %w", shortID(img.ID), err)
+	if err := cachedir.RemoveLeftovers(dir); err != nil {
+		return "", fmt.Errorf("guest disk of image %s: %w", cachedir.ShortID(img.ID), err)
 	}
 	used, err := treeSize(img.Rootfs)
 	if err != nil {
-		return "", fmt.Errorf("guest disk of image %s: %w", shortID(img.ID), err)
+		return "", fmt.Errorf("guest disk of image %s: %w", cachedir.ShortID(img.ID), err)
 	}
 	size := roundUp(used+used/4+o.Headroom+64<<20, 1<<20)
-	tmp := filepath.Join(dir, buildPrefix+filepath.Base(final))
-	logf(o.Log, "image %s: making the guest root disk (ext4, %d MiB, %.1f MiB of files)", shortID(img.ID), size>>20, float64(used)/(1<<20))
+	tmp := filepath.Join(dir, cachedir.BuildPrefix+filepath.Base(final))
+	logf(o.Log, "image %s: making the guest root disk (ext4, %d MiB, %.1f MiB of files)", cachedir.ShortID(img.ID), size>>20, float64(used)/(1<<20))
 	if err := MakeExt4(ctx, tmp, size, img.Rootfs, "isobench-root"); err != nil {
 		os.Remove(tmp)
-		return "", fmt.Errorf("guest disk of image %s: %w", shortID(img.ID), err)
+		return "", fmt.Errorf("guest disk of image %s: %w", cachedir.ShortID(img.ID), err)
 	}
 	if err := os.Chmod(tmp, 0o444); err != nil {
 		os.Remove(tmp)
-		return "", fmt.Errorf("guest disk of image %s: %w", shortID(img.ID), err)
+		return "", fmt.Errorf("guest disk of image %s: %w", cachedir.ShortID(img.ID), err)
 	}
 	if err := os.Rename(tmp, final); err != nil {
 		os.Remove(tmp)
-		return "", fmt.Errorf("guest disk of image %s: %w", shortID(img.ID), err)
+		return "", fmt.Errorf("guest disk of image %s: %w", cachedir.ShortID(img.ID), err)
 	}
 	return final, nil
 }
