@@ -8,7 +8,11 @@
 //     against `runc run` of the same bundle invoked directly, interleaved;
 //     the difference of the medians should be under 2 ms;
 //  3. isobench's own CPU time while a 10 s workload runs, as a share of one
-//     core; it should be under 1%.
+//     core; it should be under 1%;
+//  4. http on the host baseline: the http workload's requests/s against
+//     wrk run by hand (same arguments, same pinning) against nginx started
+//     by hand with the workload's configuration in a host sandbox made the
+//     same way, interleaved; the ratio should be within 2% of 1.00.
 //
 // It asserts nothing: machines differ, and shared machines are noisy. Run it
 // as root from the repository root with scripts/fidelity.sh.
@@ -39,12 +43,13 @@ import (
 
 func main() {
 	pairs := flag.Int("pairs", 10, "interleaved pairs per comparison")
-	secs := flag.Int("time", 5, "seconds per sysbench cpu run in comparison 1")
+	secs := flag.Int("time", 5, "seconds per sysbench cpu run (comparison 1) and per measured wrk run (4)")
 	agentPath := flag.String("agent", "bin/isobench-agent", "static agent binary")
 	isobench := flag.String("isobench", "bin/isobench", "isobench binary (comparison 3)")
 	seed := flag.Int64("seed", 1, "seed of the interleaved order")
-	only := flag.String("only", "123", "which comparisons to run")
+	only := flag.String("only", "1234", "which comparisons to run")
 	flag.Parse()
+	defer exitOnFatal()
 	ctx := context.Background()
 	work, err := os.MkdirTemp("", "isobench-fidelity-")
 	check(err)
@@ -63,13 +68,30 @@ func main() {
 			startupFidelity(ctx, img, work, *pairs, rng)
 		case '3':
 			ownCPU(*isobench, work)
+		case '4':
+			httpFidelity(ctx, img, work, *pairs, *secs, rng)
 		}
 	}
 }
 
+// fatal carries an error from check up to main, so that the deferred
+// clean-ups on the way (sandboxes, servers, the work directory) run.
+type fatal struct{ err error }
+
 func check(err error) {
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "fidelity:", err)
+		panic(fatal{err})
+	}
+}
+
+// exitOnFatal ends the program on a fatal error once the stack unwound.
+func exitOnFatal() {
+	if r := recover(); r != nil {
+		f, ok := r.(fatal)
+		if !ok {
+			panic(r)
+		}
+		fmt.Fprintln(os.Stderr, "fidelity:", f.err)
 		os.Exit(1)
 	}
 }

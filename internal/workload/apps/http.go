@@ -127,6 +127,14 @@ func (HTTP) TrialTimeout(p map[string]string) time.Duration {
 	return c.ready + time.Duration(c.duration+c.warmup)*time.Second*2 + 10*time.Minute
 }
 
+// NginxConf is the configuration the http workload gives nginx, for a
+// server run by hand beside it (scripts/fidelity): files under dir/www,
+// connections the client opens, workers nginx runs, listen as nginx's
+// listen directive takes it.
+func NginxConf(dir string, connections, workers int, listen string) string {
+	return nginxConf(dir, httpConfig{connections: int64(connections), workers: int64(workers)}, listen)
+}
+
 // nginxConf is the server's whole configuration: one server of static
 // files, logs and temporary files in the trial's directory, no access
 // log, keep-alive connections kept for the whole run.
