@@ -54,7 +54,7 @@ func checkRunFlags(f runFlags) (target float64, err error) {
 	if changed("max-trials") && target == 0 {
 		return 0, errors.New("--max-trials without --target-ci: it bounds the trials the adaptive stop adds (use --trials for a fixed number)")
 	}
-	if f.scratch != "" && f.file == "" && !anyHasParam(f.workloads, "scratch") {
+	if f.scratch != "" && f.file == "" && !plan.AnyHasParam(builtin.Workloads(), f.workloads, "scratch") {
 		return 0, fmt.Errorf("--scratch %s: no workload of the run (%s) has a scratch parameter", f.scratch, strings.Join(f.workloads, ","))
 	}
 	if err := checkOutput("--json", f.jsonOut); err != nil {
@@ -86,23 +86,6 @@ func checkList(flag string, xs []string, hint string) error {
 		seen[x] = true
 	}
 	return nil
-}
-
-// anyHasParam reports whether a named workload has the parameter.
-func anyHasParam(workloads []string, param string) bool {
-	reg := builtin.Workloads()
-	for _, name := range workloads {
-		w, err := reg.Get(name)
-		if err != nil {
-			continue
-		}
-		for _, p := range w.Params() {
-			if p.Name == param {
-				return true
-			}
-		}
-	}
-	return false
 }
 
 // checkRunRuntimes checks the runtimes of a run before any is probed:

@@ -1,0 +1,51 @@
+package plan
+
+import (
+	"crypto/rand"
+	"fmt"
+	"math/big"
+
+	"github.com/isobench/isobench/internal/workload"
+)
+
+// Helpers for a suite given on the command line rather than in a file.
+
+// WorkloadsOf makes the workloads of a suite from their names and the
+// parameters set for each (by workload name). A scratch that is not empty
+// goes to every workload that has a scratch parameter the sets leave out.
+func WorkloadsOf(reg *workload.Registry, names []string, sets map[string]map[string]string, scratch string) []WorkloadConfig {
+	var out []WorkloadConfig
+	for _, name := range names {
+		set := sets[name]
+		if w, err := reg.Get(name); err == nil && scratch != "" && hasParam(w, "scratch") {
+			if set == nil {
+				set = map[string]string{}
+			}
+			if _, given := set["scratch"]; !given {
+				set["scratch"] = scratch
+			}
+		}
+		out = append(out, WorkloadConfig{Name: name, Set: set})
+	}
+	return out
+}
+
+// AnyHasParam reports whether a named workload of reg has the parameter.
+func AnyHasParam(reg *workload.Registry, names []string, param string) bool {
+	for _, name := range names {
+		if w, err := reg.Get(name); err == nil && hasParam(w, param) {
+			return true
+		}
+	}
+	return false
+}
+
+// NewSeed returns a random seed for a suite that gives none (Seed 0): a
+// positive number below 2^62, never 0.
+func NewSeed() (int64, error) {
+	n, err := rand.Int(rand.Reader, big.NewInt(1<<62))
+	if err != nil {
+		return 0, fmt.Errorf("choosing a seed: %w", err)
+	}
+	return n.Int64() + 1, nil
+}

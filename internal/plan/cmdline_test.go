@@ -1,0 +1,68 @@
+package plan
+
+import (
+	"reflect"
+	"testing"
+)
+
+func TestWorkloadsOf(t *testing.T) {
+	reg := fileRegistry() // cpu has no scratch parameter; fileio and fio do
+	for _, c := range []struct {
+		name    string
+		names   []string
+		sets    map[string]map[string]string
+		scratch string
+		want    []WorkloadConfig
+	}{
+		{"names only", []string{"cpu", "fileio"}, nil, "",
+			[]WorkloadConfig{{Name: "cpu"}, {Name: "fileio"}}},
+		{"sets by workload", []string{"cpu", "fio"}, map[string]map[string]string{"cpu": {"time": "2"}}, "",
+			[]WorkloadConfig{{Name: "cpu", Set: map[string]string{"time": "2"}}, {Name: "fio"}}},
+		{"scratch where there is a scratch parameter", []string{"cpu", "fileio", "fio"}, nil, "tmpfs",
+			[]WorkloadConfig{{Name: "cpu"}, {Name: "fileio", Set: map[string]string{"scratch": "tmpfs"}}, {Name: "fio", Set: map[string]string{"scratch": "tmpfs"}}}},
+		{"a set scratch wins", []string{"fileio"}, map[string]map[string]string{"fileio": {"scratch": "volume"}}, "tmpfs",
+			[]WorkloadConfig{{Name: "fileio", Set: map[string]string{"scratch": "volume"}}}},
+		{"an unknown workload is left to Expand", []string{"nosuch"}, nil, "tmpfs",
+			[]WorkloadConfig{{Name: "nosuch"}}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if got := WorkloadsOf(reg, c.names, c.sets, c.scratch); !reflect.DeepEqual(got, c.want) {
+				t.Errorf("got %+v, want %+v", got, c.want)
+			}
+		})
+	}
+}
+
+func TestAnyHasParam(t *testing.T) {
+	reg := fileRegistry()
+	for _, c := range []struct {
+		names []string
+		want  bool
+	}{
+		{[]string{"cpu"}, false},
+		{[]string{"cpu", "fio"}, true},
+		{[]string{"nosuch"}, false},
+		{nil, false},
+	} {
+		if got := AnyHasParam(reg, c.names, "scratch"); got != c.want {
+			t.Errorf("%v: %v, want %v", c.names, got, c.want)
+		}
+	}
+}
+
+func TestNewSeed(t *testing.T) {
+	seen := map[int64]bool{}
+	for range 100 {
+		s, err := NewSeed()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s <= 0 || s > 1<<62 {
+			t.Fatalf("seed %d out of range", s)
+		}
+		seen[s] = true
+	}
+	if len(seen) < 99 {
+		t.Errorf("%d distinct seeds of 100", len(seen))
+	}
+}
