@@ -258,7 +258,7 @@ func (a *app) run(ctx context.Context, f runFlags, stdout, stderr io.Writer) err
 			return withStatus(ExitUsage, err)
 		}
 	}
-	if suite, err = grantSuite(suite, wreg, f.grants()); err != nil {
+	if suite, err = suite.WithGrants(wreg, f.grants()); err != nil {
 		return withStatus(ExitUsage, err)
 	}
 	var resumed *plan.Resume
@@ -301,7 +301,7 @@ func (a *app) run(ctx context.Context, f runFlags, stdout, stderr io.Writer) err
 	if err := checkAdaptive(f, target, first); err != nil {
 		return withStatus(ExitUsage, err)
 	}
-	if err := discloseSuite(stderr, suite, wreg); err != nil {
+	if err := plan.Disclose(stderr, suite, wreg); err != nil {
 		return withStatus(ExitUsage, err)
 	}
 	if err := checkImageTrust(f, names, kr != nil); err != nil {

@@ -4,10 +4,8 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 
@@ -62,85 +60,27 @@ func (a *app) known() (plan.Known, error) {
 	}, nil
 }
 
+// suiteCheck checks each suite file and prints the summary of each good
+// one; a file with problems makes it a usage error, after every file.
 func (a *app) suiteCheck(ctx context.Context, files []string, grants workload.Grants, w io.Writer) error {
 	known, err := a.known()
 	if err != nil {
 		return err
 	}
 	known.Grants = grants
-	bad := 0
 	var errs []string
 	for _, file := range files {
-		// A FIFO, a device or a directory is refused before it is opened
-		// (opening a FIFO would block, /dev/zero never ends).
-		if err := inputfile.CheckIfExists(file); err != nil {
-			bad++
+		out, err := plan.CheckFile(file, known, builtin.Drivers().Names())
+		if err != nil {
 			errs = append(errs, err.Error())
 			continue
 		}
-		s, err := plan.LoadSuiteFile(file, known)
-		if err != nil {
-			bad++
-			errs = append(errs, err.Error())
-			continue
-		}
-		// The plan is made as run makes it: with the command line's
-		// grants, which the file cannot give.
-		full, err := grantSuite(withRuntimes(*s, builtin.Drivers().Names()), known.Workloads, grants)
-		var p *plan.Plan
-		if err == nil {
-			p, err = plan.Expand(full, known.Workloads)
-		}
-		var b strings.Builder
-		if err == nil {
-			err = discloseSuite(&b, full, known.Workloads)
-		}
-		if err != nil {
-			bad++
-			errs = append(errs, fmt.Sprintf("%s: %v", file, err))
-			continue
-		}
-		fmt.Fprintf(w, "%s: ok: %s\n%s", file, describeSuite(*s, p), indent(b.String(), "  "))
+		fmt.Fprint(w, out)
 	}
-	if bad > 0 {
-		return withStatus(ExitUsage, fmt.Errorf("%d of %d suite files have problems:\n%s", bad, len(files), strings.Join(errs, "\n")))
+	if len(errs) > 0 {
+		return withStatus(ExitUsage, fmt.Errorf("%d of %d suite files have problems:\n%s", len(errs), len(files), strings.Join(errs, "\n")))
 	}
 	return nil
-}
-
-// withRuntimes gives s every runtime when it names none, as run does.
-func withRuntimes(s plan.Suite, all []string) plan.Suite {
-	if len(s.Runtimes) == 0 {
-		s.Runtimes = all
-	}
-	return s
-}
-
-// describeSuite says in one line what a suite runs.
-func describeSuite(s plan.Suite, p *plan.Plan) string {
-	rts := strings.Join(s.Runtimes, ", ")
-	var wl []string
-	for _, w := range s.Workloads {
-		wl = append(wl, w.Name)
-	}
-	seed := "random seed"
-	if s.Seed != 0 {
-		seed = fmt.Sprintf("seed %d", s.Seed)
-	}
-	return fmt.Sprintf("%d runtimes (%s) × %d workloads (%s) = %d cells, %d trials with warm-ups, profile %s, %s order, %s",
-		len(s.Runtimes), rts, len(s.Workloads), strings.Join(dedupe(wl), ", "), len(p.Cells), len(p.Steps), s.Profile, s.Order, seed)
-}
-
-func dedupe(xs []string) []string {
-	var out []string
-	seen := map[string]bool{}
-	for _, x := range xs {
-		if !seen[x] {
-			seen[x] = true
-			out = append(out, x)
-		}
-	}
-	return out
 }
 
 // suiteFromFile reads the suite of run -f and lays the flags the user gave
@@ -304,138 +244,6 @@ const (
 	allowExecDoc    = "let a fio job file (fio.profile) run commands of its own: exec_prerun, exec_postrun, ioengine=exec, engines loaded from files; they run on this host as root for the host baseline"
 	storeProfileDoc = "store a fio job file's text with the run and in its reports (default: only its name and sha256 digest)"
 )
-
-// grantSuite gives the suite's workloads that take grants (fio) the grants
-// of the command line, as reserved parameters (see workload.Grants): only
-// the command line grants. A reserved name the user set with --set is
-// refused; a suite file's are refused when it is read.
-func grantSuite(s plan.Suite, wreg *workload.Registry, g workload.Grants) (plan.Suite, error) {
-	gp := g.Params()
-	wcs := make([]plan.WorkloadConfig, len(s.Workloads))
-	for i, wc := range s.Workloads {
-		for k := range wc.Set {
-			if workload.IsReserved(k) {
-				return s, fmt.Errorf("workload %s: parameter %q is reserved: give --allow-exec or --store-profile instead", wc.Name, k)
-			}
-		}
-		w, err := wreg.Get(wc.Name)
-		if err != nil {
-			return s, err
-		}
-		if gt, ok := w.(workload.GrantTaker); ok && gt.TakesGrants() && len(gp) > 0 {
-			set := map[string]string{}
-			for k, v := range wc.Set {
-				set[k] = v
-			}
-			for k, v := range gp {
-				set[k] = v
-			}
-			wc.Set = set
-		}
-		wcs[i] = wc
-	}
-	s.Workloads = wcs
-	return s, nil
-}
-
-// hostRuntime is the runtime that runs workloads as plain host processes.
-const hostRuntime = "host"
-
-// discloseSuite writes, before anything runs, every command of the user's
-// the suite will run and every host file it will read, saying where (see
-// workload.Discloser); nothing when there is none. A workload that refuses
-// its parameters (a job file that runs commands, without --allow-exec) is
-// the error.
-func discloseSuite(w io.Writer, s plan.Suite, wreg *workload.Registry) error {
-	p, err := plan.Expand(s, wreg)
-	if err != nil {
-		return err
-	}
-	var host bool
-	var sandboxes []string
-	for _, rt := range s.Runtimes {
-		if name, _, _ := strings.Cut(rt, ":"); name == hostRuntime {
-			host = true
-		} else {
-			sandboxes = append(sandboxes, rt)
-		}
-	}
-	var where []string
-	if host {
-		where = append(where, "on this host itself, as root (runtime host)")
-	}
-	if len(sandboxes) > 0 {
-		where = append(where, "in the sandboxes of "+strings.Join(sandboxes, ", "))
-	}
-	sandboxed := strings.Join(where, ", and ")
-	var commands, files []string
-	seen := map[string]bool{}
-	for _, c := range p.Cells {
-		wl, err := wreg.Get(c.Workload)
-		if err != nil {
-			return err
-		}
-		d, ok := wl.(workload.Discloser)
-		if !ok {
-			continue
-		}
-		ds, err := d.Disclose(c.Params)
-		if err != nil {
-			return fmt.Errorf("workload %s: %w", c.Workload, err)
-		}
-		for _, x := range ds {
-			at := "by isobench, on this host, for every runtime"
-			if x.Sandboxed {
-				at = sandboxed
-			}
-			line := fmt.Sprintf("  %s.%s: %s\n      %s\n      where: %s\n", c.Workload, x.Param, shown(x.What), shown(x.Note), at)
-			if seen[line] {
-				continue
-			}
-			seen[line] = true
-			if x.Kind == workload.DiscloseCommand {
-				commands = append(commands, line)
-			} else {
-				files = append(files, line)
-			}
-		}
-	}
-	switch {
-	case len(commands) > 0:
-		fmt.Fprintf(w, "This suite will run these commands:\n%s", strings.Join(commands, ""))
-		if len(files) > 0 {
-			fmt.Fprintf(w, "and read these host files:\n%s", strings.Join(files, ""))
-		}
-	case len(files) > 0:
-		fmt.Fprintf(w, "This suite will read these host files:\n%s", strings.Join(files, ""))
-	}
-	return nil
-}
-
-// shown makes a value from a suite or a job file safe to print: one that
-// holds control characters (a terminal's escapes, a line break) is quoted.
-func shown(s string) string {
-	for _, r := range s {
-		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) || r == utf8.RuneError {
-			return strconv.Quote(s)
-		}
-	}
-	return s
-}
-
-// indent puts prefix before each line of text.
-func indent(text, prefix string) string {
-	if text == "" {
-		return ""
-	}
-	lines := strings.SplitAfter(text, "\n")
-	for i, l := range lines {
-		if l != "" {
-			lines[i] = prefix + l
-		}
-	}
-	return strings.Join(lines, "")
-}
 
 // grants are the grants of run's flags.
 func (f runFlags) grants() workload.Grants {
