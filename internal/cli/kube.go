@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/isobench/isobench/internal/builtin"
 	"github.com/isobench/isobench/internal/driver"
 	"github.com/isobench/isobench/internal/image"
 	"github.com/isobench/isobench/internal/kube"
@@ -162,38 +163,20 @@ func (a *app) openKube(ctx context.Context, f *runFlags, stderr io.Writer) (*kub
 			return nil, fmt.Errorf("the cluster has no RuntimeClass: name the runtimes with --runtimes and map them with --runtime-class NAME= (the nodes' default handler)")
 		}
 	}
-	kr := &kubeRun{cluster: c, reg: &driver.Registry{}, containerd: k.containerd, parallel: k.parallel}
 	for _, rt := range runtimes {
 		if strings.ContainsAny(rt, ":@") {
 			return nil, withStatus(ExitUsage, fmt.Errorf("--runtimes %q: on a cluster a runtime is a name without ':' or '@' (map it to a RuntimeClass with --runtime-class %s=CLASS)", rt, strings.NewReplacer(":", "-", "@", "-").Replace(rt)))
 		}
-		class, named := classes.Class(rt)
-		if !named {
-			class = ""
-		}
-		for _, node := range nodes {
-			name := rt
-			if len(nodes) > 1 {
-				name = rt + "@" + node
-			}
-			doc := fmt.Sprintf("RuntimeClass %s on node %s", orText(class, "(default)"), node)
-			kr.reg.Register(name, doc, c.Driver(name, class, node).Factory())
-			kr.names = append(kr.names, name)
-		}
 	}
+	kr := &kubeRun{cluster: c, containerd: k.containerd, parallel: k.parallel}
+	kr.reg, kr.names = builtin.ClusterDrivers(c, runtimes, nodes, classes)
 	fmt.Fprintf(stderr, "cluster %s, namespace %s, nodes %s\n", c.Version(), c.Namespace(), strings.Join(nodes, ", "))
 	for _, name := range kr.names {
 		fmt.Fprintf(stderr, "  %s: %s\n", name, kr.reg.Doc(name))
 	}
 	f.runtimes = kr.names
 	if !f.changed("baseline") {
-		f.baseline = kr.names[0]
-		for _, n := range kr.names {
-			if n == "runc" || strings.HasPrefix(n, "runc@") {
-				f.baseline = n
-				break
-			}
-		}
+		f.baseline = builtin.ClusterBaseline(kr.names)
 	}
 	return kr, nil
 }
@@ -247,11 +230,4 @@ func (a *app) gcKube(ctx context.Context, w io.Writer, k kubeFlags) error {
 func addKubeGCFlags(cmd *cobra.Command, k *kubeFlags) {
 	addKubeFlags(cmd.Flags(), k)
 	cmd.Flags().BoolVar(&k.anyHost, "any-host", false, "with --on kubernetes: also remove what isobench processes on other hosts made (whether they still run cannot be checked from here)")
-}
-
-func orText(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
 }
