@@ -14,7 +14,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
@@ -79,7 +78,7 @@ func Config(paths []string, contextName string) (*rest.Config, error) {
 
 // Cluster is a connection to one cluster, shared by the drivers of a run.
 type Cluster struct {
-	cs      kubernetes.Interface
+	cs      *client
 	rest    *rest.Config
 	opt     Options
 	version string // the API server's version
@@ -100,9 +99,9 @@ type imageLoad struct {
 
 // Connect makes a Cluster and checks that the API server answers.
 func Connect(ctx context.Context, cfg *rest.Config, opt Options) (*Cluster, error) {
-	cs, err := kubernetes.NewForConfig(cfg)
+	cs, err := newClient(cfg)
 	if err != nil {
-		return nil, fmt.Errorf("kubernetes client: %w", err)
+		return nil, err
 	}
 	if opt.Namespace == "" {
 		opt.Namespace = DefaultNamespace
@@ -117,7 +116,7 @@ func Connect(ctx context.Context, cfg *rest.Config, opt Options) (*Cluster, erro
 		opt.Parallel = 1
 	}
 	c := &Cluster{cs: cs, rest: cfg, opt: opt}
-	v, err := cs.Discovery().ServerVersion()
+	v, err := cs.ServerVersion(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("reaching the cluster at %s: %w", cfg.Host, err)
 	}
@@ -133,9 +132,6 @@ func (c *Cluster) Version() string { return c.version }
 
 // Namespace is where the cluster's Jobs go.
 func (c *Cluster) Namespace() string { return c.opt.Namespace }
-
-// Client is the cluster's API client.
-func (c *Cluster) Client() kubernetes.Interface { return c.cs }
 
 // ImageRef is the default reference of a workload image on the nodes.
 func ImageRef(img *image.Image) string {
@@ -219,7 +215,7 @@ func (c *Cluster) Nodes(ctx context.Context, selector string) ([]string, error) 
 	if _, err := labels.Parse(selector); err != nil {
 		return nil, fmt.Errorf("node selector %q: %w", selector, err)
 	}
-	list, err := c.cs.CoreV1().Nodes().List(ctx, metav1.ListOptions{LabelSelector: selector})
+	list, err := c.cs.Nodes().List(ctx, metav1.ListOptions{LabelSelector: selector})
 	if err != nil {
 		return nil, fmt.Errorf("listing the cluster's nodes: %w", err)
 	}
@@ -268,7 +264,7 @@ func unusable(n *corev1.Node) string {
 
 // RuntimeClasses lists the names of the cluster's RuntimeClasses.
 func (c *Cluster) RuntimeClasses(ctx context.Context) ([]string, error) {
-	list, err := c.cs.NodeV1().RuntimeClasses().List(ctx, metav1.ListOptions{})
+	list, err := c.cs.RuntimeClasses().List(ctx, metav1.ListOptions{})
 	if err != nil {
 		return nil, fmt.Errorf("listing the cluster's RuntimeClasses: %w", err)
 	}
@@ -281,7 +277,7 @@ func (c *Cluster) RuntimeClasses(ctx context.Context) ([]string, error) {
 }
 
 func (c *Cluster) runtimeClass(ctx context.Context, name string) (*nodev1.RuntimeClass, error) {
-	rc, err := c.cs.NodeV1().RuntimeClasses().Get(ctx, name, metav1.GetOptions{})
+	rc, err := c.cs.RuntimeClasses().Get(ctx, name, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
 		have, _ := c.RuntimeClasses(ctx)
 		return nil, driver.NotSupported("", "the cluster has no RuntimeClass %q (it has: %s); map the runtime to one with --runtime-class NAME=CLASS", name, orNone(have))

@@ -83,10 +83,10 @@ func noLeftovers(c *Cluster) drivertest.LeakCheck {
 	return func(ctx context.Context, id string) error {
 		sel := LabelID + "=" + JobName(id)
 		var left []string
-		if _, err := c.cs.BatchV1().Jobs(c.opt.Namespace).Get(ctx, JobName(id), metav1.GetOptions{}); err == nil {
+		if _, err := c.cs.Jobs(c.opt.Namespace).Get(ctx, JobName(id), metav1.GetOptions{}); err == nil {
 			left = append(left, "job/"+JobName(id))
 		}
-		pods, err := c.cs.CoreV1().Pods(c.opt.Namespace).List(ctx, metav1.ListOptions{LabelSelector: sel})
+		pods, err := c.cs.Pods(c.opt.Namespace).List(ctx, metav1.ListOptions{LabelSelector: sel})
 		if err != nil {
 			return err
 		}
@@ -237,7 +237,7 @@ func TestServerAcceptsJobs(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			_, err = c.cs.BatchV1().Jobs(p.Namespace).Create(context.Background(), j, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
+			_, err = c.cs.Jobs(p.Namespace).Create(context.Background(), j, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
 			if err != nil {
 				t.Errorf("the API server refuses the Job: %v", err)
 			}
@@ -283,10 +283,10 @@ func TestCollect(t *testing.T) {
 	}
 	// Not isobench's: the same labels but isobench.managed absent.
 	foreign := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "isobench-test-foreign-" + suffix, Labels: map[string]string{LabelRun: "x"}}}
-	if _, err := cLive.cs.CoreV1().ConfigMaps(cLive.opt.Namespace).Create(ctx, foreign, metav1.CreateOptions{}); err != nil {
+	if _, err := cLive.cs.ConfigMaps(cLive.opt.Namespace).Create(ctx, foreign, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	defer cLive.cs.CoreV1().ConfigMaps(cLive.opt.Namespace).Delete(context.Background(), foreign.Name, metav1.DeleteOptions{})
+	defer cLive.cs.ConfigMaps(cLive.opt.Namespace).Delete(context.Background(), foreign.Name, metav1.DeleteOptions{})
 
 	done, err := cLive.Collect(ctx, self.Host, false)
 	if err != nil {
@@ -304,7 +304,7 @@ func TestCollect(t *testing.T) {
 	if err != nil || len(left) > 0 {
 		t.Errorf("after gc, still there: %v %v", left, err)
 	}
-	if _, err := cLive.cs.CoreV1().ConfigMaps(cLive.opt.Namespace).Get(ctx, foreign.Name, metav1.GetOptions{}); err != nil {
+	if _, err := cLive.cs.ConfigMaps(cLive.opt.Namespace).Get(ctx, foreign.Name, metav1.GetOptions{}); err != nil {
 		t.Errorf("gc touched what isobench did not make: %v", err)
 	}
 	// The live sandbox still works.

@@ -29,7 +29,7 @@ func (c *Cluster) Collect(ctx context.Context, host string, anyHost bool) (Colle
 	var out Collected
 	ns := c.opt.Namespace
 	sel := LabelManaged + "=true"
-	jobs, err := c.cs.BatchV1().Jobs(ns).List(ctx, metav1.ListOptions{LabelSelector: sel})
+	jobs, err := c.cs.Jobs(ns).List(ctx, metav1.ListOptions{LabelSelector: sel})
 	if err != nil {
 		return out, fmt.Errorf("listing isobench's Jobs in %s: %w", ns, err)
 	}
@@ -42,7 +42,7 @@ func (c *Cluster) Collect(ctx context.Context, host string, anyHost bool) (Colle
 			out.Kept = append(out.Kept, fmt.Sprintf("job %s/%s: %s", ns, j.Name, why))
 			continue
 		}
-		err := c.cs.BatchV1().Jobs(ns).Delete(ctx, j.Name, metav1.DeleteOptions{PropagationPolicy: &bg, GracePeriodSeconds: &zero, Preconditions: &metav1.Preconditions{UID: &j.UID}})
+		err := c.cs.Jobs(ns).Delete(ctx, j.Name, metav1.DeleteOptions{PropagationPolicy: &bg, GracePeriodSeconds: &zero, Preconditions: &metav1.Preconditions{UID: &j.UID}})
 		if err != nil && !apierrors.IsNotFound(err) {
 			errs = append(errs, fmt.Errorf("deleting job %s/%s: %w", ns, j.Name, err))
 			continue
@@ -50,7 +50,7 @@ func (c *Cluster) Collect(ctx context.Context, host string, anyHost bool) (Colle
 		out.Removed = append(out.Removed, fmt.Sprintf("removed job %s/%s (%s)", ns, j.Name, why))
 	}
 	// Pods: those of the Jobs just removed, and any whose Job is gone.
-	pods, err := c.cs.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: sel})
+	pods, err := c.cs.Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: sel})
 	if err != nil {
 		return out, errors.Join(append(errs, fmt.Errorf("listing isobench's pods in %s: %w", ns, err))...)
 	}
@@ -61,7 +61,7 @@ func (c *Cluster) Collect(ctx context.Context, host string, anyHost bool) (Colle
 			out.Kept = append(out.Kept, fmt.Sprintf("pod %s/%s: %s", ns, p.Name, why))
 			continue
 		}
-		err := c.cs.CoreV1().Pods(ns).Delete(ctx, p.Name, metav1.DeleteOptions{GracePeriodSeconds: &zero, Preconditions: &metav1.Preconditions{UID: &p.UID}})
+		err := c.cs.Pods(ns).Delete(ctx, p.Name, metav1.DeleteOptions{GracePeriodSeconds: &zero, Preconditions: &metav1.Preconditions{UID: &p.UID}})
 		if err != nil && !apierrors.IsNotFound(err) {
 			errs = append(errs, fmt.Errorf("deleting pod %s/%s: %w", ns, p.Name, err))
 			continue

@@ -87,7 +87,7 @@ func (d *Driver) Probe(ctx context.Context) (driver.Info, error) {
 	}
 	info.Features["image"] = ref
 	if d.node != "" {
-		n, err := d.c.cs.CoreV1().Nodes().Get(ctx, d.node, metav1.GetOptions{})
+		n, err := d.c.cs.Nodes().Get(ctx, d.node, metav1.GetOptions{})
 		if err != nil {
 			return info, fmt.Errorf("reading node %s: %w", d.node, err)
 		}

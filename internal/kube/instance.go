@@ -18,7 +18,6 @@ import (
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/util/httpstream"
 	"k8s.io/apimachinery/pkg/watch"
-	"k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/tools/remotecommand"
 	utilexec "k8s.io/client-go/util/exec"
 
@@ -118,7 +117,7 @@ func (i *Instance) Start(ctx context.Context) error {
 	i.started, i.submitted = true, true
 	i.mu.Unlock()
 
-	if _, err := i.d.c.cs.BatchV1().Jobs(i.ns()).Create(ctx, i.job, metav1.CreateOptions{FieldManager: "isobench"}); err != nil {
+	if _, err := i.d.c.cs.Jobs(i.ns()).Create(ctx, i.job, metav1.CreateOptions{FieldManager: "isobench"}); err != nil {
 		if apierrors.IsAlreadyExists(err) {
 			// Not ours to remove: another sandbox of the same id.
 			i.mu.Lock()
@@ -200,7 +199,7 @@ var fatalEvents = map[string]bool{
 // waitRunning waits for the Job's pod to run its container, watching the
 // pods of the Job and, every second, the warnings about the Job and pod.
 func (i *Instance) waitRunning(ctx context.Context) (*corev1.Pod, error) {
-	pods := i.d.c.cs.CoreV1().Pods(i.ns())
+	pods := i.d.c.cs.Pods(i.ns())
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	var last *corev1.Pod
@@ -275,7 +274,7 @@ func (i *Instance) warnings(ctx context.Context, pod *corev1.Pod) ([]corev1.Even
 	var out []corev1.Event
 	for _, n := range names {
 		sel := fields.AndSelectors(fields.OneTermEqualSelector("involvedObject.name", n), fields.OneTermEqualSelector("type", corev1.EventTypeWarning))
-		list, err := i.d.c.cs.CoreV1().Events(i.ns()).List(ctx, metav1.ListOptions{FieldSelector: sel.String()})
+		list, err := i.d.c.cs.Events(i.ns()).List(ctx, metav1.ListOptions{FieldSelector: sel.String()})
 		if err != nil {
 			return nil, fmt.Errorf("reading the events of %s: %w", n, err)
 		}
@@ -305,10 +304,27 @@ func (i *Instance) fatalEvent(ctx context.Context, pod *corev1.Pod) error {
 	}
 	for _, e := range evs {
 		if fatalEvents[e.Reason] {
-			return fmt.Errorf("%s %s: %s: %s", strings.ToLower(e.InvolvedObject.Kind), e.InvolvedObject.Name, e.Reason, clip(e.Message, 800))
+			return fmt.Errorf("%s %s: %s: %s%s", strings.ToLower(e.InvolvedObject.Kind), e.InvolvedObject.Name, e.Reason, clip(e.Message, 800), waitingHint(e.Message))
 		}
 	}
 	return nil
+}
+
+// waitingHint is " (what to do)" for the reason of fatalWaiting that an
+// event's message names, or "". The kubelet's event about a container that
+// cannot start ("Error: ErrImageNeverPull") may come before the pod's
+// status says the same, and the error must say what to do either way.
+func waitingHint(msg string) string {
+	best := ""
+	for reason, hint := range fatalWaiting {
+		if hint != "" && len(reason) > len(best) && strings.Contains(msg, reason) {
+			best = reason
+		}
+	}
+	if best == "" {
+		return ""
+	}
+	return " (" + fatalWaiting[best] + ")"
 }
 
 // startError adds to a failed start what the cluster said about the Job and
@@ -342,7 +358,7 @@ func (i *Instance) startError(ctx context.Context, pod *corev1.Pod, err error) e
 // readReady follows the pod's log up to the agent's Ready line.
 func (i *Instance) readReady(ctx context.Context, pod string) (agent.Ready, error) {
 	limit := int64(maxLogLine)
-	rc, err := i.d.c.cs.CoreV1().Pods(i.ns()).GetLogs(pod, &corev1.PodLogOptions{Container: ContainerName, Follow: true, LimitBytes: &limit}).Stream(ctx)
+	rc, err := i.d.c.cs.Pods(i.ns()).GetLogs(pod, &corev1.PodLogOptions{Container: ContainerName, Follow: true, LimitBytes: &limit}).Stream(ctx)
 	if err != nil {
 		return agent.Ready{}, fmt.Errorf("reading the log of pod %s: %w", pod, err)
 	}
@@ -376,8 +392,7 @@ func (i *Instance) Exec(ctx context.Context, argv []string, stdout, stderr io.Wr
 	if stderr != nil {
 		errw = io.MultiWriter(stderr, tail)
 	}
-	req := i.d.c.cs.CoreV1().RESTClient().Post().Namespace(i.ns()).Resource("pods").Name(pod).SubResource("exec").
-		VersionedParams(&corev1.PodExecOptions{Container: ContainerName, Command: argv, Stdout: true, Stderr: true}, scheme.ParameterCodec)
+	req := i.d.c.cs.Pods(i.ns()).Exec(pod, &corev1.PodExecOptions{Container: ContainerName, Command: argv, Stdout: true, Stderr: true})
 	ex, err := executor(i.d.c, req.URL())
 	if err != nil {
 		return err
@@ -436,7 +451,7 @@ func (i *Instance) Stop(ctx context.Context) error {
 // pod's own).
 func (i *Instance) delete(ctx context.Context, grace *int64) error {
 	bg := metav1.DeletePropagationBackground
-	err := i.d.c.cs.BatchV1().Jobs(i.ns()).Delete(ctx, i.name, metav1.DeleteOptions{PropagationPolicy: &bg, GracePeriodSeconds: grace})
+	err := i.d.c.cs.Jobs(i.ns()).Delete(ctx, i.name, metav1.DeleteOptions{PropagationPolicy: &bg, GracePeriodSeconds: grace})
 	if err != nil && !apierrors.IsNotFound(err) {
 		return fmt.Errorf("deleting Job %s/%s: %w", i.ns(), i.name, err)
 	}
@@ -445,7 +460,7 @@ func (i *Instance) delete(ctx context.Context, grace *int64) error {
 
 // deletePods deletes the pods that sel selects in ns.
 func deletePods(ctx context.Context, c *Cluster, ns, sel string, grace *int64) error {
-	pods := c.cs.CoreV1().Pods(ns)
+	pods := c.cs.Pods(ns)
 	list, err := pods.List(ctx, metav1.ListOptions{LabelSelector: sel})
 	if err != nil {
 		return fmt.Errorf("listing pods %s: %w", sel, err)
@@ -518,7 +533,7 @@ func waitGone(ctx context.Context, c *Cluster, ns, job, sel string) ([]string, e
 	delay := 50 * time.Millisecond
 	for {
 		var left []string
-		_, err := c.cs.BatchV1().Jobs(ns).Get(ctx, job, metav1.GetOptions{})
+		_, err := c.cs.Jobs(ns).Get(ctx, job, metav1.GetOptions{})
 		switch {
 		case err == nil:
 			left = append(left, "job/"+job)
@@ -528,7 +543,7 @@ func waitGone(ctx context.Context, c *Cluster, ns, job, sel string) ([]string, e
 			}
 			return nil, fmt.Errorf("reading Job %s/%s: %w", ns, job, err)
 		}
-		list, err := c.cs.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: sel})
+		list, err := c.cs.Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: sel})
 		if err != nil {
 			if ctx.Err() != nil {
 				return append(left, "pods "+sel+" (unknown)"), nil

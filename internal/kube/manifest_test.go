@@ -10,8 +10,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/serializer"
 	"k8s.io/apimachinery/pkg/util/validation"
-	"k8s.io/client-go/kubernetes/scheme"
 
 	"github.com/isobench/isobench/internal/driver"
 	"github.com/isobench/isobench/internal/image"
@@ -191,7 +191,11 @@ func roundTrip(t *testing.T, j *batchv1.Job) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	obj, gvk, err := scheme.Codecs.UniversalDeserializer().Decode(b, nil, nil)
+	s, err := newScheme()
+	if err != nil {
+		t.Fatal(err)
+	}
+	obj, gvk, err := serializer.NewCodecFactory(s).UniversalDeserializer().Decode(b, nil, nil)
 	if err != nil {
 		t.Fatalf("decoding the Job with the API scheme: %v\n%s", err, b)
 	}
