@@ -13,7 +13,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/isobench/isobench/internal/stats"
+	"github.com/isobench/isobench/internal/warning"
 )
 
 // Keys of Info in a run's environment map (result.Run.Env).
@@ -42,7 +42,7 @@ const (
 	// "tool.sysbench".
 	KeyToolPrefix = "tool."
 	// KeyWarningPrefix starts the key of each run-level warning, followed by
-	// its stats code, e.g. "warning.cpu-governor".
+	// its code, e.g. "warning.cpu-governor".
 	KeyWarningPrefix = "warning."
 )
 
@@ -314,15 +314,15 @@ func (i *Info) AddTools(imageID, source string, tools map[string]string) {
 }
 
 // Warnings judges the environment for measuring: CPU governors other than
-// "performance" and load on the host (stats.GovernorWarning and
-// stats.LoadWarning). Unknown readings give no warning.
-func (i Info) Warnings() []stats.Warning {
-	var out []stats.Warning
-	if w := stats.GovernorWarning(i.Governors); w != nil {
+// "performance" and load on the host (GovernorWarning and LoadWarning).
+// Unknown readings give no warning.
+func (i Info) Warnings() []warning.Warning {
+	var out []warning.Warning
+	if w := GovernorWarning(i.Governors); w != nil {
 		out = append(out, *w)
 	}
 	if len(i.Load) > 0 && i.CPUs > 0 {
-		if w := stats.LoadWarning(i.Load[0], i.CPUs); w != nil {
+		if w := LoadWarning(i.Load[0], i.CPUs); w != nil {
 			out = append(out, *w)
 		}
 	}
@@ -416,11 +416,11 @@ func FromEnv(env map[string]string) Info {
 
 // EnvWarnings returns the run-level warnings kept in an environment map,
 // ordered by code.
-func EnvWarnings(env map[string]string) []stats.Warning {
-	var out []stats.Warning
+func EnvWarnings(env map[string]string) []warning.Warning {
+	var out []warning.Warning
 	for k, v := range env {
 		if code, ok := strings.CutPrefix(k, KeyWarningPrefix); ok {
-			out = append(out, stats.Warning{Code: code, Message: v})
+			out = append(out, warning.Warning{Code: code, Message: v})
 		}
 	}
 	sort.Slice(out, func(a, b int) bool { return out[a].Code < out[b].Code })

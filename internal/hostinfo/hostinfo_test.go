@@ -9,7 +9,7 @@ import (
 	"syscall"
 	"testing"
 
-	"github.com/isobench/isobench/internal/stats"
+	"github.com/isobench/isobench/internal/warning"
 )
 
 // TestCaptureCapturedHost reads a host's files captured into testdata (a
@@ -25,7 +25,7 @@ func TestCaptureCapturedHost(t *testing.T) {
 	if !reflect.DeepEqual(info, want) {
 		t.Errorf("Capture =\n%+v\nwant\n%+v", info, want)
 	}
-	if w := info.Warnings(); len(w) != 1 || w[0].Code != stats.CodeHostLoad {
+	if w := info.Warnings(); len(w) != 1 || w[0].Code != warning.CodeHostLoad {
 		t.Errorf("Warnings = %v, want one host-load warning (load 1.77 on 2 CPUs)", w)
 	}
 }
@@ -85,7 +85,7 @@ func TestEnvRoundTrip(t *testing.T) {
 		t.Errorf("FromEnv(Env()) =\n%+v\nwant\n%+v", got, info)
 	}
 	ws := EnvWarnings(env)
-	if len(ws) != 1 || ws[0].Code != stats.CodeGovernor || !strings.Contains(ws[0].Message, "2 of 8") {
+	if len(ws) != 1 || ws[0].Code != CodeGovernor || !strings.Contains(ws[0].Message, "2 of 8") {
 		t.Errorf("EnvWarnings = %v, want the governor warning (powersave and unknown on 2 of 8 CPUs)", ws)
 	}
 	if got := info.GovernorSummary(); got != "performance on 6, powersave on 1, unknown on 1" {
@@ -104,9 +104,9 @@ func TestWarnings(t *testing.T) {
 	}{
 		{"quiet host, performance", Info{CPUs: 4, Governors: []string{"performance", "performance", "performance", "performance"}, Load: []float64{0.1, 0, 0}}, nil},
 		{"no cpufreq, no load reading", Info{CPUs: 4}, nil},
-		{"powersave", Info{CPUs: 2, Governors: []string{"powersave", "powersave"}, Load: []float64{0, 0, 0}}, []string{stats.CodeGovernor}},
-		{"busy", Info{CPUs: 2, Load: []float64{1.5, 1, 1}}, []string{stats.CodeHostLoad}},
-		{"busy and schedutil", Info{CPUs: 2, Governors: []string{"schedutil", "performance"}, Load: []float64{3, 1, 1}}, []string{stats.CodeGovernor, stats.CodeHostLoad}},
+		{"powersave", Info{CPUs: 2, Governors: []string{"powersave", "powersave"}, Load: []float64{0, 0, 0}}, []string{CodeGovernor}},
+		{"busy", Info{CPUs: 2, Load: []float64{1.5, 1, 1}}, []string{warning.CodeHostLoad}},
+		{"busy and schedutil", Info{CPUs: 2, Governors: []string{"schedutil", "performance"}, Load: []float64{3, 1, 1}}, []string{CodeGovernor, warning.CodeHostLoad}},
 		{"load but CPU count unknown", Info{Load: []float64{3, 1, 1}}, nil},
 	}
 	for _, tt := range tests {

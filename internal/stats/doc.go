@@ -69,8 +69,8 @@
 //
 // [NeedMore] says whether a cell needs more trials: while there are too few
 // values for an interval of the median, or while the interval's larger
-// half-width exceeds a target fraction of the median. [GovernorWarning] and
-// [LoadWarning] judge readings that the caller made of the host.
+// half-width exceeds a target fraction of the median. (The host's own
+// warnings, its CPU governors and its load, are judged in package hostinfo.)
 //
 // A stop that asks after every trial looks many times, and stopping the
 // first time the interval is narrow enough lets the interval reported
