@@ -1,6 +1,8 @@
 package builtin
 
 import (
+	"slices"
+
 	"github.com/isobench/isobench/internal/driver"
 	"github.com/isobench/isobench/internal/driver/cloudhypervisor"
 	"github.com/isobench/isobench/internal/driver/engine"
@@ -57,4 +59,16 @@ func Workloads() *workload.Registry {
 	r.Register(apps.Redis{})
 	r.Register(apps.Python{})
 	return &r
+}
+
+// CheckImageTrust says whether an image not built from this host's tools
+// may run on the named runtimes without the user's word: not on the host
+// baseline, which runs the image's programs on the host itself, as root,
+// with no isolation (host.ErrUntrustedImage, which the host driver also
+// returns for such an image).
+func CheckImageTrust(runtimes []string) error {
+	if slices.Contains(runtimes, host.Name) {
+		return host.ErrUntrustedImage
+	}
+	return nil
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/isobench/isobench/internal/builtin"
 	"github.com/isobench/isobench/internal/driver"
+	"github.com/isobench/isobench/internal/runner"
 	"github.com/isobench/isobench/internal/testutil"
 )
 
@@ -73,13 +74,14 @@ func TestRunDirBeforeProbes(t *testing.T) {
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 			defer cancel()
-			results := probeAll(ctx, reg, denv, names, 2*time.Minute)
-			var w strings.Builder
-			closeDrivers(results, &w)
+			results := runner.ProbeAll(ctx, reg, denv, names, 2*time.Minute)
+			if err := runner.CloseDrivers(results); err != nil {
+				t.Log(err)
+			}
 			for _, p := range results {
-				t.Logf("%s: %v", p.name, p.err)
-				if p.err != nil && strings.Contains(p.err.Error(), "not searchable") {
-					t.Errorf("%s: %v", p.name, p.err)
+				t.Logf("%s: %v", p.Name, p.Err)
+				if p.Err != nil && strings.Contains(p.Err.Error(), "not searchable") {
+					t.Errorf("%s: %v", p.Name, p.Err)
 				}
 			}
 			for p, want := range map[string]os.FileMode{base: 0o711, denv.RunDir: 0o711, denv.StateDir: 0o700} {
