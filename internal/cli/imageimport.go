@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/isobench/isobench/internal/image"
+	"github.com/isobench/isobench/internal/image/ociimport"
 )
 
 func (a *app) imageImportCommand() *cobra.Command {
@@ -71,15 +72,15 @@ type imageLimitFlags struct {
 // addImageLimitFlags adds --PREFIXmax-file-size, --PREFIXmax-image-size,
 // --PREFIXmax-entries and --PREFIXmin-free-space to fl.
 func addImageLimitFlags(fl *pflag.FlagSet, f *imageLimitFlags, prefix string) {
-	fl.StringVar(&f.maxFile, prefix+"max-file-size", humanize.IBytes(image.DefaultMaxEntrySize), "largest file an imported image may hold (bytes, or a size such as 512MiB or 8GiB)")
-	fl.StringVar(&f.maxImage, prefix+"max-image-size", humanize.IBytes(image.DefaultMaxTotalSize), "most bytes the files of an imported image may add up to")
-	fl.Var(newIntFlag(&f.maxEntries, image.DefaultMaxEntries, 1, maxImageEntries), prefix+"max-entries", fmt.Sprintf("most files, directories and links an imported image may hold (1 to %d)", maxImageEntries))
-	fl.StringVar(&f.minFree, prefix+"min-free-space", humanize.IBytes(image.DefaultMinFreeSpace), "free space an import leaves on the cache's file system: an image that does not fit above it is refused")
+	fl.StringVar(&f.maxFile, prefix+"max-file-size", humanize.IBytes(ociimport.DefaultMaxEntrySize), "largest file an imported image may hold (bytes, or a size such as 512MiB or 8GiB)")
+	fl.StringVar(&f.maxImage, prefix+"max-image-size", humanize.IBytes(ociimport.DefaultMaxTotalSize), "most bytes the files of an imported image may add up to")
+	fl.Var(newIntFlag(&f.maxEntries, ociimport.DefaultMaxEntries, 1, maxImageEntries), prefix+"max-entries", fmt.Sprintf("most files, directories and links an imported image may hold (1 to %d)", maxImageEntries))
+	fl.StringVar(&f.minFree, prefix+"min-free-space", humanize.IBytes(ociimport.DefaultMinFreeSpace), "free space an import leaves on the cache's file system: an image that does not fit above it is refused")
 }
 
 // limits parses the flags.
-func (f imageLimitFlags) limits() (image.Limits, error) {
-	var lim image.Limits
+func (f imageLimitFlags) limits() (ociimport.Limits, error) {
+	var lim ociimport.Limits
 	for _, s := range []struct {
 		name, v string
 		dst     *int64
@@ -100,11 +101,11 @@ func (f imageLimitFlags) limits() (image.Limits, error) {
 // importImage imports a user's image into the cache, with the default
 // limits.
 func (a *app) importImage(ctx context.Context, src, agentFlag, platform string, force bool, log io.Writer) (*image.Image, error) {
-	return a.importImageLimited(ctx, src, agentFlag, platform, force, image.Limits{}, log)
+	return a.importImageLimited(ctx, src, agentFlag, platform, force, ociimport.Limits{}, log)
 }
 
 // importImageLimited imports a user's image into the cache within limits.
-func (a *app) importImageLimited(ctx context.Context, src, agentFlag, platform string, force bool, limits image.Limits, log io.Writer) (*image.Image, error) {
+func (a *app) importImageLimited(ctx context.Context, src, agentFlag, platform string, force bool, limits ociimport.Limits, log io.Writer) (*image.Image, error) {
 	agentBin, err := a.agentPath(agentFlag)
 	if err != nil {
 		return nil, err

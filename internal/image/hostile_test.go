@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/isobench/isobench/internal/image"
+	"github.com/isobench/isobench/internal/image/ociimport"
 	"github.com/isobench/isobench/internal/testutil"
 )
 
@@ -146,7 +147,7 @@ func ociArchive(t testing.TB, extra ...ent) []byte {
 type hostileCase struct {
 	name   string
 	doc    string
-	limits image.Limits
+	limits ociimport.Limits
 	make   func(t testing.TB) []byte
 	// want is the error's text after "import image FILE: ".
 	want string
@@ -210,11 +211,11 @@ func hostileCases() []hostileCase {
 			make: layerArchive(ent{name: "big", typ: tar.TypeReg, mode: 0o644, size: 1 << 40}),
 			want: `layer 1 of 1 (LAYER): entry "big": file of 1099511627776 bytes, over the limit of 8589934592 bytes for one file`},
 		{name: "oversized-total", doc: "files that add up to more than the limit (64 KiB here)",
-			limits: image.Limits{MaxTotalSize: 64 << 10},
+			limits: ociimport.Limits{MaxTotalSize: 64 << 10},
 			make:   layerArchive(file("a", strings.Repeat("a", 40<<10)), file("b", strings.Repeat("b", 40<<10))),
 			want:   `layer 1 of 1 (LAYER): entry "b": with this file of 40960 bytes the image would exceed its limit of 65536 bytes in all`},
 		{name: "too-many-entries", doc: "more entries than the limit (4 here)",
-			limits: image.Limits{MaxEntries: 4},
+			limits: ociimport.Limits{MaxEntries: 4},
 			make:   layerArchive(file("1", ""), file("2", ""), file("3", ""), file("4", ""), file("5", "")),
 			want:   `layer 1 of 1 (LAYER): entry "5": the image has more than 4 entries`},
 		{name: "file-under-file", doc: "a file inside a regular file",
@@ -317,9 +318,9 @@ func TestHostileImages(t *testing.T) {
 					t.Fatalf("error %q: want a short layer digest where %q has LAYER", got, want)
 				}
 				want = want[:i] + got[i:i+j] + want[i+len(layerRef):]
-				var ue *image.UnpackError
+				var ue *ociimport.UnpackError
 				if !errors.As(err, &ue) {
-					t.Errorf("error %T does not hold an *image.UnpackError", err)
+					t.Errorf("error %T does not hold an *ociimport.UnpackError", err)
 				}
 			}
 			if got != want {

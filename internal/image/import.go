@@ -1,7 +1,6 @@
 package image
 
 import (
-	"archive/tar"
 	"context"
 	"crypto/sha256"
 	"debug/elf"
@@ -18,14 +17,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/partial"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/isobench/isobench/internal/cachedir"
-	"github.com/isobench/isobench/internal/inputfile"
+	"github.com/isobench/isobench/internal/image/ociimport"
 )
 
 // importRecipe names the way Import lays out an image; it is part of every
@@ -49,21 +44,21 @@ type ImportOptions struct {
 	// host's (linux/GOARCH).
 	Platform string
 	// Limits bound what the image may hold; zero fields take the defaults.
-	Limits Limits
+	Limits ociimport.Limits
 	// Force imports again even when the cache holds the image.
 	Force bool
 	// Log receives one line per step; nil discards them.
 	Log io.Writer
 }
 
-// Import reads a user's image (see ImportOptions.Source) with
-// go-containerregistry, unpacks its layers safely into a new image in the
-// cache (see unpacker for what is refused), adds the agent at AgentPath and
-// the directories sandboxes mount over, checks the result with Verify, and
-// returns it. The image ID is a digest of the image's manifest digest, the
-// agent and the import recipe, so importing the same image again finds it
-// in the cache. Like Build, Import works under the cache lock and publishes
-// the image only when it is complete.
+// Import reads a user's image (see ImportOptions.Source) and unpacks its
+// layers safely into a new image in the cache, with package ociimport
+// (whose doc says what is checked and refused), adds the agent at
+// AgentPath and the directories sandboxes mount over, checks the result
+// with Verify, and returns it. The image ID is a digest of the image's
+// manifest digest, the agent and the import recipe, so importing the same
+// image again finds it in the cache. Like Build, Import works under the
+// cache lock and publishes the image only when it is complete.
 func Import(ctx context.Context, opts ImportOptions) (*Image, error) {
 	if err := opts.normalize(); err != nil {
 		return nil, fmt.Errorf("import image: %w", err)
@@ -95,7 +90,7 @@ func (o *ImportOptions) normalize() error {
 	if o.Log == nil {
 		o.Log = io.Discard
 	}
-	o.Limits = o.Limits.withDefaults()
+	o.Limits = o.Limits.WithDefaults()
 	return nil
 }
 
@@ -115,18 +110,18 @@ func importImage(ctx context.Context, opts ImportOptions) (*Image, error) {
 	// The image's documents are read and checked before the cache lock is
 	// taken: an altered, oversized or unreadable image is refused without
 	// holding up anyone else's import or build.
-	src, err := openSource(ctx, opts, *want)
+	src, err := ociimport.Open(ctx, opts.Source, *want)
 	if err != nil {
 		return nil, err
 	}
-	defer src.close()
-	cfg := src.cfg
+	defer src.Close()
+	cfg := src.ConfigFile()
 	if cfg.OS != want.OS || cfg.Architecture != want.Architecture {
 		return nil, fmt.Errorf("the image is for %s/%s; this host runs %s/%s", cfg.OS, cfg.Architecture, want.OS, want.Architecture)
 	}
 	id := importID(src, agentSum, opts.Platform)
-	logf(opts.Log, "image %s: %s %s (%s)", cachedir.ShortID(id), src.kind, opts.Source, src.config)
-	space, err := checkSpace(images, src.declaredSize(), opts.Limits)
+	logf(opts.Log, "image %s: %s %s (%s)", cachedir.ShortID(id), src.Kind(), opts.Source, src.Config())
+	space, err := ociimport.CheckSpace(images, src.DeclaredSize(), opts.Limits)
 	if err != nil {
 		return nil, err
 	}
@@ -165,13 +160,13 @@ func importImage(ctx context.Context, opts ImportOptions) (*Image, error) {
 		return nil, err
 	}
 	start := time.Now()
-	if err := unpackImage(ctx, src, rootfs, opts.Limits, space); err != nil {
+	if err := src.Unpack(ctx, rootfs, opts.Limits, space); err != nil {
 		return nil, err
 	}
 	if err := finishImport(rootfs, opts.Agent); err != nil {
 		return nil, err
 	}
-	m, err := importManifest(ctx, rootfs, opts, src.config.String(), cfg)
+	m, err := importManifest(ctx, rootfs, opts, src.Config().String(), cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -215,254 +210,14 @@ func importImage(ctx context.Context, opts ImportOptions) (*Image, error) {
 // under the ID of what it was verified against. A cache hit reads no
 // layer: the cached root filesystem was made from layers that matched this
 // very manifest.
-func importID(src *imageSource, agentSum, platform string) string {
+func importID(src *ociimport.Source, agentSum, platform string) string {
 	manifest := "none (docker archive)"
-	if src.manifest.Hex != "" {
-		manifest = src.manifest.String()
+	if m := src.Manifest(); m.Hex != "" {
+		manifest = m.String()
 	}
 	h := sha256.New()
-	fmt.Fprintf(h, "%s\nmanifest %s\nconfig %s\n%s\n%s\n", importRecipe, manifest, src.config, agentSum, platform)
+	fmt.Fprintf(h, "%s\nmanifest %s\nconfig %s\n%s\n%s\n", importRecipe, manifest, src.Config(), agentSum, platform)
 	return hex.EncodeToString(h.Sum(nil))
-}
-
-// looksLikePath reports whether s is meant as a file or directory rather
-// than a registry reference.
-func looksLikePath(s string) bool {
-	return strings.HasPrefix(s, "/") || strings.HasPrefix(s, "./") || strings.HasPrefix(s, "../") ||
-		s == "." || s == ".." || strings.HasSuffix(s, ".tar") || strings.HasSuffix(s, ".tar.gz") || strings.HasSuffix(s, ".tgz")
-}
-
-// openSource opens the image the options name and reads and checks its
-// manifest and configuration.
-func openSource(ctx context.Context, opts ImportOptions, want v1.Platform) (*imageSource, error) {
-	s := opts.Source
-	fi, statErr := os.Stat(s)
-	switch {
-	case statErr == nil && fi.IsDir():
-		return fromLayout(s, want)
-	case statErr == nil && fi.Mode().IsRegular():
-		return fromArchive(s, want)
-	case statErr == nil:
-		return nil, fmt.Errorf("%s is %s, neither a directory nor a regular file", s, inputfile.Kind(fi.Mode()))
-	case looksLikePath(s):
-		return nil, statErr
-	}
-	ref, err := name.ParseReference(s)
-	if err != nil {
-		return nil, fmt.Errorf("not a file, a directory or an image reference: %w", err)
-	}
-	img, err := remote.Image(ref, remote.WithContext(ctx), remote.WithPlatform(want), remote.WithUserAgent("isobench"))
-	if err != nil {
-		return nil, fmt.Errorf("pulling from the registry: %w", err)
-	}
-	src, err := readRemote(img)
-	if err != nil {
-		return nil, fmt.Errorf("the registry's image: %w", err)
-	}
-	src.close = func() error { return nil }
-	return src, nil
-}
-
-// fromLayout reads the image for platform want from an OCI layout
-// directory.
-func fromLayout(dir string, want v1.Platform) (*imageSource, error) {
-	st, err := newDirStore(dir)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := st.root.Lstat("oci-layout"); err != nil {
-		st.close()
-		return nil, fmt.Errorf("%s is not an OCI image layout (no oci-layout file)", dir)
-	}
-	src, err := readOCI(st, "OCI layout", want)
-	if err != nil {
-		st.close()
-		return nil, err
-	}
-	src.close = st.close
-	return src, nil
-}
-
-// fromArchive reads a tar file (plain or gzip) holding a docker-archive or
-// an OCI image layout, without extracting it: the entries an image needs
-// are read where they lie, and nothing else is read at all.
-func fromArchive(file string, want v1.Platform) (*imageSource, error) {
-	// An OCI archive holds only the layout's own files; the first such
-	// refusal is kept until the archive's kind is known.
-	var ociErr error
-	check := func(hdr *tar.Header) error {
-		if ociErr == nil {
-			ociErr = ociArchiveCheck(hdr)
-		}
-		return nil
-	}
-	t, err := openTarStore(file, check, "manifest.json", "index.json", "oci-layout")
-	if err != nil {
-		return nil, err
-	}
-	var src *imageSource
-	switch {
-	case t.has("manifest.json"):
-		t.links = true
-		src, err = readDocker(t)
-	case t.has("index.json") && t.has("oci-layout"):
-		if ociErr != nil {
-			err = ociErr
-			break
-		}
-		src, err = readOCI(t, "OCI archive", want)
-	default:
-		err = fmt.Errorf("%s holds neither a docker archive (manifest.json) nor an OCI image layout (oci-layout, index.json)", file)
-	}
-	if err != nil {
-		t.close()
-		return nil, err
-	}
-	src.close = t.close
-	return src, nil
-}
-
-// readCloser joins a reader with what closes it.
-type readCloser struct {
-	io.Reader
-	io.Closer
-}
-
-func tarKind(t byte) string {
-	switch t {
-	case tar.TypeDir:
-		return "directory"
-	case tar.TypeSymlink:
-		return "symbolic link"
-	case tar.TypeLink:
-		return "hard link"
-	case tar.TypeChar, tar.TypeBlock:
-		return "device node"
-	case tar.TypeFifo:
-		return "named pipe"
-	}
-	return fmt.Sprintf("entry of type %q", string(rune(t)))
-}
-
-// unpackImage applies every layer of src to rootfs, lowest first, checking
-// each against its digests while it is applied: the stored bytes against
-// the manifest's digest and size, the uncompressed tar stream against the
-// configuration's diff_id. A layer is read once: the check ends when its
-// last byte has been applied, and a mismatch fails the import, whose
-// directory is then removed, before anything is published.
-func unpackImage(ctx context.Context, src *imageSource, rootfs string, lim Limits, space *spaceGuard) error {
-	root, err := os.OpenRoot(rootfs)
-	if err != nil {
-		return err
-	}
-	defer root.Close()
-	u := newUnpacker(root, lim, os.Geteuid() == 0)
-	u.space = space
-	for i, l := range src.layers {
-		if err := unpackLayer(ctx, u, l, i+1, len(src.layers)); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// maxTrailing bounds what a layer may hold after its tar stream's end
-// (tar writers pad to a record of 10 KiB).
-const maxTrailing = 16 << 20
-
-// maxRecheck bounds what is still read of a stored layer after its
-// unpacking failed, to tell an altered layer from a hostile one.
-const maxRecheck = 1 << 30
-
-// storedLayer gives go-containerregistry a layer's stored bytes, through
-// the hashing reader, for it to detect and undo their compression.
-type storedLayer struct {
-	l layerSource
-	r io.Reader
-}
-
-func (s storedLayer) Digest() (v1.Hash, error)            { return s.l.digest, nil }
-func (s storedLayer) Compressed() (io.ReadCloser, error)  { return io.NopCloser(s.r), nil }
-func (s storedLayer) Size() (int64, error)                { return s.l.size, nil }
-func (s storedLayer) MediaType() (types.MediaType, error) { return s.l.mediaType, nil }
-func (s storedLayer) DiffID() (v1.Hash, error)            { return s.l.diffID, nil }
-
-func unpackLayer(ctx context.Context, u *unpacker, l layerSource, i, n int) error {
-	what := fmt.Sprintf("layer %d of %d", i, n)
-	short := shortDigest(l.diffID)
-	rc, err := l.open()
-	if err != nil {
-		return fmt.Errorf("%s (%s): %w", what, l.name, err)
-	}
-	defer rc.Close()
-	stored, err := newHashingReader(rc, l.digest)
-	if err != nil {
-		return fmt.Errorf("%s (%s): %w", what, l.name, err)
-	}
-	layer, err := partial.CompressedToLayer(storedLayer{l: l, r: stored})
-	if err != nil {
-		return err
-	}
-	var applyErr error
-	var plain *hashingReader
-	ur, err := layer.Uncompressed()
-	if err == nil {
-		plain, err = newHashingReader(ur, l.diffID)
-	}
-	if err != nil {
-		applyErr = fmt.Errorf("%s (%s): %w", what, l.name, err)
-	} else {
-		applyErr = u.applyLayer(ctx, plain, i, n, short)
-		if applyErr == nil {
-			// The tar stream's end: what may follow it is part of the
-			// uncompressed digest too.
-			m, err := io.Copy(io.Discard, io.LimitReader(plain, maxTrailing+1))
-			switch {
-			case err != nil:
-				applyErr = fmt.Errorf("%s (%s): %w", what, l.name, err)
-			case m > maxTrailing:
-				applyErr = fmt.Errorf("%s (%s): more than %d bytes after the end of its tar stream", what, l.name, maxTrailing)
-			}
-		}
-		// Ends any decompressor's own reading before the rest is hashed.
-		ur.Close()
-	}
-	if applyErr != nil && ctx.Err() != nil {
-		return applyErr
-	}
-	// The stored bytes the decompressor left, if any, are hashed too: the
-	// whole blob is checked. After a failure, an altered layer is told
-	// apart from a hostile one when the rest is not too long to read.
-	if applyErr == nil || l.size < 0 || l.size-stored.count() <= maxRecheck {
-		limit := int64(maxRecheck)
-		if l.size >= 0 {
-			limit = l.size - stored.count() + 1
-		}
-		if _, err := io.Copy(io.Discard, io.LimitReader(stored, limit)); err != nil && applyErr == nil {
-			return fmt.Errorf("%s (%s): %w", what, l.name, err)
-		}
-		if l.size >= 0 && stored.count() != l.size {
-			return &DigestError{What: what, Name: l.name, Check: "size", Want: fmt.Sprintf("%d bytes", l.size), Got: fmt.Sprintf("%d bytes", stored.count())}
-		}
-		if got := stored.sum(); l.digest.Hex != "" && got != l.digest {
-			return &DigestError{What: what, Name: l.name, Check: "digest", Want: l.digest.String(), Got: got.String()}
-		}
-	}
-	if applyErr != nil {
-		return applyErr
-	}
-	if got := plain.sum(); got != l.diffID {
-		return &DigestError{What: what, Name: l.name, Check: "uncompressed digest (the configuration's diff_id)", Want: l.diffID.String(), Got: got.String()}
-	}
-	return nil
-}
-
-func shortDigest(h v1.Hash) string {
-	s := h.String()
-	if i := strings.IndexByte(s, ':'); i >= 0 && len(s) > i+13 {
-		return s[:i+13]
-	}
-	return s
 }
 
 // finishImport adds the agent and the directories every image has.
@@ -525,7 +280,7 @@ func finishImport(rootfs, agentBin string) error {
 // to tell.
 func importManifest(ctx context.Context, rootfs string, opts ImportOptions, digest string, cfg *v1.ConfigFile) (Manifest, error) {
 	src := opts.Source
-	if abs, err := filepath.Abs(src); err == nil && looksLikePath(src) {
+	if abs, err := filepath.Abs(src); err == nil && ociimport.IsPath(src) {
 		src = abs
 	}
 	m := Manifest{Source: fmt.Sprintf("%s (image %s)", src, digest), Tools: map[string]string{}, ToolPaths: map[string]string{}}

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/isobench/isobench/internal/image"
+	"github.com/isobench/isobench/internal/image/ociimport"
 	"github.com/isobench/isobench/internal/testutil"
 )
 
@@ -23,11 +24,11 @@ func TestPruneAndRemove(t *testing.T) {
 		"a.tar": dockerArchive(t, "a:1", tarOf(t, []ent{file("a", strings.Repeat("a", 100000))})),
 		"b.tar": dockerArchive(t, "b:1", tarOf(t, []ent{file("b", strings.Repeat("b", 100000))})),
 	})
-	a, err := importFrom(t, cache, filepath.Join(work, "a.tar"), image.Limits{})
+	a, err := importFrom(t, cache, filepath.Join(work, "a.tar"), ociimport.Limits{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := importFrom(t, cache, filepath.Join(work, "b.tar"), image.Limits{})
+	b, err := importFrom(t, cache, filepath.Join(work, "b.tar"), ociimport.Limits{})
 	if err != nil {
 		t.Fatal(err)
 	}

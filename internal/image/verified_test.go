@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/isobench/isobench/internal/image"
+	"github.com/isobench/isobench/internal/image/ociimport"
 	"github.com/isobench/isobench/internal/testutil"
 )
 
@@ -163,7 +164,7 @@ func sortedKeys(m map[string][]byte) []string {
 
 // importFrom imports src into cache, failing the test when it takes more
 // than 30 seconds (a read that blocks must not hang the test).
-func importFrom(t *testing.T, cache, src string, lim image.Limits) (*image.Image, error) {
+func importFrom(t *testing.T, cache, src string, lim ociimport.Limits) (*image.Image, error) {
 	t.Helper()
 	type result struct {
 		img *image.Image
@@ -291,14 +292,14 @@ func TestImportVerifiesDigests(t *testing.T) {
 					src += ".tar.gz"
 					writeFiles(t, filepath.Dir(src), map[string][]byte{filepath.Base(src): gz(t, tarFiles(t, c.files()))})
 				}
-				img, err := importFrom(t, cache, src, image.Limits{})
+				img, err := importFrom(t, cache, src, ociimport.Limits{})
 				if err == nil {
 					t.Fatalf("imported the altered image: %s", img.ID)
 				}
 				t.Log(err)
-				var de *image.DigestError
+				var de *ociimport.DigestError
 				if !errors.As(err, &de) {
-					t.Fatalf("error %v: want an *image.DigestError", err)
+					t.Fatalf("error %v: want an *ociimport.DigestError", err)
 				}
 				wantName := "blobs/sha256/" + hexOf(c.blob())
 				if de.What != c.what || de.Check != c.check || de.Name != wantName || de.Want != c.want || de.Got != c.got {
@@ -315,7 +316,7 @@ func TestImportVerifiesDigests(t *testing.T) {
 				// The genuine image imports into the same cache afterwards.
 				good := filepath.Join(filepath.Dir(src), "genuine")
 				writeFiles(t, good, genuine.files(genuine.blobs()))
-				img, err = importFrom(t, cache, good, image.Limits{})
+				img, err = importFrom(t, cache, good, ociimport.Limits{})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -339,7 +340,7 @@ func TestImportCacheKey(t *testing.T) {
 	cache := filepath.Join(work, "cache")
 	good := filepath.Join(work, "genuine")
 	writeFiles(t, good, genuine.files(genuine.blobs()))
-	img, err := importFrom(t, cache, good, image.Limits{})
+	img, err := importFrom(t, cache, good, ociimport.Limits{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -352,13 +353,13 @@ func TestImportCacheKey(t *testing.T) {
 	}
 	badDir := filepath.Join(work, "tampered")
 	writeFiles(t, badDir, bad.files(bad.blobs()))
-	got, err := importFrom(t, cache, badDir, image.Limits{})
-	var de *image.DigestError
+	got, err := importFrom(t, cache, badDir, ociimport.Limits{})
+	var de *ociimport.DigestError
 	if err == nil || !errors.As(err, &de) || de.What != "layer 1 of 2" {
 		t.Fatalf("import of the altered image with the genuine configuration: %v (image %v), want layer 1 refused", err, got)
 	}
 	// The genuine image is still there, and still found.
-	again, err := importFrom(t, cache, good, image.Limits{})
+	again, err := importFrom(t, cache, good, ociimport.Limits{})
 	if err != nil || !again.Reused || again.ID != img.ID {
 		t.Fatalf("genuine image again: %v %v", again, err)
 	}
@@ -415,7 +416,7 @@ func TestImportSpecialFiles(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			cache := filepath.Join(work, "cache-"+c.name)
 			start := time.Now()
-			_, err := importFrom(t, cache, c.src, image.Limits{})
+			_, err := importFrom(t, cache, c.src, ociimport.Limits{})
 			t.Log(err)
 			if err == nil || !strings.Contains(err.Error(), c.want) {
 				t.Fatalf("error %v, want one saying %q", err, c.want)
@@ -440,14 +441,14 @@ func TestImportOversizedDocuments(t *testing.T) {
 	f := genuine.files(genuine.blobs())
 	f["index.json"] = big
 	writeFiles(t, d, f)
-	_, err := importFrom(t, filepath.Join(work, "cache"), d, image.Limits{})
+	_, err := importFrom(t, filepath.Join(work, "cache"), d, ociimport.Limits{})
 	if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("index.json is %d bytes", len(big))) || !strings.Contains(err.Error(), "over the limit of 4194304 bytes") {
 		t.Errorf("big index.json: %v", err)
 	}
 	// The same in an archive: refused on the entry's header.
 	archive := filepath.Join(work, "big-index.tar")
 	writeFiles(t, work, map[string][]byte{"big-index.tar": tarFiles(t, f)})
-	_, err = importFrom(t, filepath.Join(work, "cache"), archive, image.Limits{})
+	_, err = importFrom(t, filepath.Join(work, "cache"), archive, ociimport.Limits{})
 	if err == nil || !strings.Contains(err.Error(), "over the limit of 4194304 bytes") {
 		t.Errorf("big index.json in an archive: %v", err)
 	}
@@ -457,7 +458,7 @@ func TestImportOversizedDocuments(t *testing.T) {
 	o.index = bytes.Replace(o.index, []byte(fmt.Sprintf(`"size":%d`, len(o.manifest))), []byte(`"size":1099511627776`), 1)
 	d = filepath.Join(work, "big-manifest")
 	writeFiles(t, d, o.files(o.blobs()))
-	_, err = importFrom(t, filepath.Join(work, "cache"), d, image.Limits{})
+	_, err = importFrom(t, filepath.Join(work, "cache"), d, ociimport.Limits{})
 	if err == nil || !strings.Contains(err.Error(), "the manifest (sha256:"+hexOf(o.manifest)+") is 1099511627776 bytes, over the limit") {
 		t.Errorf("manifest descriptor of 1 TiB: %v", err)
 	}
@@ -527,8 +528,8 @@ func TestImportSparse(t *testing.T) {
 	huge := filepath.Join(work, "huge.tar")
 	writeFiles(t, work, map[string][]byte{"huge.tar": dockerArchive(t, "sparse:1", sparseTar("big", 1<<40, 1<<39))})
 	start := time.Now()
-	_, err := importFrom(t, filepath.Join(work, "cache"), huge, image.Limits{})
-	var ue *image.UnpackError
+	_, err := importFrom(t, filepath.Join(work, "cache"), huge, ociimport.Limits{})
+	var ue *ociimport.UnpackError
 	if err == nil || !errors.As(err, &ue) || ue.Entry != "big" || !strings.Contains(err.Error(), "file of 1099511627776 bytes, over the limit of 8589934592 bytes for one file") {
 		t.Fatalf("1 TiB sparse file: %v", err)
 	}
@@ -537,7 +538,7 @@ func TestImportSparse(t *testing.T) {
 	}
 	ok := filepath.Join(work, "ok.tar")
 	writeFiles(t, work, map[string][]byte{"ok.tar": dockerArchive(t, "sparse:2", sparseTar("holes", 256<<20, 128<<20))})
-	img, err := importFrom(t, filepath.Join(work, "cache"), ok, image.Limits{})
+	img, err := importFrom(t, filepath.Join(work, "cache"), ok, ociimport.Limits{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -571,7 +572,7 @@ func TestImportArchiveUnreferenced(t *testing.T) {
 	archive := filepath.Join(work, "image.tar")
 	writeFiles(t, work, map[string][]byte{"image.tar": tarFiles(t, o.files(o.blobs()))})
 	cache := filepath.Join(work, "cache")
-	img, err := importFrom(t, cache, archive, image.Limits{})
+	img, err := importFrom(t, cache, archive, ociimport.Limits{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -596,7 +597,7 @@ func TestImportDepthAndModes(t *testing.T) {
 	work := t.TempDir()
 	deep := strings.Repeat("d/", 300) + "f"
 	writeFiles(t, work, map[string][]byte{"deep.tar": dockerArchive(t, "deep:1", tarOf(t, []ent{file(deep, "x")}))})
-	_, err := importFrom(t, filepath.Join(work, "cache"), filepath.Join(work, "deep.tar"), image.Limits{})
+	_, err := importFrom(t, filepath.Join(work, "cache"), filepath.Join(work, "deep.tar"), ociimport.Limits{})
 	if err == nil || !strings.Contains(err.Error(), "a path 301 elements deep, deeper than the limit of 256") {
 		t.Errorf("deep path: %v", err)
 	}
@@ -612,7 +613,7 @@ func TestImportDepthAndModes(t *testing.T) {
 	stickyFile := file("etc/sticky", "s\n")
 	stickyFile.mode = 0o1666
 	writeFiles(t, work, map[string][]byte{"modes.tar": dockerArchive(t, "modes:1", tarOf(t, []ent{dir("etc"), ww, gw, wdir, tmp, stickyFile}))})
-	img, err := importFrom(t, filepath.Join(work, "cache"), filepath.Join(work, "modes.tar"), image.Limits{})
+	img, err := importFrom(t, filepath.Join(work, "cache"), filepath.Join(work, "modes.tar"), ociimport.Limits{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -651,7 +652,7 @@ func TestImportFreeSpace(t *testing.T) {
 	testutil.Agent(t)
 	work := t.TempDir()
 	writeFiles(t, work, map[string][]byte{"small.tar": dockerArchive(t, "small:1", tarOf(t, []ent{file("a", "b")}))})
-	_, err := importFrom(t, filepath.Join(work, "cache"), filepath.Join(work, "small.tar"), image.Limits{MinFreeSpace: 1 << 60})
+	_, err := importFrom(t, filepath.Join(work, "cache"), filepath.Join(work, "small.tar"), ociimport.Limits{MinFreeSpace: 1 << 60})
 	if err == nil || !strings.Contains(err.Error(), "free, of which 1.0 EiB is kept free") {
 		t.Errorf("import with an exabyte to keep free: %v", err)
 	}
@@ -671,8 +672,8 @@ func TestImportDockerTampered(t *testing.T) {
 	cfg := configFor(genuine)
 	man, _ := json.Marshal([]map[string]any{{"Config": "config.json", "RepoTags": []string{"t:1"}, "Layers": []string{"layer.tar"}}})
 	writeFiles(t, work, map[string][]byte{"layer.tar": tarOf(t, []ent{file("manifest.json", string(man)), file("config.json", string(cfg)), file("layer.tar", string(tampered))})})
-	_, err := importFrom(t, filepath.Join(work, "cache"), filepath.Join(work, "layer.tar"), image.Limits{})
-	var de *image.DigestError
+	_, err := importFrom(t, filepath.Join(work, "cache"), filepath.Join(work, "layer.tar"), ociimport.Limits{})
+	var de *ociimport.DigestError
 	if err == nil || !errors.As(err, &de) || de.Name != "layer.tar" || de.Want != sha(genuine) || de.Got != sha(tampered) {
 		t.Errorf("tampered docker layer: %v", err)
 	}
@@ -681,7 +682,7 @@ func TestImportDockerTampered(t *testing.T) {
 	badCfg := bytes.Replace(cfg, []byte("/usr/bin"), []byte("/evi/bin"), 1)
 	man, _ = json.Marshal([]map[string]any{{"Config": cfgName, "Layers": []string{"layer.tar"}}})
 	writeFiles(t, work, map[string][]byte{"config.tar": tarOf(t, []ent{file("manifest.json", string(man)), file(cfgName, string(badCfg)), file("layer.tar", string(genuine))})})
-	_, err = importFrom(t, filepath.Join(work, "cache"), filepath.Join(work, "config.tar"), image.Limits{})
+	_, err = importFrom(t, filepath.Join(work, "cache"), filepath.Join(work, "config.tar"), ociimport.Limits{})
 	if err == nil || !errors.As(err, &de) || de.What != "the configuration" || de.Want != sha(cfg) || de.Got != sha(badCfg) {
 		t.Errorf("tampered docker configuration: %v", err)
 	}

@@ -1,4 +1,4 @@
-package image
+package ociimport
 
 import (
 	"fmt"
@@ -34,10 +34,10 @@ func fsFree(dir string) (bytes int64, inodes int64, err error) {
 	return bytes, inodes, nil
 }
 
-// spaceGuard stops an import before it fills the cache's file system: it
+// SpaceGuard stops an import before it fills the cache's file system: it
 // looks at the free space every spaceCheckBytes written and every
 // spaceCheckEntries entries made.
-type spaceGuard struct {
+type SpaceGuard struct {
 	dir      string
 	min      int64
 	minInode int64
@@ -45,13 +45,13 @@ type spaceGuard struct {
 	entries  int
 }
 
-// checkSpace looks at the cache's free space before an import: the
+// CheckSpace looks at the cache's free space before an import: the
 // image's layers as stored (what its manifest or archive declares; they
 // take at least as much once unpacked) must fit in it with the margin
 // lim.MinFreeSpace to spare. It returns the guard that keeps watching
 // while the image is unpacked.
-func checkSpace(dir string, declared int64, lim Limits) (*spaceGuard, error) {
-	lim = lim.withDefaults()
+func CheckSpace(dir string, declared int64, lim Limits) (*SpaceGuard, error) {
+	lim = lim.WithDefaults()
 	free, _, err := fsFree(dir)
 	if err != nil {
 		return nil, err
@@ -60,12 +60,12 @@ func checkSpace(dir string, declared int64, lim Limits) (*spaceGuard, error) {
 		return nil, fmt.Errorf("the image's layers take %s (more once unpacked) and the cache's file system (%s) has %s free, of which %s is kept free: make room, or import into another cache directory",
 			humanize.IBytes(uint64(declared)), dir, humanize.IBytes(uint64(max(free, 0))), humanize.IBytes(uint64(lim.MinFreeSpace)))
 	}
-	return &spaceGuard{dir: dir, min: lim.MinFreeSpace, minInode: 1024}, nil
+	return &SpaceGuard{dir: dir, min: lim.MinFreeSpace, minInode: 1024}, nil
 }
 
 // wrote counts bytes and entries written and looks at the free space
 // when enough of them have been.
-func (g *spaceGuard) wrote(bytes int64, entries int) error {
+func (g *SpaceGuard) wrote(bytes int64, entries int) error {
 	if g == nil {
 		return nil
 	}

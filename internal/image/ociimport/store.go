@@ -1,4 +1,4 @@
-package image
+package ociimport
 
 import (
 	"archive/tar"
@@ -13,7 +13,7 @@ import (
 	"github.com/isobench/isobench/internal/inputfile"
 )
 
-// store holds the files of an image in one of the formats Import reads:
+// store holds the files of an image in one of the formats Open reads:
 // an OCI layout directory, or a tar archive (an OCI layout or a docker
 // archive). Its files are named by slash-separated paths from its root.
 type store interface {

@@ -1,4 +1,4 @@
-package image
+package ociimport
 
 import (
 	"archive/tar"
@@ -43,7 +43,8 @@ const (
 	maxDepth = 256
 )
 
-func (l Limits) withDefaults() Limits {
+// WithDefaults returns l with the default in each zero field.
+func (l Limits) WithDefaults() Limits {
 	if l.MaxEntrySize <= 0 {
 		l.MaxEntrySize = DefaultMaxEntrySize
 	}
@@ -118,7 +119,7 @@ type unpacker struct {
 	total   int64
 	entries int
 	// space, when set, watches the free space of the cache.
-	space *spaceGuard
+	space *SpaceGuard
 
 	layer, layers int
 	digest        string
@@ -128,7 +129,7 @@ type unpacker struct {
 }
 
 func newUnpacker(root *os.Root, lim Limits, chown bool) *unpacker {
-	return &unpacker{root: root, lim: lim.withDefaults(), chown: chown}
+	return &unpacker{root: root, lim: lim.WithDefaults(), chown: chown}
 }
 
 // refuse makes the error for an entry.

@@ -1,4 +1,4 @@
-package image
+package ociimport
 
 import (
 	"bytes"
@@ -6,7 +6,7 @@ import (
 )
 
 // The fuzz targets below feed arbitrary bytes to the readers of an
-// image's documents, through the same bounded parsing Import uses: none
+// image's documents, through the same bounded parsing Open uses: none
 // may panic, and what they accept must hold what they promise.
 
 func FuzzIndexManifest(f *testing.F) {

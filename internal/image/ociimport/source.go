@@ -1,4 +1,4 @@
-package image
+package ociimport
 
 import (
 	"archive/tar"
@@ -14,10 +14,10 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 )
 
-// imageSource is an image whose manifest and configuration have been read
+// Source is an image whose manifest and configuration have been read
 // and checked against their digests, and whose layers are checked while
 // they are unpacked.
-type imageSource struct {
+type Source struct {
 	kind string // for messages: "OCI layout", "docker archive", ...
 	// manifest is the digest of the image's manifest, checked against the
 	// descriptor that named it; the zero Hash for a docker archive, which
@@ -50,7 +50,30 @@ type layerSource struct {
 	open      func() (io.ReadCloser, error)
 }
 
-func (s *imageSource) declaredSize() int64 {
+// Kind says what the image was read from, for messages: "OCI layout",
+// "OCI archive", "docker archive" or "registry image".
+func (s *Source) Kind() string { return s.kind }
+
+// Manifest is the digest of the image's manifest, checked against the
+// descriptor that named it; the zero Hash for a docker archive, which
+// holds no manifest.
+func (s *Source) Manifest() v1.Hash { return s.manifest }
+
+// Config is the digest of the image's configuration: checked against the
+// manifest's descriptor, or (docker archive) computed from its bytes. The
+// configuration names every layer's diff_id, so it names every byte of the
+// root file system.
+func (s *Source) Config() v1.Hash { return s.config }
+
+// ConfigFile is the image's configuration.
+func (s *Source) ConfigFile() *v1.ConfigFile { return s.cfg }
+
+// Close releases the files the source holds open.
+func (s *Source) Close() error { return s.close() }
+
+// DeclaredSize is what the image's layers take as stored, as its manifest
+// or archive declares it (unknown sizes count nothing).
+func (s *Source) DeclaredSize() int64 {
 	var n int64
 	for _, l := range s.layers {
 		if l.size > 0 {
@@ -65,7 +88,7 @@ func (s *imageSource) declaredSize() int64 {
 // descriptor naming it: the manifests and indexes against index.json, the
 // configuration against the manifest; each layer's stored size is checked
 // against the manifest now, its digests when it is unpacked.
-func readOCI(s store, kind string, want v1.Platform) (*imageSource, error) {
+func readOCI(s store, kind string, want v1.Platform) (*Source, error) {
 	b, err := readSmall(s, "oci-layout")
 	if err != nil {
 		return nil, fmt.Errorf("reading the layout's oci-layout file: %w", err)
@@ -89,7 +112,7 @@ func readOCI(s store, kind string, want v1.Platform) (*imageSource, error) {
 	if err != nil {
 		return nil, err
 	}
-	src := &imageSource{kind: kind, manifest: md.Digest, config: m.Config.Digest}
+	src := &Source{kind: kind, manifest: md.Digest, config: m.Config.Digest}
 	cfgBytes, err := r.blob("the configuration", m.Config)
 	if err != nil {
 		return nil, err
@@ -273,7 +296,7 @@ func digestFromName(name string, config bool) (v1.Hash, bool) {
 // covers the layers' uncompressed digests (diff_ids), which are checked
 // as each layer is unpacked, as is a layer's own digest when its file is
 // named by it.
-func readDocker(s *tarStore) (*imageSource, error) {
+func readDocker(s *tarStore) (*Source, error) {
 	b, ok := s.small["manifest.json"]
 	if !ok {
 		return nil, errors.New("the docker archive's manifest.json is not a regular file")
@@ -302,7 +325,7 @@ func readDocker(s *tarStore) (*imageSource, error) {
 			return nil, &DigestError{What: "the configuration", Name: d.Config, Check: "digest", Want: want.String(), Got: got.String()}
 		}
 	}
-	src := &imageSource{kind: "docker archive", config: got}
+	src := &Source{kind: "docker archive", config: got}
 	if src.cfg, err = parseConfig(cfgBytes); err != nil {
 		return nil, fmt.Errorf("the docker archive's configuration (%s): %w", d.Config, err)
 	}
@@ -334,7 +357,7 @@ func readDocker(s *tarStore) (*imageSource, error) {
 // checks the manifest against the digest it was asked for (or computes
 // it) and each blob against its digest; the configuration is checked here
 // against the manifest, and the layers while they are unpacked.
-func readRemote(img v1.Image) (*imageSource, error) {
+func readRemote(img v1.Image) (*Source, error) {
 	raw, err := img.RawManifest()
 	if err != nil {
 		return nil, fmt.Errorf("reading the manifest: %w", err)
@@ -357,7 +380,7 @@ func readRemote(img v1.Image) (*imageSource, error) {
 	if err := verifyBytes("the configuration", m.Config.Digest.String(), m.Config, cfgBytes); err != nil {
 		return nil, err
 	}
-	src := &imageSource{kind: "registry image", manifest: md, config: m.Config.Digest}
+	src := &Source{kind: "registry image", manifest: md, config: m.Config.Digest}
 	if src.cfg, err = parseConfig(cfgBytes); err != nil {
 		return nil, err
 	}
