@@ -119,21 +119,19 @@ func printKernel(w io.Writer, k *guest.Kernel) {
 	if len(k.Missing) > 0 {
 		fmt.Fprintf(w, "missing  %s\n", strings.Join(k.Missing, " "))
 	}
-	for _, vmm := range []string{guest.VMMQemuMicrovm, guest.VMMQemuVM, guest.VMMFirecracker, guest.VMMCloudHypervisor} {
-		if err := guest.CheckKernel(k, vmm); err != nil {
-			var fit *guest.KernelFitError
-			if errors.As(err, &fit) {
-				var why []string
-				for _, p := range fit.Problems {
-					why = append(why, p.String())
-				}
-				fmt.Fprintf(w, "%-17s does not fit: %s\n", vmm, strings.Join(why, "; "))
-				continue
+	for _, f := range guest.Fits(k) {
+		switch {
+		case f.Err != nil:
+			fmt.Fprintf(w, "%-17s %v\n", f.VMM, f.Err)
+		case len(f.Problems) > 0:
+			var why []string
+			for _, p := range f.Problems {
+				why = append(why, p.String())
 			}
-			fmt.Fprintf(w, "%-17s %v\n", vmm, err)
-			continue
+			fmt.Fprintf(w, "%-17s does not fit: %s\n", f.VMM, strings.Join(why, "; "))
+		default:
+			fmt.Fprintf(w, "%-17s fits\n", f.VMM)
 		}
-		fmt.Fprintf(w, "%-17s fits\n", vmm)
 	}
 }
 
@@ -165,21 +163,19 @@ func vmDoctorRows(ctx context.Context, denv driver.Env) []string {
 		return append(rows, "guest kernel\tno\t"+oneLine(err.Error()))
 	}
 	var fits, not []string
-	for _, v := range []string{guest.VMMQemuMicrovm, guest.VMMQemuVM, guest.VMMFirecracker, guest.VMMCloudHypervisor} {
-		if err := guest.CheckKernel(k, v); err != nil {
-			var fit *guest.KernelFitError
-			if errors.As(err, &fit) {
-				var why []string
-				for _, p := range fit.Problems {
-					why = append(why, p.Need)
-				}
-				not = append(not, v+" (needs "+strings.Join(why, ", ")+")")
-				continue
+	for _, f := range guest.Fits(k) {
+		switch {
+		case f.Err != nil:
+			not = append(not, f.VMM+" ("+f.Err.Error()+")")
+		case len(f.Problems) > 0:
+			var why []string
+			for _, p := range f.Problems {
+				why = append(why, p.Need)
 			}
-			not = append(not, v+" ("+err.Error()+")")
-			continue
+			not = append(not, f.VMM+" (needs "+strings.Join(why, ", ")+")")
+		default:
+			fits = append(fits, f.VMM)
 		}
-		fits = append(fits, v)
 	}
 	d := fmt.Sprintf("%s (%s)", k.Release, k.Source)
 	if len(fits) > 0 {

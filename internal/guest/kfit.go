@@ -1,6 +1,7 @@
 package guest
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -13,6 +14,39 @@ const (
 	VMMFirecracker     = "firecracker"
 	VMMCloudHypervisor = "cloud-hypervisor"
 )
+
+// VMMs are the VMMs whose needs CheckKernel knows, in the order isobench
+// lists them.
+func VMMs() []string {
+	return []string{VMMQemuMicrovm, VMMQemuVM, VMMFirecracker, VMMCloudHypervisor}
+}
+
+// Fit is whether a kernel fits one VMM.
+type Fit struct {
+	VMM string
+	// Problems is what the kernel lacks for the VMM: empty when it fits.
+	Problems []KernelProblem
+	// Err is a check that failed, not a misfit (Problems is then empty).
+	Err error
+}
+
+// Fits checks k against each of VMMs, with each VMM's version unknown.
+func Fits(k *Kernel) []Fit {
+	var out []Fit
+	for _, vmm := range VMMs() {
+		f := Fit{VMM: vmm}
+		if err := CheckKernel(k, vmm); err != nil {
+			var fit *KernelFitError
+			if errors.As(err, &fit) {
+				f.Problems = fit.Problems
+			} else {
+				f.Err = err
+			}
+		}
+		out = append(out, f)
+	}
+	return out
+}
 
 // KernelProblem is one reason a kernel does not fit a VMM.
 type KernelProblem struct {

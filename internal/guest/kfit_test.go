@@ -186,3 +186,48 @@ func TestCheckKernelVersionOnlyForFirecracker(t *testing.T) {
 		t.Errorf("CheckKernel(firecracker) with the version unknown, on an ACPI kernel: %v", err)
 	}
 }
+
+// Fits judges a kernel against every VMM, in the order of VMMs, with the
+// problems CheckKernel names.
+func TestFits(t *testing.T) {
+	pci := fitKernel(t, debianLike, "module")
+	pci.Modules = append(pci.Modules, ModuleInfo{Name: "virtio_pci"})
+	tests := []struct {
+		name string
+		k    *Kernel
+		keys map[string]string // VMM -> its problems' keys, "" when it fits
+	}{
+		{"debian-like with virtio_pci", pci, map[string]string{
+			VMMQemuMicrovm: "", VMMQemuVM: "", VMMFirecracker: "", VMMCloudHypervisor: "CONFIG_PVH=y"}},
+		{"no virtio_mmio, no virtio_pci", fitKernel(t, debianLike, "none"), map[string]string{
+			VMMQemuMicrovm: "virtio_mmio", VMMQemuVM: "virtio_pci", VMMFirecracker: "virtio_mmio",
+			VMMCloudHypervisor: "virtio_pci|CONFIG_PVH=y"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			fits := Fits(tc.k)
+			if len(fits) != len(VMMs()) {
+				t.Fatalf("%d fits, want one for each of %q", len(fits), VMMs())
+			}
+			for i, f := range fits {
+				if f.VMM != VMMs()[i] {
+					t.Errorf("fit %d is for %s, want %s", i, f.VMM, VMMs()[i])
+				}
+				if f.Err != nil {
+					t.Errorf("%s: %v", f.VMM, f.Err)
+				}
+				var keys []string
+				for _, p := range f.Problems {
+					keys = append(keys, p.Key)
+				}
+				if got := strings.Join(keys, "|"); got != tc.keys[f.VMM] {
+					t.Errorf("%s: problems %q, want %q", f.VMM, got, tc.keys[f.VMM])
+				}
+				err := CheckKernel(tc.k, f.VMM)
+				if (err == nil) != (len(f.Problems) == 0) {
+					t.Errorf("%s: Fits says %d problems, CheckKernel %v", f.VMM, len(f.Problems), err)
+				}
+			}
+		})
+	}
+}
