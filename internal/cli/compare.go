@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/isobench/isobench/internal/analysis"
 	"github.com/isobench/isobench/internal/builtin"
 	"github.com/isobench/isobench/internal/report"
 	"github.com/isobench/isobench/internal/result"
@@ -89,7 +90,7 @@ func parseBound(s string) (float64, error) {
 }
 
 func (a *app) compare(ctx context.Context, w io.Writer, args []string, f compareFlags) error {
-	opt := report.CompareOptions{Metrics: f.metrics, Strict: f.strict}
+	opt := analysis.CompareOptions{Metrics: f.metrics, Strict: f.strict}
 	if f.strict && f.failAbove == "" {
 		return withStatus(ExitUsage, fmt.Errorf("--strict needs --fail-above"))
 	}
@@ -100,13 +101,12 @@ func (a *app) compare(ctx context.Context, w io.Writer, args []string, f compare
 		}
 		opt.FailAbove = b
 	}
-	switch f.format {
-	case "text", "markdown", "md", "json":
-	default:
+	format, err := report.ParseFormat(f.format)
+	if err != nil || format != report.FormatText && format != report.FormatMarkdown && format != report.FormatJSON {
 		return withStatus(ExitUsage, fmt.Errorf("--format %q: want text, markdown or json", f.format))
 	}
 	reg := builtin.Workloads()
-	var c *report.Comparison
+	var c *analysis.Comparison
 	if len(args) == 1 {
 		if len(f.runtimes) != 2 {
 			return withStatus(ExitUsage, fmt.Errorf("compare with one run needs --runtimes OLD,NEW naming two of its runtimes"))
@@ -120,7 +120,7 @@ func (a *app) compare(ctx context.Context, w io.Writer, args []string, f compare
 				return withStatus(ExitUsage, fmt.Errorf("run %s has no trials of runtime %q", run.ID, rt))
 			}
 		}
-		c = report.CompareRuntimes(run, f.runtimes[0], f.runtimes[1], reg, opt)
+		c = analysis.CompareRuntimes(run, f.runtimes[0], f.runtimes[1], reg, opt)
 	} else {
 		old, err := a.loadRun(ctx, args[0])
 		if err != nil {
@@ -131,18 +131,9 @@ func (a *app) compare(ctx context.Context, w io.Writer, args []string, f compare
 			return err
 		}
 		opt.Runtimes = f.runtimes
-		c = report.CompareRuns(old, cur, reg, opt)
+		c = analysis.CompareRuns(old, cur, reg, opt)
 	}
-	var err error
-	switch f.format {
-	case "json":
-		err = c.JSON(w)
-	case "markdown", "md":
-		err = c.Markdown(w)
-	default:
-		err = c.Text(w)
-	}
-	if err != nil {
+	if err := report.WriteComparison(w, c, format); err != nil {
 		return err
 	}
 	if regs := c.Regressions(); len(regs) > 0 {

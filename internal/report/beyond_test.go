@@ -16,41 +16,6 @@ import (
 // file.)
 const beyondRun = "startup-density-syscall"
 
-// TestTails: the startup group has a tail row per phase and runtime,
-// pooling 5 starts from each of the 6 OK trials: a p95 (30 ≥ 20 values),
-// no p99 (30 < 100), in order median ≤ p95 ≤ max.
-func TestTails(t *testing.T) {
-	r := Build(loadRun(t, beyondRun), builtin.Workloads())
-	var startup, density *Group
-	for i := range r.Analysis.Groups {
-		g := &r.Analysis.Groups[i]
-		switch {
-		case g.Workload == "startup":
-			startup = g
-		case g.Workload == "density" && g.Params["n"] == "20":
-			density = g
-		}
-	}
-	if startup == nil || density == nil {
-		t.Fatal("no startup or density n=20 group")
-	}
-	if len(startup.Tails) != 8*4 {
-		t.Fatalf("%d startup tail rows, want 8 phases × 4 runtimes", len(startup.Tails))
-	}
-	for _, row := range startup.Tails {
-		tl := row.Tail
-		if tl.N != 30 || row.Trials != 6 || !tl.HasP95 || tl.HasP99 {
-			t.Errorf("%s %s: %+v (trials %d)", row.Metric.Name, row.Runtime, tl, row.Trials)
-		}
-		if !(tl.Median <= tl.P95 && tl.P95 <= tl.Max) {
-			t.Errorf("%s %s: median %v, p95 %v, max %v out of order", row.Metric.Name, row.Runtime, tl.Median, tl.P95, tl.Max)
-		}
-	}
-	if len(density.Tails) != 4 || density.Tails[0].Metric.Name != "start_median" || density.Tails[0].Tail.N != 120 {
-		t.Errorf("density n=20 tails %+v, want the 120 single starts of each runtime", density.Tails)
-	}
-}
-
 // TestCurvesAndStartupFigures: the density curves have a line per runtime
 // with a point per count (the cgroup curve none for the host, which has
 // no cgroup), in growing order; the startup figures are there.

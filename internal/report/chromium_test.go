@@ -14,6 +14,8 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/isobench/isobench/internal/analysis"
+	"github.com/isobench/isobench/internal/analysis/analysistest"
 	"github.com/isobench/isobench/internal/builtin"
 	"github.com/isobench/isobench/internal/result"
 )
@@ -86,7 +88,7 @@ func TestHTMLInChromium(t *testing.T) {
 	}
 	// The study's runtimes (synthetic): figures 6 to 10, and the findings.
 	t.Run("study-synthetic", func(t *testing.T) {
-		checkInChromium(t, ctx, dir, synthRun(studyMedians(), nil), "study-synthetic",
+		checkInChromium(t, ctx, dir, analysistest.StudyRun(analysistest.StudyMedians(), nil), "study-synthetic",
 			[]string{"cpu-latency", "fileio-read", "fileio-write", "memory-time", "memory-latency"})
 	})
 }
@@ -151,7 +153,7 @@ func checkInChromium(t *testing.T, ctx context.Context, dir string, run *result.
 	}
 	// Every runtime's colour covers a visible area (its bars), and the page
 	// is not blank.
-	counts := colourCounts(img, runtimeColors(runtimeOrder(rep.Run)))
+	counts := colourCounts(img, runtimeColors(analysis.RuntimeOrder(rep.Run)))
 	for rt, n := range counts {
 		if n < 2000 {
 			t.Errorf("screenshot: %d pixels of %s's colour, want its bars (thousands; a legend swatch has about 150)", n, rt)

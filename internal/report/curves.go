@@ -15,6 +15,7 @@ import (
 	"gonum.org/v1/plot/vg/draw"
 	"gonum.org/v1/plot/vg/vgsvg"
 
+	"github.com/isobench/isobench/internal/analysis"
 	"github.com/isobench/isobench/internal/result"
 )
 
@@ -84,7 +85,7 @@ type CurvePoint struct {
 // buildCurves resolves curve specs against the analysis. A curve needs
 // at least two x values with data; with fewer it is left out (the
 // tables say it all).
-func buildCurves(a *Analysis, specs []CurveSpec) []Curve {
+func buildCurves(a *analysis.Analysis, specs []CurveSpec) []Curve {
 	var out []Curve
 	for _, spec := range specs {
 		variants := map[string]*Curve{}
@@ -99,7 +100,7 @@ func buildCurves(a *Analysis, specs []CurveSpec) []Curve {
 			if err != nil || math.IsNaN(x) || math.IsInf(x, 0) {
 				continue
 			}
-			row := findMetric(g, spec.Metric)
+			row := g.Metric(spec.Metric)
 			if row == nil {
 				continue
 			}
@@ -133,7 +134,7 @@ func buildCurves(a *Analysis, specs []CurveSpec) []Curve {
 				cv.ID = fmt.Sprintf("%s-%d", spec.ID, i+1)
 			}
 			xs := map[float64]bool{}
-			for _, rt := range runtimeOrder(a.Run) {
+			for _, rt := range analysis.RuntimeOrder(a.Run) {
 				ps := points[v][rt]
 				if len(ps) == 0 {
 					continue

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/isobench/isobench/internal/analysis"
 	"github.com/isobench/isobench/internal/result"
 )
 
@@ -29,10 +30,10 @@ func TestEmulatedRuntimeMarked(t *testing.T) {
 			t.Fatalf("%s: %v", f, err)
 		}
 		out := b.String()
-		if !strings.Contains(out, "qemu-microvm"+EmulatedMark) {
+		if !strings.Contains(out, "qemu-microvm"+analysis.EmulatedMark) {
 			t.Errorf("%s: emulated runtime not marked", f)
 		}
-		if strings.Contains(out, "host"+EmulatedMark) {
+		if strings.Contains(out, "host"+analysis.EmulatedMark) {
 			t.Errorf("%s: host marked as emulated", f)
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/isobench/isobench/internal/analysis"
 	"github.com/isobench/isobench/internal/result"
 	"github.com/isobench/isobench/internal/stats"
 	"github.com/isobench/isobench/internal/workload"
@@ -171,7 +172,7 @@ func (f *Figure) Bars() int {
 // buildFigures resolves the study's figures against the analysis, then adds
 // a generic chart per group for its headline metrics no study figure shows,
 // one per unit.
-func buildFigures(a *Analysis, specs []FigureSpec, extra ...FigureSpec) []Figure {
+func buildFigures(a *analysis.Analysis, specs []FigureSpec, extra ...FigureSpec) []Figure {
 	var out []Figure
 	shown := map[string]bool{} // group key + metric
 	for _, spec := range specs {
@@ -185,11 +186,11 @@ func buildFigures(a *Analysis, specs []FigureSpec, extra ...FigureSpec) []Figure
 	}
 	for gi := range a.Groups {
 		g := &a.Groups[gi]
-		rows := headline(g)
-		byUnit := map[string][]MetricRow{}
+		rows := g.Headline()
+		byUnit := map[string][]analysis.MetricRow{}
 		var units []string
 		for _, m := range rows {
-			if shown[groupKey(g)+"\x00"+m.Metric.Name] {
+			if shown[g.Key()+"\x00"+m.Metric.Name] {
 				continue
 			}
 			if byUnit[m.Metric.Unit] == nil {
@@ -219,23 +220,6 @@ func buildFigures(a *Analysis, specs []FigureSpec, extra ...FigureSpec) []Figure
 	return out
 }
 
-// headline returns a group's headline metrics, or all its metrics when it
-// declares none (a workload this build does not know).
-func headline(g *Group) []MetricRow {
-	var rows []MetricRow
-	for _, m := range g.Metrics {
-		if m.Metric.Headline {
-			rows = append(rows, m)
-		}
-	}
-	if len(rows) == 0 {
-		return g.Metrics
-	}
-	return rows
-}
-
-func groupKey(g *Group) string { return g.Workload + result.ParamString(g.Params) }
-
 func slug(s string) string {
 	var b strings.Builder
 	for _, r := range strings.ToLower(s) {
@@ -251,7 +235,7 @@ func slug(s string) string {
 // resolve makes the figures of one spec: one per variant, a variant being
 // the parameters of the matching groups beyond those the series select on.
 // It marks in shown the group metrics it plots.
-func resolve(a *Analysis, spec FigureSpec, shown map[string]bool) []Figure {
+func resolve(a *analysis.Analysis, spec FigureSpec, shown map[string]bool) []Figure {
 	fixed := map[string]bool{}
 	for _, s := range spec.Series {
 		for k := range s.Params {
@@ -259,18 +243,18 @@ func resolve(a *Analysis, spec FigureSpec, shown map[string]bool) []Figure {
 		}
 	}
 	type match struct {
-		group *Group
-		row   *MetricRow
+		group *analysis.Group
+		row   *analysis.MetricRow
 	}
 	variants := map[string][]match{} // variant -> one match per series (nil group: none)
 	var order []string
 	for si, s := range spec.Series {
 		for gi := range a.Groups {
 			g := &a.Groups[gi]
-			if g.Workload != s.Workload || !hasParams(g.Params, s.Params) {
+			if g.Workload != s.Workload || !g.HasParams(s.Params) {
 				continue
 			}
-			row := findMetric(g, s.Metric)
+			row := g.Metric(s.Metric)
 			if row == nil {
 				continue
 			}
@@ -304,7 +288,7 @@ func resolve(a *Analysis, spec FigureSpec, shown map[string]bool) []Figure {
 			if m.group == nil {
 				continue
 			}
-			shown[groupKey(m.group)+"\x00"+m.row.Metric.Name] = true
+			shown[m.group.Key()+"\x00"+m.row.Metric.Name] = true
 			f.Unit, f.HigherIsBetter = m.row.Metric.Unit, m.row.Metric.HigherIsBetter
 			c := Cluster{Label: spec.Series[si].Label, Workload: m.group.Workload, Metric: m.row.Metric.Name}
 			for _, cell := range m.row.Cells {
@@ -318,7 +302,7 @@ func resolve(a *Analysis, spec FigureSpec, shown map[string]bool) []Figure {
 			}
 			f.Clusters = append(f.Clusters, c)
 		}
-		for _, rt := range runtimeOrder(a.Run) {
+		for _, rt := range analysis.RuntimeOrder(a.Run) {
 			if rts[rt] {
 				f.Runtimes = append(f.Runtimes, rt)
 			}
@@ -326,24 +310,6 @@ func resolve(a *Analysis, spec FigureSpec, shown map[string]bool) []Figure {
 		out = append(out, f)
 	}
 	return out
-}
-
-func hasParams(have, want map[string]string) bool {
-	for k, v := range want {
-		if have[k] != v {
-			return false
-		}
-	}
-	return true
-}
-
-func findMetric(g *Group, name string) *MetricRow {
-	for i := range g.Metrics {
-		if g.Metrics[i].Metric.Name == name {
-			return &g.Metrics[i]
-		}
-	}
-	return nil
 }
 
 // displayUnit picks how a figure shows values of a base unit: the scale to

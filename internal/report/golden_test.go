@@ -2,7 +2,6 @@ package report
 
 import (
 	"bytes"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
@@ -10,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/isobench/isobench/internal/analysis"
+	"github.com/isobench/isobench/internal/analysis/analysistest"
 	"github.com/isobench/isobench/internal/builtin"
 	"github.com/isobench/isobench/internal/result"
 )
@@ -23,17 +24,11 @@ var update = flag.Bool("update", false, "rewrite the golden files in testdata/go
 //	               (youki not installed, so skipped; the host was busy, so noisy)
 //	cpu-host-runc: isobench run --runtimes host,runc --trials 6 --warmups 1, right after
 //	sysbench-host-runc: isobench run --runtimes host,runc --workloads cpu,memory,fileio --trials 3 --warmups 0
+//
+// (Package analysis tests its computations on them too.)
 func loadRun(t *testing.T, name string) *result.Run {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", "runs", name+".json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var r result.Run
-	if err := json.Unmarshal(b, &r); err != nil {
-		t.Fatalf("%s: %v", name, err)
-	}
-	return &r
+	return analysistest.LoadRun(t, filepath.Join("testdata", "runs", name+".json"))
 }
 
 // golden compares got with testdata/golden/name, or rewrites it with
@@ -98,28 +93,28 @@ func TestGoldenCompare(t *testing.T) {
 	old, cur := loadRun(t, "cpu-4runtimes"), loadRun(t, "cpu-host-runc")
 	tests := []struct {
 		name string
-		c    *Comparison
+		c    *analysis.Comparison
 	}{
-		{"compare-runs", CompareRuns(old, cur, reg, CompareOptions{FailAbove: 0.05})},
-		{"compare-runs-latency", CompareRuns(old, cur, reg, CompareOptions{Metrics: []string{"latency_avg", "latency_min"}, Runtimes: []string{"runc"}})},
-		{"compare-runtimes", CompareRuntimes(old, "host", "runsc", reg, CompareOptions{FailAbove: 0.05})},
+		{"compare-runs", analysis.CompareRuns(old, cur, reg, analysis.CompareOptions{FailAbove: 0.05})},
+		{"compare-runs-latency", analysis.CompareRuns(old, cur, reg, analysis.CompareOptions{Metrics: []string{"latency_avg", "latency_min"}, Runtimes: []string{"runc"}})},
+		{"compare-runtimes", analysis.CompareRuntimes(old, "host", "runsc", reg, analysis.CompareOptions{FailAbove: 0.05})},
 	}
 	for _, tt := range tests {
 		for _, f := range []struct {
-			ext   string
-			write func(*Comparison, *bytes.Buffer) error
-		}{
-			{"txt", func(c *Comparison, b *bytes.Buffer) error { return c.Text(b) }},
-			{"md", func(c *Comparison, b *bytes.Buffer) error { return c.Markdown(b) }},
-			{"json", func(c *Comparison, b *bytes.Buffer) error { return c.JSON(b) }},
-		} {
+			ext    string
+			format Format
+		}{{"txt", FormatText}, {"md", FormatMarkdown}, {"json", FormatJSON}} {
 			t.Run(tt.name+"/"+f.ext, func(t *testing.T) {
 				var buf bytes.Buffer
-				if err := f.write(tt.c, &buf); err != nil {
+				if err := WriteComparison(&buf, tt.c, f.format); err != nil {
 					t.Fatal(err)
 				}
 				golden(t, tt.name+"."+f.ext, buf.Bytes())
 			})
 		}
+	}
+	var buf bytes.Buffer
+	if err := WriteComparison(&buf, tests[0].c, FormatHTML); err == nil {
+		t.Error("a comparison written as HTML: want an error, there is no such rendering")
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/isobench/isobench/internal/analysis"
 	"github.com/isobench/isobench/internal/result"
 	"github.com/isobench/isobench/internal/stats"
 )
@@ -17,7 +18,7 @@ import (
 // runtimes. The page loads nothing: no script, font or style from
 // elsewhere.
 func (r *Report) HTML(w io.Writer) error {
-	colors := runtimeColors(runtimeOrder(r.Run))
+	colors := runtimeColors(analysis.RuntimeOrder(r.Run))
 	page := htmlPage{R: r, Run: r.Run}
 	for i := range r.Figures {
 		f := &r.Figures[i]
@@ -38,7 +39,7 @@ func (r *Report) HTML(w io.Writer) error {
 			label += " (" + f.Params + ")"
 		}
 		svg = svgAttr(svg, fmt.Sprintf(`class="chart" role="img" aria-label="%s"`, template.HTMLEscapeString(label)))
-		hf.SVG = template.HTML(svg) // made here by vgsvg, which escapes every text
+		hf.SVG = template.HTML(svg) // made here by svgDoc, which escapes every attribute and text
 		for _, c := range f.Clusters {
 			for _, rt := range f.Runtimes {
 				b, ok := findBar(c.Bars, rt)
@@ -65,7 +66,7 @@ func (r *Report) HTML(w io.Writer) error {
 			label += " (" + cv.Params + ")"
 		}
 		svg = svgAttr(svg, fmt.Sprintf(`class="chart" role="img" aria-label="%s"`, template.HTMLEscapeString(label)))
-		hc.SVG = template.HTML(svg) // made here by vgsvg, which escapes every text
+		hc.SVG = template.HTML(svg) // made here by svgDoc, which escapes every attribute and text
 		page.Curves = append(page.Curves, hc)
 	}
 	return htmlTemplate().Execute(w, page)
@@ -123,7 +124,7 @@ func htmlTemplate() *template.Template {
 		},
 		"join":  strings.Join,
 		"ratio": RatioLabel,
-		"ratioCI": func(c Cell) string {
+		"ratioCI": func(c analysis.Cell) string {
 			if c.Ratio == nil {
 				return ""
 			}
@@ -135,7 +136,7 @@ func htmlTemplate() *template.Template {
 			}
 			return fmt.Sprintf("×%.3f [%.3f, %.3f]", b.Ratio.Ratio, b.Ratio.Lo, b.Ratio.Hi)
 		},
-		"ci": func(c Cell, unit string) string {
+		"ci": func(c analysis.Cell, unit string) string {
 			if !c.Summary.CI.Defined() {
 				return "none (too few trials)"
 			}
@@ -147,13 +148,13 @@ func htmlTemplate() *template.Template {
 			}
 			return FormatValue(b.Lo, unit) + " – " + FormatValue(b.Hi, unit)
 		},
-		"pvalue": func(c Cell) string {
+		"pvalue": func(c analysis.Cell) string {
 			if c.Compare == nil {
 				return ""
 			}
 			return fmt.Sprintf("%.3g", c.PHolm)
 		},
-		"signif": func(c Cell) string {
+		"signif": func(c analysis.Cell) string {
 			switch {
 			case c.Compare == nil:
 				return ""
@@ -176,27 +177,27 @@ func htmlTemplate() *template.Template {
 			return "↓"
 		},
 		"pct": func(f float64) string { return fmt.Sprintf("%g%%", f*100) },
-		"verdictClass": func(v Verdict) string {
+		"verdictClass": func(v analysis.Verdict) string {
 			switch v {
-			case VerdictHolds:
+			case analysis.VerdictHolds:
 				return "v-holds"
-			case VerdictDoesNot:
+			case analysis.VerdictDoesNot:
 				return "v-not"
-			case VerdictCannotTell:
+			case analysis.VerdictCannotTell:
 				return "v-unclear"
 			}
 			return "v-notrun"
 		},
 		"warnings": cellWarnings,
-		"rtlabel": func(g Group, rt string) string {
+		"rtlabel": func(g analysis.Group, rt string) string {
 			for _, rc := range g.Runtimes {
 				if rc.Runtime == rt {
-					return rc.label()
+					return rc.Label()
 				}
 			}
 			return rt
 		},
-		"counts": func(g Group, rt string) string {
+		"counts": func(g analysis.Group, rt string) string {
 			for _, rc := range g.Runtimes {
 				if rc.Runtime == rt {
 					return trialsText(rc)
@@ -209,7 +210,7 @@ func htmlTemplate() *template.Template {
 }
 
 // cellWarnings joins a cell's warnings for a table, values in unit.
-func cellWarnings(c Cell, unit string) string {
+func cellWarnings(c analysis.Cell, unit string) string {
 	var ws []string
 	for _, w := range c.Summary.Warnings {
 		ws = append(ws, WarningText(w, c.Summary, unit))

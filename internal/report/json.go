@@ -7,6 +7,7 @@ import (
 	"math"
 	"time"
 
+	"github.com/isobench/isobench/internal/analysis"
 	"github.com/isobench/isobench/internal/result"
 	"github.com/isobench/isobench/internal/stats"
 )
@@ -18,20 +19,20 @@ import (
 type jsonReport struct {
 	// SchemaVersion changes when a field scripts rely on changes meaning
 	// or goes away (see JSONSchemaVersion).
-	SchemaVersion    int               `json:"schema_version"`
-	Run              jsonRun           `json:"run"`
-	Environment      map[string]string `json:"environment,omitempty"`
-	EnvironmentTable []EnvRow          `json:"environment_table,omitempty"`
-	Runtimes         []result.Runtime  `json:"runtimes,omitempty"`
-	Skipped          []result.Skip     `json:"skipped,omitempty"`
-	Warnings         []stats.Warning   `json:"warnings,omitempty"`
-	Method           Method            `json:"method"`
-	Groups           []Group           `json:"groups"`
-	Figures          []Figure          `json:"figures,omitempty"`
-	Curves           []Curve           `json:"curves,omitempty"`
-	Findings         *Findings         `json:"findings,omitempty"`
-	Failures         []Failure         `json:"failures,omitempty"`
-	Trials           []result.Trial    `json:"trials"`
+	SchemaVersion    int                `json:"schema_version"`
+	Run              jsonRun            `json:"run"`
+	Environment      map[string]string  `json:"environment,omitempty"`
+	EnvironmentTable []EnvRow           `json:"environment_table,omitempty"`
+	Runtimes         []result.Runtime   `json:"runtimes,omitempty"`
+	Skipped          []result.Skip      `json:"skipped,omitempty"`
+	Warnings         []stats.Warning    `json:"warnings,omitempty"`
+	Method           Method             `json:"method"`
+	Groups           []analysis.Group   `json:"groups"`
+	Figures          []Figure           `json:"figures,omitempty"`
+	Curves           []Curve            `json:"curves,omitempty"`
+	Findings         *analysis.Findings `json:"findings,omitempty"`
+	Failures         []Failure          `json:"failures,omitempty"`
+	Trials           []result.Trial     `json:"trials"`
 }
 
 type jsonRun struct {

@@ -5,6 +5,8 @@ import (
 	"io"
 	"strings"
 	"time"
+
+	"github.com/isobench/isobench/internal/analysis"
 )
 
 // Markdown writes the report as GitHub-flavoured Markdown: the run, its
@@ -32,7 +34,7 @@ func (r *Report) Markdown(w io.Writer) error {
 		}
 	}
 	fmt.Fprintf(ew, "\n## Results\n\nMedians with their %g%% confidence interval; ratio to %s with its %g%% bootstrap interval; p-values after Holm's correction; ~ means no significant difference.\n",
-		Level*100, orDash(r.Method.Baseline), Level*100)
+		analysis.Level*100, orDash(r.Method.Baseline), analysis.Level*100)
 	for _, g := range r.Analysis.Groups {
 		fmt.Fprintf(ew, "\n### %s", g.Workload)
 		if p := ParamsText(g.Params); p != "" {
@@ -68,7 +70,7 @@ func (r *Report) Markdown(w io.Writer) error {
 				counts, name := "", c.Runtime
 				for _, rc := range g.Runtimes {
 					if rc.Runtime == c.Runtime {
-						counts, name = trialsText(rc), rc.label()
+						counts, name = trialsText(rc), rc.Label()
 					}
 				}
 				fmt.Fprintf(ew, "| %s %s | %s | %s | %s | %s | %s | %s | %s |\n", md(m.Metric.Label), arrow, md(name),

@@ -6,9 +6,9 @@ import (
 	"io"
 	"path/filepath"
 	"sort"
-	"strconv"
 	"strings"
 
+	"github.com/isobench/isobench/internal/analysis"
 	"github.com/isobench/isobench/internal/hostinfo"
 	"github.com/isobench/isobench/internal/plan"
 	"github.com/isobench/isobench/internal/result"
@@ -75,7 +75,7 @@ func FormatOf(path string) Format {
 // its failed trials and the figures.
 type Report struct {
 	Run      *result.Run
-	Analysis *Analysis
+	Analysis *analysis.Analysis
 	Host     hostinfo.Info
 	// Environment is the study's Table 1: host facts, then each runtime
 	// with its version and features, then the workload tools.
@@ -93,8 +93,9 @@ type Report struct {
 	// (density: memory and start time against the sandboxes alive).
 	Curves []Curve
 	// Findings tests the study's six findings on this run (see
-	// StudyFindings); nil for a run without the study's workloads.
-	Findings *Findings
+	// analysis.StudyFindings); nil for a run without the study's
+	// workloads.
+	Findings *analysis.Findings
 }
 
 // EnvRow is one line of the environment table.
@@ -134,10 +135,10 @@ type Failure struct {
 // Build analyses a run for reporting. reg gives the workloads' metric
 // declarations; workloads it does not know are reported from their samples.
 func Build(run *result.Run, reg *workload.Registry) *Report {
-	r := &Report{Run: run, Analysis: Analyze(run, reg), Host: hostinfo.FromEnv(run.Env)}
+	r := &Report{Run: run, Analysis: analysis.Analyze(run, reg), Host: hostinfo.FromEnv(run.Env)}
 	r.Environment = environment(run, r.Host)
 	r.Method = method(run)
-	r.Warnings = runWarnings(run)
+	r.Warnings = analysis.RunWarnings(run)
 	for _, t := range run.Trials {
 		if t.Status == result.StatusOK {
 			continue
@@ -149,7 +150,7 @@ func Build(run *result.Run, reg *workload.Registry) *Report {
 	}
 	r.Figures = buildFigures(r.Analysis, StudyFigures(), ExtraFigures()...)
 	r.Curves = buildCurves(r.Analysis, CurveSpecs())
-	r.Findings = StudyFindings(r.Analysis)
+	r.Findings = analysis.StudyFindings(r.Analysis)
 	return r
 }
 
@@ -172,75 +173,11 @@ func (r *Report) Write(w io.Writer, f Format) error {
 	return fmt.Errorf("unknown report format %q", f)
 }
 
-// runWarnings gathers the run-level warnings: those judged from the
-// environment when the run started, then each runtime's.
-func runWarnings(run *result.Run) []stats.Warning {
-	out := hostinfo.EnvWarnings(run.Env)
-	for _, rt := range run.Runtimes {
-		for _, w := range rt.Warnings {
-			out = append(out, stats.Warning{Code: "runtime", Message: rt.Name + ": " + w})
-		}
-	}
-	return append(out, otherLoadWarnings(run)...)
-}
-
-// OtherLoadLimit is the average number of CPUs other processes may keep busy
-// during a trial before the trial is said to be disturbed.
-const OtherLoadLimit = 0.25
-
-// otherLoadWarnings says, per runtime and workload, how many measured trials
-// ran while other work kept more than OtherLoadLimit CPUs busy (the runner
-// records it per trial as attrs host.other_cpu and host.other_top).
-func otherLoadWarnings(run *result.Run) []stats.Warning {
-	type key struct{ rt, wl string }
-	type tally struct {
-		n, busy int
-		worst   float64
-		top     string
-	}
-	var order []key
-	tallies := map[key]*tally{}
-	for _, t := range run.Trials {
-		if t.Warmup {
-			continue
-		}
-		k := key{t.Cell.Runtime, t.Cell.Workload}
-		tl := tallies[k]
-		if tl == nil {
-			tl = &tally{}
-			tallies[k] = tl
-			order = append(order, k)
-		}
-		tl.n++
-		v, err := strconv.ParseFloat(t.Attrs["host.other_cpu"], 64)
-		if err != nil || v <= OtherLoadLimit {
-			continue
-		}
-		tl.busy++
-		if v > tl.worst {
-			tl.worst, tl.top = v, t.Attrs["host.other_top"]
-		}
-	}
-	var out []stats.Warning
-	for _, k := range order {
-		tl := tallies[k]
-		if tl.busy == 0 {
-			continue
-		}
-		msg := fmt.Sprintf("%s %s: other work kept more than %.2f CPUs busy during %d of %d trials (up to %.2f", k.rt, k.wl, OtherLoadLimit, tl.busy, tl.n, tl.worst)
-		if tl.top != "" {
-			msg += "; busiest: " + tl.top
-		}
-		out = append(out, stats.Warning{Code: stats.CodeHostLoad, Message: msg + ")"})
-	}
-	return out
-}
-
 // method reads the run's plan back from its stored suite.
 func method(run *result.Run) Method {
 	m := Method{
 		Order: run.Order, Seed: run.Seed, Profile: run.Profile, Baseline: run.Baseline,
-		Confidence: Level, Alpha: Alpha, Resamples: stats.DefaultResamples,
+		Confidence: analysis.Level, Alpha: analysis.Alpha, Resamples: stats.DefaultResamples,
 	}
 	var s plan.Suite
 	if run.Suite != "" && json.Unmarshal([]byte(run.Suite), &s) == nil {
@@ -252,9 +189,9 @@ func method(run *result.Run) Method {
 		}
 	}
 	m.Statistics = []string{
-		fmt.Sprintf("Each figure is the median of a cell's measured trials (warm-ups left out); its %g%% confidence interval is distribution-free, from order statistics (Conover), and is absent below 6 trials.", Level*100),
-		fmt.Sprintf("The ratio to %s is median over median, with a %g%% percentile bootstrap interval (%d resamples, seeded with the run's seed).", orDash(run.Baseline), Level*100, stats.DefaultResamples),
-		fmt.Sprintf("A difference is significant when the two-sided Mann–Whitney U test (exact up to 50 values per side without ties, exact conditional on the ties up to 25 per side, otherwise the normal approximation with tie correction) rejects at α=%g after Holm's correction over the runtimes compared on one metric, and the ratio's interval excludes 1; otherwise it is shown as ~ (‡ where the test rejects but the interval holds 1).", Alpha),
+		fmt.Sprintf("Each figure is the median of a cell's measured trials (warm-ups left out); its %g%% confidence interval is distribution-free, from order statistics (Conover), and is absent below 6 trials.", analysis.Level*100),
+		fmt.Sprintf("The ratio to %s is median over median, with a %g%% percentile bootstrap interval (%d resamples, seeded with the run's seed).", orDash(run.Baseline), analysis.Level*100, stats.DefaultResamples),
+		fmt.Sprintf("A difference is significant when the two-sided Mann–Whitney U test (exact up to 50 values per side without ties, exact conditional on the ties up to 25 per side, otherwise the normal approximation with tie correction) rejects at α=%g after Holm's correction over the runtimes compared on one metric, and the ratio's interval excludes 1; otherwise it is shown as ~ (‡ where the test rejects but the interval holds 1).", analysis.Alpha),
 		"Outliers are values beyond Tukey's fences (1.5×IQR beyond the quartiles); they are reported, never removed.",
 		fmt.Sprintf("A summary warns when its coefficient of variation exceeds %g%%.", stats.DefaultMaxCV*100),
 	}

@@ -13,91 +13,11 @@ import (
 	"golang.org/x/perf/benchfmt"
 	"golang.org/x/perf/benchmath"
 
+	"github.com/isobench/isobench/internal/analysis"
+	"github.com/isobench/isobench/internal/analysis/analysistest"
 	"github.com/isobench/isobench/internal/builtin"
 	"github.com/isobench/isobench/internal/result"
 )
-
-// scaled returns a copy of run whose samples of a runtime's metric are
-// multiplied by f: a real run turned into a regression of known size.
-func scaled(run *result.Run, runtime, metric string, f float64) *result.Run {
-	c := *run
-	c.Trials = make([]result.Trial, len(run.Trials))
-	for i, t := range run.Trials {
-		t.Samples = append([]result.Sample(nil), t.Samples...)
-		if t.Cell.Runtime == runtime {
-			for j := range t.Samples {
-				if t.Samples[j].Metric == metric {
-					t.Samples[j].Value *= f
-				}
-			}
-		}
-		c.Trials[i] = t
-	}
-	return &c
-}
-
-func TestCompareRegressions(t *testing.T) {
-	reg := builtin.Workloads()
-	base := loadRun(t, "cpu-host-runc")
-	tests := []struct {
-		name      string
-		metric    string
-		factor    float64
-		failAbove float64
-		want      []string // regressed metrics of runc
-	}{
-		{"same run", "latency_min", 1, 0.05, nil},
-		{"min latency 20% slower, bound 5%", "latency_min", 1.2, 0.05, []string{"latency_min"}},
-		{"min latency 20% slower, bound 30%", "latency_min", 1.2, 0.30, nil},
-		{"min latency 20% faster is no regression", "latency_min", 0.8, 0.05, nil},
-		{"events/s 40% fewer, bound 5%", "events_per_sec", 0.6, 0.05, []string{"events_per_sec"}},
-		{"events/s 40% more is no regression", "events_per_sec", 1.4, 0.05, nil},
-		{"no bound, no regression", "latency_min", 2, 0, nil},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			c := CompareRuns(base, scaled(base, "runc", tt.metric, tt.factor), reg, CompareOptions{FailAbove: tt.failAbove})
-			var got []string
-			for _, r := range c.Regressions() {
-				if r.Runtime != "runc" {
-					t.Errorf("regression of %s %s, whose samples did not change", r.Runtime, r.Metric.Name)
-				}
-				got = append(got, r.Metric.Name)
-			}
-			if strings.Join(got, ",") != strings.Join(tt.want, ",") {
-				t.Errorf("regressions = %v, want %v", got, tt.want)
-			}
-			for _, r := range c.Rows {
-				if r.Runtime == "host" && r.Significant {
-					t.Errorf("host %s significant against itself (p=%v)", r.Metric.Name, r.PHolm)
-				}
-			}
-		})
-	}
-}
-
-func TestCompareRuntimesMatchesAnalysis(t *testing.T) {
-	run := loadRun(t, "cpu-4runtimes")
-	c := CompareRuntimes(run, "host", "runc", builtin.Workloads(), CompareOptions{})
-	a := Analyze(run, builtin.Workloads())
-	if len(c.Rows) != len(a.Groups[0].Metrics) {
-		t.Fatalf("%d rows, want one per metric (%d)", len(c.Rows), len(a.Groups[0].Metrics))
-	}
-	for i, r := range c.Rows {
-		m := a.Groups[0].Metrics[i]
-		host, _ := findCell(&m, "host")
-		runc, _ := findCell(&m, "runc")
-		if r.Old.Median != host.Summary.Median || r.New.Median != runc.Summary.Median {
-			t.Errorf("%s: medians %v, %v; the analysis has %v, %v", r.Metric.Name, r.Old.Median, r.New.Median, host.Summary.Median, runc.Summary.Median)
-		}
-		if r.Compare == nil || r.Compare.P != runc.Compare.P {
-			t.Errorf("%s: p-value differs from the analysis' U test", r.Metric.Name)
-		}
-		if r.PHolm < r.Compare.P {
-			t.Errorf("%s: Holm-adjusted p %v below the raw p %v", r.Metric.Name, r.PHolm, r.Compare.P)
-		}
-	}
-}
 
 // TestBenchReadBack reads the bench report back with benchfmt and checks
 // every result against the trials, and the medians benchmath computes
@@ -167,7 +87,7 @@ func TestBenchReadBack(t *testing.T) {
 		for _, c := range m.Cells {
 			key := c.Runtime + " " + BenchUnit(m.Metric.Name, m.Metric.Unit)
 			s := benchmath.NewSample(values[key], &benchmath.DefaultThresholds)
-			sum := benchmath.AssumeNothing.Summary(s, Level)
+			sum := benchmath.AssumeNothing.Summary(s, analysis.Level)
 			if math.Abs(sum.Center-c.Summary.Median) > 1e-12*math.Abs(c.Summary.Median) {
 				t.Errorf("%s: benchmath median %v, analysis %v", key, sum.Center, c.Summary.Median)
 			}
@@ -220,7 +140,7 @@ func TestJSONReadBack(t *testing.T) {
 	}
 	var back struct {
 		Run      struct{ ID string }
-		Groups   []Group
+		Groups   []analysis.Group
 		Trials   []result.Trial
 		Warnings []struct{ Code string }
 		Method   Method
@@ -345,132 +265,6 @@ func TestFormatOf(t *testing.T) {
 	}
 }
 
-// without returns a copy of run with the trials of some runtimes dropped,
-// or failed when fail is true.
-func without(run *result.Run, fail bool, runtimes ...string) *result.Run {
-	c := *run
-	c.Trials = nil
-	for _, t := range run.Trials {
-		if contains(runtimes, t.Cell.Runtime) {
-			if !fail {
-				continue
-			}
-			t.Status, t.Error, t.Samples = result.StatusFailed, "exit status 1", nil
-		}
-		c.Trials = append(c.Trials, t)
-	}
-	return &c
-}
-
-// firstTrials keeps the first n measured trials of each runtime.
-func firstTrials(run *result.Run, n int) *result.Run {
-	c := *run
-	c.Trials = nil
-	seen := map[string]int{}
-	for _, t := range run.Trials {
-		if t.Warmup {
-			continue
-		}
-		if seen[t.Cell.Runtime] < n {
-			seen[t.Cell.Runtime]++
-			c.Trials = append(c.Trials, t)
-		}
-	}
-	return &c
-}
-
-// TestCompareGate: the gate never passes what it did not measure. A
-// runtime gone from the new run, a runtime whose every trial failed, and
-// a big change measured on too few trials are each listed as not judged,
-// with the runtime named, and block the gate unless allowed.
-func TestCompareGate(t *testing.T) {
-	reg := builtin.Workloads()
-	base := loadRun(t, "cpu-host-runc")
-	for _, tc := range []struct {
-		name     string
-		old, new *result.Run
-		kind     string // of runc's unjudged cells
-		hostToo  bool   // host is not judged either
-		regress  bool
-	}{
-		{"runc gone", base, without(base, false, "runc"), UnjudgedMissing, false, false},
-		{"runc new", without(base, false, "runc"), base, UnjudgedMissing, false, false},
-		{"runc all failed", base, without(base, true, "runc"), UnjudgedInconclusive, false, false},
-		{"50% slower on 3 trials a side", firstTrials(base, 3), firstTrials(scaled(base, "runc", "events_per_sec", 0.5), 3), UnjudgedInconclusive, true, false},
-		{"50% slower on 6 trials a side", base, scaled(base, "runc", "events_per_sec", 0.5), "", false, true},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			c := CompareRuns(tc.old, tc.new, reg, CompareOptions{FailAbove: 0.05})
-			var runc []Unjudged
-			for _, u := range c.Unjudged {
-				if u.Runtime == "runc" {
-					runc = append(runc, u)
-				} else if u.Runtime == "host" && !tc.hostToo {
-					t.Errorf("host, the same on both sides, not judged: %+v", u)
-				}
-			}
-			if tc.kind == "" && len(runc) > 0 {
-				t.Errorf("runc not judged: %+v", runc)
-			}
-			if tc.kind != "" {
-				if len(runc) == 0 {
-					t.Fatalf("runc judged; want it listed as %s", tc.kind)
-				}
-				for _, u := range runc {
-					if u.Kind != tc.kind || u.Reason == "" {
-						t.Errorf("runc listed as %s (%q), want %s with a reason", u.Kind, u.Reason, tc.kind)
-					}
-				}
-				if len(c.Blocking(false, false)) == 0 {
-					t.Error("the gate does not block on them")
-				}
-				allowMissing, allowInconclusive := tc.kind == UnjudgedMissing, tc.kind == UnjudgedInconclusive
-				if b := c.Blocking(allowMissing, allowInconclusive); len(b) != 0 {
-					t.Errorf("allowed, still blocking: %+v", b)
-				}
-				var txt, md bytes.Buffer
-				if err := c.Text(&txt); err != nil {
-					t.Fatal(err)
-				}
-				if err := c.Markdown(&md); err != nil {
-					t.Fatal(err)
-				}
-				for name, out := range map[string]string{"text": txt.String(), "markdown": md.String()} {
-					if !strings.Contains(out, "not judged") || !strings.Contains(out, tc.kind+" runc cpu") {
-						t.Errorf("the %s output does not name runc as %s:\n%s", name, tc.kind, out)
-					}
-				}
-			}
-			if got := len(c.Regressions()) > 0; got != tc.regress {
-				t.Errorf("regression = %v, want %v", got, tc.regress)
-			}
-		})
-	}
-}
-
-// TestCompareOneStory: a row called significant has a ratio interval that
-// excludes 1; a row whose U test rejects while its interval holds 1 is
-// marked, not called.
-func TestCompareOneStory(t *testing.T) {
-	reg := builtin.Workloads()
-	base := loadRun(t, "cpu-host-runc")
-	for _, f := range []float64{0.97, 0.99, 1.01, 1.03, 1.1} {
-		c := CompareRuns(base, scaled(base, "runc", "latency_avg", f), reg, CompareOptions{})
-		for _, r := range c.Rows {
-			if r.Ratio == nil && r.Compare != nil {
-				t.Errorf("×%v %s %s: no ratio interval shown", f, r.Runtime, r.Metric.Name)
-				continue
-			}
-			if r.Significant && r.Ratio.Lo <= 1 && r.Ratio.Hi >= 1 {
-				t.Errorf("×%v %s %s: significant with ratio interval [%v, %v]", f, r.Runtime, r.Metric.Name, r.Ratio.Lo, r.Ratio.Hi)
-			}
-			if r.Disagree && (r.Significant || r.PHolm > c.Alpha) {
-				t.Errorf("×%v %s %s: marked as disagreeing, but significant=%v p=%v", f, r.Runtime, r.Metric.Name, r.Significant, r.PHolm)
-			}
-		}
-	}
-}
-
 func TestPercentAndPText(t *testing.T) {
 	for _, tc := range []struct {
 		got, want string
@@ -489,25 +283,32 @@ func TestPercentAndPText(t *testing.T) {
 	}
 }
 
-// TestFormatValueCarry: a value that rounds up to 1000 of a unit is said
-// in the next one.
-func TestFormatValueCarry(t *testing.T) {
+// TestCompareUnjudgedShown: a cell the comparison could not judge (see
+// package analysis' TestCompareGate) is named with its kind in the text
+// and Markdown outputs.
+func TestCompareUnjudgedShown(t *testing.T) {
+	reg := builtin.Workloads()
+	base := loadRun(t, "cpu-host-runc")
 	for _, tc := range []struct {
-		v    float64
-		unit string
-		want string
+		name     string
+		old, new *result.Run
+		kind     string
 	}{
-		{0.99996, "sec", "1s"},
-		{0.9994, "sec", "999.4ms"},
-		{0.00099996, "sec", "1ms"},
-		{0.00000099996, "sec", "1µs"},
-		{0.00073, "sec", "730.0µs"},
-		{2.5, "sec", "2.5s"},
-		{0, "sec", "0s"},
-		{-0.99996, "sec", "-1s"},
+		{"runc gone", base, analysistest.Without(base, false, "runc"), analysis.UnjudgedMissing},
+		{"runc all failed", base, analysistest.Without(base, true, "runc"), analysis.UnjudgedInconclusive},
+		{"3 trials a side", analysistest.FirstTrials(base, 3), analysistest.FirstTrials(analysistest.Scaled(base, "runc", "events_per_sec", 0.5), 3), analysis.UnjudgedInconclusive},
 	} {
-		if got := FormatValue(tc.v, tc.unit); got != tc.want {
-			t.Errorf("FormatValue(%v, %s) = %q, want %q", tc.v, tc.unit, got, tc.want)
-		}
+		t.Run(tc.name, func(t *testing.T) {
+			c := analysis.CompareRuns(tc.old, tc.new, reg, analysis.CompareOptions{FailAbove: 0.05})
+			for _, f := range []Format{FormatText, FormatMarkdown} {
+				var out bytes.Buffer
+				if err := WriteComparison(&out, c, f); err != nil {
+					t.Fatal(err)
+				}
+				if !strings.Contains(out.String(), "not judged") || !strings.Contains(out.String(), tc.kind+" runc cpu") {
+					t.Errorf("the %s output does not name runc as %s:\n%s", f, tc.kind, out.String())
+				}
+			}
+		})
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/isobench/isobench/internal/analysis/analysistest"
 	"github.com/isobench/isobench/internal/builtin"
 )
 
@@ -12,7 +13,7 @@ import (
 // apart from write and rewrite (figure 8), so that each has an axis that
 // fits its values.
 func TestStudyFiguresAsDrawn(t *testing.T) {
-	rep := Build(synthRun(studyMedians(), nil), builtin.Workloads())
+	rep := Build(analysistest.StudyRun(analysistest.StudyMedians(), nil), builtin.Workloads())
 	var got []string
 	byID := map[string]Figure{}
 	for _, f := range rep.Figures {

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/isobench/isobench/internal/analysis"
 	"github.com/isobench/isobench/internal/result"
 	"github.com/isobench/isobench/internal/stats"
 	"github.com/isobench/isobench/internal/workload"
@@ -22,11 +23,11 @@ import (
 // "The study's findings on this host" follows: one line per finding with
 // its verdict (Report.Text has the statistics behind each).
 func Text(w io.Writer, run *result.Run, reg *workload.Registry, opt TextOptions) error {
-	a := Analyze(run, reg)
-	if err := a.WriteText(w, opt); err != nil {
+	a := analysis.Analyze(run, reg)
+	if err := writeTables(w, a, opt); err != nil {
 		return err
 	}
-	if f := StudyFindings(a); f != nil {
+	if f := analysis.StudyFindings(a); f != nil {
 		return writeFindingsText(w, f, run.ID, true)
 	}
 	return nil
@@ -40,16 +41,13 @@ type TextOptions struct {
 	Verbose bool
 }
 
-// Text writes the analysis as terminal tables, warnings counted.
-func (a *Analysis) Text(w io.Writer) error { return a.WriteText(w, TextOptions{}) }
-
-// WriteText writes the analysis as terminal tables.
-func (a *Analysis) WriteText(w io.Writer, opt TextOptions) error {
+// writeTables writes the analysis as terminal tables.
+func writeTables(w io.Writer, a *analysis.Analysis, opt TextOptions) error {
 	ew := &errWriter{w: w}
 	run := a.Run
 	fmt.Fprintf(ew, "\nrun %s  profile %s  order %s  seed %d\n", run.ID, run.Profile, run.Order, run.Seed)
 	fmt.Fprintf(ew, "medians ±%g%% CI of the median (order statistics); ×ratio to %s [%g%% bootstrap CI]; ~ not significant: the Mann–Whitney U test (Holm, α=%g) and the ratio interval must agree (‡ where they do not)\n",
-		Level*100, a.Baseline, Level*100, Alpha)
+		analysis.Level*100, a.Baseline, analysis.Level*100, analysis.Alpha)
 	for _, g := range a.Groups {
 		fmt.Fprintf(ew, "\n%s  %s\n", g.Workload, ParamsText(g.Params))
 		tw := tabwriter.NewWriter(ew, 0, 4, 2, ' ', 0)
@@ -58,22 +56,14 @@ func (a *Analysis) WriteText(w io.Writer, opt TextOptions) error {
 		// the sandbox saw it.
 		showFS := false
 		for _, rc := range g.Runtimes {
-			if rc.Attrs[AttrScratchFS] != "" {
+			if rc.Attrs[analysis.AttrScratchFS] != "" {
 				showFS = true
 			}
 		}
 		if showFS {
 			head = append(head, "SCRATCH FS")
 		}
-		var rows []MetricRow
-		for _, m := range g.Metrics {
-			if m.Metric.Headline {
-				rows = append(rows, m)
-			}
-		}
-		if len(rows) == 0 {
-			rows = g.Metrics
-		}
+		rows := g.Headline()
 		for _, m := range rows {
 			arrow := "↓"
 			if m.Metric.HigherIsBetter {
@@ -83,14 +73,14 @@ func (a *Analysis) WriteText(w io.Writer, opt TextOptions) error {
 		}
 		fmt.Fprintln(tw, strings.Join(head, "\t"))
 		for i, rc := range g.Runtimes {
-			cols := []string{rc.label(), trialsText(rc)}
+			cols := []string{rc.Label(), trialsText(rc)}
 			if showFS {
-				cols = append(cols, orText(rc.Attrs[AttrScratchFS], "?"))
+				cols = append(cols, orText(rc.Attrs[analysis.AttrScratchFS], "?"))
 			}
 			for _, m := range rows {
 				c := m.Cells[i]
 				v := valueText(c, m.Metric.Unit)
-				if below, ok := belowResolution(c, rc.Attrs[AttrResolution+m.Metric.Name], m.Metric.Unit); ok {
+				if below, ok := belowResolution(c, rc.Attrs[analysis.AttrResolution+m.Metric.Name], m.Metric.Unit); ok {
 					v = below
 				}
 				cols = append(cols, v, ratioText(c, rc.Runtime == a.Baseline))
@@ -121,18 +111,18 @@ func (a *Analysis) WriteText(w io.Writer, opt TextOptions) error {
 			fmt.Fprintf(ew, "  %s: %s\n", what, s.Reason)
 		}
 	}
-	for _, w := range runWarnings(run) {
+	for _, w := range analysis.RunWarnings(run) {
 		fmt.Fprintf(ew, "warning: %s\n", w.Message)
 	}
 	return ew.err
 }
 
-// Text writes the report for a terminal: the tables of Analysis.WriteText
-// with every warning listed, the study's findings on this host (when the
+// Text writes the report for a terminal: the terminal tables of the
+// analysis with every warning listed, the study's findings on this host (when the
 // run has the study's workloads) with the statistic behind each verdict,
 // then the environment, the method and every failed trial.
 func (r *Report) Text(w io.Writer) error {
-	if err := r.Analysis.WriteText(w, TextOptions{Verbose: true}); err != nil {
+	if err := writeTables(w, r.Analysis, TextOptions{Verbose: true}); err != nil {
 		return err
 	}
 	if r.Findings != nil {
@@ -172,14 +162,14 @@ func (r *Report) Text(w io.Writer) error {
 // in short, one line per finding; in full, the definitions, then each
 // finding's claim, the tools it needs and those used, its verdict, each
 // part's verdict with its statistic, and the notes.
-func writeFindingsText(w io.Writer, f *Findings, runID string, short bool) error {
+func writeFindingsText(w io.Writer, f *analysis.Findings, runID string, short bool) error {
 	ew := &errWriter{w: w}
 	fmt.Fprintf(ew, "\n%s\n", f.Title)
 	if short {
 		fmt.Fprintf(ew, "  (the statistics behind each verdict, and what the words mean: isobench report %s --format text)\n", runID)
 		for _, fd := range f.Findings {
 			line := fmt.Sprintf("  %d. %-13s %s", fd.N, fd.Verdict, fd.Claim)
-			if fd.Verdict == VerdictNotRun {
+			if fd.Verdict == analysis.VerdictNotRun {
 				var miss []string
 				for _, n := range fd.Needs {
 					if n.Used == "" {
@@ -222,18 +212,10 @@ func writeFindingsText(w io.Writer, f *Findings, runID string, short bool) error
 	return ew.err
 }
 
-// Trial attributes the table reads: the scratch filesystem type, and the
-// resolution of a metric (AttrResolution + metric name: the step in which
-// the tool prints it, in the metric's unit).
-const (
-	AttrScratchFS  = "scratch.fs"
-	AttrResolution = "resolution."
-)
-
 // belowResolution renders a median the tool printed as zero, when it has a
 // known print step, as "<" half that step: the value is only known to be
 // under it, and a zero would look like a result.
-func belowResolution(c Cell, step, unit string) (string, bool) {
+func belowResolution(c analysis.Cell, step, unit string) (string, bool) {
 	if step == "" || c.Summary.N == 0 {
 		return "", false
 	}
@@ -251,7 +233,7 @@ func orText(s, def string) string {
 	return s
 }
 
-func trialsText(rc RuntimeCount) string {
+func trialsText(rc analysis.RuntimeCount) string {
 	n := rc.OK + rc.Failed
 	if rc.Failed == 0 {
 		return fmt.Sprint(n)
@@ -259,18 +241,18 @@ func trialsText(rc RuntimeCount) string {
 	return fmt.Sprintf("%d (%d failed)", n, rc.Failed)
 }
 
-func valueText(c Cell, unit string) string {
+func valueText(c analysis.Cell, unit string) string {
 	if c.Summary.N == 0 {
 		return "-"
 	}
 	v := FormatValue(c.Summary.Median, unit)
-	if hw, ok := HalfWidth(c.Summary); ok {
+	if hw, ok := analysis.HalfWidth(c.Summary); ok {
 		return fmt.Sprintf("%s ±%.1f%%", v, hw*100)
 	}
 	return v + " ±?"
 }
 
-func ratioText(c Cell, isBase bool) string {
+func ratioText(c analysis.Cell, isBase bool) string {
 	switch {
 	case isBase:
 		return ""
@@ -290,7 +272,7 @@ func ratioText(c Cell, isBase bool) string {
 // groupSummary says, per runtime, what failed (each error once) and how
 // many warnings of each kind its cells have, in one line, so that a table
 // is not followed by a page of notes; groupNotes lists them all.
-func groupSummary(g Group, rows []MetricRow) []string {
+func groupSummary(g analysis.Group, rows []analysis.MetricRow) []string {
 	var notes []string
 	detail := false
 	for i, rc := range g.Runtimes {
@@ -361,7 +343,7 @@ func groupSummary(g Group, rows []MetricRow) []string {
 }
 
 // groupNotes lists failures and warnings of a group, shortest first.
-func groupNotes(g Group, rows []MetricRow) []string {
+func groupNotes(g analysis.Group, rows []analysis.MetricRow) []string {
 	var notes []string
 	for _, rc := range g.Runtimes {
 		for _, e := range rc.Errors {

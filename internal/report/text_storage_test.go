@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/isobench/isobench/internal/analysis/analysistest"
 	"github.com/isobench/isobench/internal/builtin"
 	"github.com/isobench/isobench/internal/result"
 	"github.com/isobench/isobench/internal/workload"
@@ -101,7 +102,7 @@ func TestTextWarningsCounted(t *testing.T) {
 // baseline's resamples) is shown as "-" with the reason under the table.
 func TestTextNoRatioSaysWhy(t *testing.T) {
 	run := loadRun(t, "cpu-host-runc")
-	zeroed := scaled(run, "host", "latency_min", 0)
+	zeroed := analysistest.Scaled(run, "host", "latency_min", 0)
 	for _, verbose := range []bool{false, true} {
 		var b bytes.Buffer
 		if err := Text(&b, zeroed, builtin.Workloads(), TextOptions{Verbose: verbose}); err != nil {

@@ -1,8 +1,10 @@
-package report
+package analysis
 
 import (
+	"cmp"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 
 	"github.com/isobench/isobench/internal/result"
@@ -82,12 +84,12 @@ type FindingPart struct {
 // introduction in every format.
 func FindingsDefinitions(baseline string) []string {
 	return []string{
-		"Each finding is judged on this run's medians, their 95% intervals and the ratios to " + orDash(baseline) + ", as the tables show them. The study's tools are this run's runtimes: Docker+runc is docker (when its OCI runtime is runc) or docker:runc; runsc is docker:runsc, else bare runsc; Incus is incus; Firecracker is firecracker; \"runc\" in findings 2 and 3 is Docker+runc, else bare runc. The runtime used is named.",
+		"Each finding is judged on this run's medians, their 95% intervals and the ratios to " + cmp.Or(baseline, "-") + ", as the tables show them. The study's tools are this run's runtimes: Docker+runc is docker (when its OCI runtime is runc) or docker:runc; runsc is docker:runsc, else bare runsc; Incus is incus; Firecracker is firecracker; \"runc\" in findings 2 and 3 is Docker+runc, else bare runc. The runtime used is named.",
 		fmt.Sprintf("On a par (and \"close to\"): the two medians are within ±%g%% of each other (a factor of %g) and each is known to within ±%g%% (its 95%% interval; the ratio interval where a median has none); medians within ±%g%% with a wider interval cannot be told.", (ParBand-1)*100, ParBand, (ParBand-1)*100, (ParBand-1)*100),
-		fmt.Sprintf("Better (\"beats\"): the median is better by more than %g%% and the two medians' 95%% intervals do not overlap (where a median has no interval, below 6 trials, the ratio intervals against %s are compared instead). Medians more than %g%% apart with overlapping intervals cannot be told apart.", (ParBand-1)*100, orDash(baseline), (ParBand-1)*100),
+		fmt.Sprintf("Better (\"beats\"): the median is better by more than %g%% and the two medians' 95%% intervals do not overlap (where a median has no interval, below 6 trials, the ratio intervals against %s are compared instead). Medians more than %g%% apart with overlapping intervals cannot be told apart.", (ParBand-1)*100, cmp.Or(baseline, "-"), (ParBand-1)*100),
 		"Lowest overhead, best: no other study tool run here is better; worst, slowest: no other is worse. Ties on a par are allowed and named.",
 		fmt.Sprintf("Differ widely: the medians are a factor of %g or more apart and their intervals do not overlap; it does not hold when even the intervals' far ends are less than %g× apart.", WideFactor, WideFactor),
-		fmt.Sprintf("Adds overhead: significantly worse than %s (the U test after Holm's correction and the ratio interval agree, as in the tables) by more than %g%%; it does not hold when the median ratio is within %g%% of 1 or better.", orDash(baseline), (ParBand-1)*100, (ParBand-1)*100),
+		fmt.Sprintf("Adds overhead: significantly worse than %s (the U test after Holm's correction and the ratio interval agree, as in the tables) by more than %g%%; it does not hold when the median ratio is within %g%% of 1 or better.", cmp.Or(baseline, "-"), (ParBand-1)*100, (ParBand-1)*100),
 		"A finding holds when each of its parts holds on each metric, does not hold when one part does not, and otherwise cannot tell. A metric whose median is 0 for a tool (below sysbench's print resolution) is left out. Not run here: the run lacks a tool or workload the finding needs.",
 	}
 }
@@ -312,7 +314,7 @@ func runtimeSkipped(run *result.Run, names []string) string {
 	for _, s := range run.Skipped {
 		for _, n := range names {
 			if s.Runtime == n && s.Workload == "" {
-				r := strings.TrimPrefix(oneLine(s.Reason), n+": ")
+				r := strings.TrimPrefix(strings.Join(strings.Fields(s.Reason), " "), n+": ")
 				if len(r) > 160 {
 					r = r[:160] + "…"
 				}
@@ -372,7 +374,7 @@ func judgeRule(a *Analysis, rule findingRule, used map[studyRole]string) Finding
 		if n > 1 {
 			f.Notes = append(f.Notes, fmt.Sprintf("%s: %d groups have it; the first (%s) is judged", m.Label, n, ParamsText(g.Params)))
 		}
-		j := &judging{a: a, m: m, g: g, row: findMetric(g, m.Metric), used: used}
+		j := &judging{a: a, m: m, g: g, row: g.Metric(m.Metric), used: used}
 		if note := j.belowResolution(rule); note != "" {
 			f.Notes = append(f.Notes, note)
 			continue
@@ -400,7 +402,7 @@ func findingGroup(a *Analysis, m findingMetric) (*Group, int) {
 	n := 0
 	for gi := range a.Groups {
 		g := &a.Groups[gi]
-		if g.Workload != m.Workload || !hasParams(g.Params, m.Params) || findMetric(g, m.Metric) == nil {
+		if g.Workload != m.Workload || !g.HasParams(m.Params) || g.Metric(m.Metric) == nil {
 			continue
 		}
 		if first == nil {
@@ -446,7 +448,7 @@ func artifactNotes(a *Analysis, rule findingRule, used map[studyRole]string) []s
 		m := seqReadMetrics()[0]
 		if g, _ := findingGroup(a, m); g != nil && g.Params[storage.ParamDropCaches] != "true" && g.Params["o-direct"] != "true" {
 			notes = append(notes, fmt.Sprintf("Firecracker's sequential read comes from the guest's page cache: prepare has just written the files inside the guest and nothing dropped its cache (fileio %s=%s, o-direct=%s), so the read measures the guest's memory rather than its disk, as it likely did in the study. --set fileio.%s=true (or fileio.o-direct=true) reads from the device.",
-				storage.ParamDropCaches, orText(g.Params[storage.ParamDropCaches], "false"), orText(g.Params["o-direct"], "false"), storage.ParamDropCaches))
+				storage.ParamDropCaches, cmp.Or(g.Params[storage.ParamDropCaches], "false"), cmp.Or(g.Params["o-direct"], "false"), storage.ParamDropCaches))
 		}
 	}
 	if files {
@@ -464,7 +466,7 @@ func artifactNotes(a *Analysis, rule findingRule, used map[studyRole]string) []s
 				if !isStudyRuntime(rc.Runtime, used) {
 					continue
 				}
-				k := orText(rc.Attrs[AttrScratchFS], "?")
+				k := cmp.Or(rc.Attrs[AttrScratchFS], "?")
 				kinds[k] = true
 				fs = append(fs, rc.Runtime+" "+k)
 			}
@@ -534,7 +536,7 @@ func (j *judging) hib() bool    { return j.row.Metric.HigherIsBetter }
 func (j *judging) belowResolution(rule findingRule) string {
 	var zero []string
 	for r := roleDockerRunc; r <= roleFirecracker; r++ {
-		if c := j.cell(r); c != nil && c.Summary.N > 0 && c.Summary.Median == 0 && !containsStr(zero, c.Runtime) {
+		if c := j.cell(r); c != nil && c.Summary.N > 0 && c.Summary.Median == 0 && !slices.Contains(zero, c.Runtime) {
 			zero = append(zero, c.Runtime)
 		}
 	}
@@ -542,15 +544,6 @@ func (j *judging) belowResolution(rule findingRule) string {
 		return ""
 	}
 	return fmt.Sprintf("%s: left out: the median of %s is 0, below sysbench's print resolution", j.m.Label, strings.Join(zero, ", "))
-}
-
-func containsStr(xs []string, x string) bool {
-	for _, y := range xs {
-		if y == x {
-			return true
-		}
-	}
-	return false
 }
 
 // describe renders a cell: median [interval], ×ratio [interval] of the
@@ -812,7 +805,7 @@ func (j *judging) overhead(r studyRole) FindingPart {
 	p.Evidence = j.describe(c)
 	if c.Ratio == nil {
 		p.Verdict = VerdictCannotTell
-		p.Evidence += ": no ratio to " + orDash(j.a.Baseline)
+		p.Evidence += ": no ratio to " + cmp.Or(j.a.Baseline, "-")
 		if c.RatioError != "" {
 			p.Evidence += " (" + c.RatioError + ")"
 		}

@@ -1,11 +1,8 @@
-package report
+package analysis
 
 import (
-	"fmt"
 	"math"
 	"sort"
-	"strconv"
-	"strings"
 
 	"github.com/isobench/isobench/internal/result"
 	"github.com/isobench/isobench/internal/stats"
@@ -16,6 +13,14 @@ import (
 const (
 	Level = 0.95
 	Alpha = 0.05
+)
+
+// Trial attributes the analysis reads: the scratch filesystem type, and
+// the resolution of a metric (AttrResolution + metric name: the step in
+// which the tool prints it, in the metric's unit).
+const (
+	AttrScratchFS  = "scratch.fs"
+	AttrResolution = "resolution."
 )
 
 // Analysis is everything a report shows about a run.
@@ -82,7 +87,7 @@ type Cell struct {
 // analysed with the metrics their samples carry, in name order.
 func Analyze(run *result.Run, reg *workload.Registry) *Analysis {
 	a := &Analysis{Run: run, Baseline: run.Baseline}
-	order := runtimeOrder(run)
+	order := RuntimeOrder(run)
 	type groupKey struct{ workload, params string }
 	var keys []groupKey
 	groups := map[groupKey]*Group{}
@@ -137,17 +142,17 @@ func emulated(run *result.Run, rt string) bool {
 // EmulatedMark is what tables put beside the name of an emulated runtime.
 const EmulatedMark = " [TCG: emulated]"
 
-// label is a runtime's name for tables, marked when it was emulated.
-func (rc RuntimeCount) label() string {
+// Label is a runtime's name for tables, marked when it was emulated.
+func (rc RuntimeCount) Label() string {
 	if rc.Emulated {
 		return rc.Runtime + EmulatedMark
 	}
 	return rc.Runtime
 }
 
-// runtimeOrder lists the run's runtimes as the run recorded them, then any
-// others found in trials.
-func runtimeOrder(run *result.Run) []string {
+// RuntimeOrder lists the run's runtimes as the run recorded them, then
+// any others found in trials.
+func RuntimeOrder(run *result.Run) []string {
 	var order []string
 	seen := map[string]bool{}
 	for _, r := range run.Runtimes {
@@ -285,6 +290,55 @@ func (a *Analysis) metricRow(m workload.Metric, rts []string, byRuntime map[stri
 	return row
 }
 
+// Key identifies a group within a run: its workload and parameters.
+func (g *Group) Key() string { return g.Workload + result.ParamString(g.Params) }
+
+// HasParams reports whether the group's parameters include every one of
+// want with its value.
+func (g *Group) HasParams(want map[string]string) bool {
+	for k, v := range want {
+		if g.Params[k] != v {
+			return false
+		}
+	}
+	return true
+}
+
+// Metric returns the group's row of a metric, or nil.
+func (g *Group) Metric(name string) *MetricRow {
+	for i := range g.Metrics {
+		if g.Metrics[i].Metric.Name == name {
+			return &g.Metrics[i]
+		}
+	}
+	return nil
+}
+
+// Headline returns the group's headline metrics, or all its metrics when
+// it declares none (a workload this build does not know).
+func (g *Group) Headline() []MetricRow {
+	var rows []MetricRow
+	for _, m := range g.Metrics {
+		if m.Metric.Headline {
+			rows = append(rows, m)
+		}
+	}
+	if len(rows) == 0 {
+		return g.Metrics
+	}
+	return rows
+}
+
+// Cell returns a runtime's cell of the metric.
+func (m *MetricRow) Cell(rt string) (Cell, bool) {
+	for _, c := range m.Cells {
+		if c.Runtime == rt {
+			return c, true
+		}
+	}
+	return Cell{}, false
+}
+
 // HalfWidth returns the larger half-width of the median's interval as a
 // fraction of the median, and false when there is no interval.
 func HalfWidth(s stats.Summary) (float64, bool) {
@@ -293,91 +347,4 @@ func HalfWidth(s stats.Summary) (float64, bool) {
 	}
 	hw := math.Max(s.Median-s.CI.Lo, s.CI.Hi-s.Median)
 	return hw / math.Abs(s.Median), true
-}
-
-// ParamsText renders a group's parameters as "k=v k=v".
-func ParamsText(p map[string]string) string {
-	s := result.ParamString(p)
-	if s == "" {
-		return ""
-	}
-	out := []byte(s[1:])
-	for i := range out {
-		if out[i] == ';' {
-			out[i] = ' '
-		}
-	}
-	return string(out)
-}
-
-// FormatValue renders a value in its unit, scaled for reading.
-func FormatValue(v float64, unit string) string {
-	switch unit {
-	case workload.UnitSeconds:
-		if v == 0 {
-			return "0s"
-		}
-		units := []struct {
-			below, scale float64
-			suffix       string
-		}{{1e-6, 1e9, "ns"}, {1e-3, 1e6, "µs"}, {1, 1e3, "ms"}, {math.Inf(1), 1, "s"}}
-		i := 0
-		for math.Abs(v) >= units[i].below {
-			i++
-		}
-		out := trim(v * units[i].scale)
-		// A value just below the next unit can round up to 1000 of this
-		// one (0.99996 s is "1000.0ms"): say it in the next unit.
-		if r, err := strconv.ParseFloat(out, 64); err == nil && math.Abs(r) >= 1000 && i+1 < len(units) {
-			i++
-			out = trim(v * units[i].scale)
-		}
-		return out + units[i].suffix
-	case workload.UnitBytesPerSec:
-		return trim(v/(1<<20)) + " MiB/s"
-	case workload.UnitBytes:
-		return trim(v/(1<<20)) + " MiB"
-	case workload.UnitOpsPerSec:
-		return trim(v) + "/s"
-	default:
-		return trim(v)
-	}
-}
-
-// trim prints v with four significant digits, without a trailing exponent
-// for ordinary magnitudes.
-func trim(v float64) string {
-	av := math.Abs(v)
-	switch {
-	case av >= 1e7:
-		return fmt.Sprintf("%.4g", v)
-	case av >= 1000:
-		return fmt.Sprintf("%.0f", v)
-	case av >= 100:
-		return fmt.Sprintf("%.1f", v)
-	case av >= 10:
-		return fmt.Sprintf("%.2f", v)
-	default:
-		return fmt.Sprintf("%.3g", v)
-	}
-}
-
-// WarningText renders a summary's warning for people: an outlier warning
-// gets its fences and values in the metric's unit (the stats package knows
-// no units); any other warning is its message.
-func WarningText(w stats.Warning, s stats.Summary, unit string) string {
-	if w.Code != stats.CodeOutliers || len(s.Outliers) == 0 {
-		return w.Message
-	}
-	iqr := s.Q3 - s.Q1
-	vals := make([]string, 0, len(s.Outliers))
-	for i, v := range s.Outliers {
-		if i == 10 {
-			vals = append(vals, fmt.Sprintf("… (%d more)", len(s.Outliers)-10))
-			break
-		}
-		vals = append(vals, FormatValue(v, unit))
-	}
-	return fmt.Sprintf("%d of %d values outside Tukey's fences [%s, %s] (1.5×IQR beyond the quartiles): %s",
-		len(s.Outliers), s.N, FormatValue(s.Q1-1.5*iqr, unit), FormatValue(s.Q3+1.5*iqr, unit), strings.Join(vals, ", "))
 }
