@@ -2,12 +2,10 @@ package cli
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"math/big"
 	"sort"
 	"strconv"
 	"strings"
@@ -17,8 +15,6 @@ import (
 
 	"github.com/isobench/isobench/internal/analysis"
 	"github.com/isobench/isobench/internal/builtin"
-	"github.com/isobench/isobench/internal/driver"
-	"github.com/isobench/isobench/internal/driver/host"
 	"github.com/isobench/isobench/internal/hostinfo"
 	"github.com/isobench/isobench/internal/plan"
 	"github.com/isobench/isobench/internal/progress"
@@ -158,41 +154,6 @@ func parseSets(sets []string) (map[string]map[string]string, error) {
 	return out, nil
 }
 
-func randomSeed() (int64, error) {
-	n, err := rand.Int(rand.Reader, big.NewInt(1<<62))
-	if err != nil {
-		return 0, fmt.Errorf("choosing a seed: %w", err)
-	}
-	return n.Int64() + 1, nil
-}
-
-// probed, probeAll and closeDrivers are doctor's view of
-// runner.ProbeAll and runner.CloseDrivers.
-type probed struct {
-	name   string
-	driver driver.Driver
-	info   driver.Info
-	err    error
-}
-
-func probeAll(ctx context.Context, reg *driver.Registry, denv driver.Env, names []string, timeout time.Duration) []probed {
-	var out []probed
-	for _, p := range runner.ProbeAll(ctx, reg, denv, names, timeout) {
-		out = append(out, probed{name: p.Name, driver: p.Driver, info: p.Info, err: p.Err})
-	}
-	return out
-}
-
-func closeDrivers(ps []probed, w io.Writer) {
-	probes := make([]runner.Probe, 0, len(ps))
-	for _, p := range ps {
-		probes = append(probes, runner.Probe{Name: p.name, Driver: p.driver})
-	}
-	if err := runner.CloseDrivers(probes); err != nil {
-		fmt.Fprintln(w, err)
-	}
-}
-
 func (a *app) run(ctx context.Context, f runFlags, stdout, stderr io.Writer) error {
 	// Every flag is checked before anything is built, probed or recorded.
 	target, err := checkRunFlags(f)
@@ -227,31 +188,11 @@ func (a *app) run(ctx context.Context, f runFlags, stdout, stderr io.Writer) err
 	if f.changed == nil || !f.changed("warmups") {
 		suite.Warmups = prof.Warmups
 	}
-	for _, w := range f.workloads {
-		set := sets[w]
-		if f.scratch != "" {
-			if wl, err := wreg.Get(w); err == nil {
-				for _, p := range wl.Params() {
-					if p.Name == "scratch" {
-						if set == nil {
-							set = map[string]string{}
-						}
-						if _, given := set["scratch"]; !given {
-							set["scratch"] = f.scratch
-						}
-					}
-				}
-			}
-		}
-		suite.Workloads = append(suite.Workloads, plan.WorkloadConfig{Name: w, Set: set})
-	}
+	suite.Workloads = plan.WorkloadsOf(wreg, f.workloads, sets, f.scratch)
 	for w := range sets {
 		if !contains(f.workloads, w) {
 			return withStatus(ExitUsage, fmt.Errorf("--set names workload %q, which is not in --workloads (%s)", w, strings.Join(f.workloads, ",")))
 		}
-	}
-	if f.timeout < 0 {
-		return withStatus(ExitUsage, fmt.Errorf("--timeout %s is negative", f.timeout))
 	}
 	suite.Timeout = f.timeout
 	if f.file != "" {
@@ -270,7 +211,7 @@ func (a *app) run(ctx context.Context, f runFlags, stdout, stderr io.Writer) err
 		suite = resumed.Suite
 	}
 	if suite.Seed == 0 {
-		if suite.Seed, err = randomSeed(); err != nil {
+		if suite.Seed, err = plan.NewSeed(); err != nil {
 			return err
 		}
 	}
@@ -502,12 +443,15 @@ func unmeasured(run *result.Run) error {
 // host, unless the user said --trust-image. The host driver refuses such
 // an image too (host.ErrUntrustedImage); this says so before the import.
 func checkImageTrust(f runFlags, runtimes []string, onCluster bool) error {
-	if f.image == "" || f.trustImage || onCluster || !contains(runtimes, host.Name) {
+	if f.image == "" || f.trustImage || onCluster {
 		return nil
 	}
-	return fmt.Errorf("--image %s with the host runtime: %w.\n"+
-		"Leave the host out (e.g. --runtimes runc,runsc --baseline runc), run the image isobench builds from this host's tools (no --image), "+
-		"or, if you trust this image as you would a program you install as root, pass --trust-image", f.image, host.ErrUntrustedImage)
+	if err := builtin.CheckImageTrust(runtimes); err != nil {
+		return fmt.Errorf("--image %s with the host runtime: %w.\n"+
+			"Leave the host out (e.g. --runtimes runc,runsc --baseline runc), run the image isobench builds from this host's tools (no --image), "+
+			"or, if you trust this image as you would a program you install as root, pass --trust-image", f.image, err)
+	}
+	return nil
 }
 
 // parsePercent reads "2%" or "0.02" as a fraction.
@@ -541,18 +485,6 @@ func shortID(id string) string {
 		return id[:12]
 	}
 	return id
-}
-
-// writeJSON writes v as indented JSON to path (see writeOutput).
-func writeJSON(path string, v any) error {
-	b, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		return fmt.Errorf("encoding JSON: %w", err)
-	}
-	return writeOutput(path, func(w io.Writer) error {
-		_, err := w.Write(append(b, '\n'))
-		return err
-	})
 }
 
 // storeSink commits each trial to the results store as it ends.
