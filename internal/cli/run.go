@@ -13,7 +13,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/isobench/isobench/internal/analysis"
 	"github.com/isobench/isobench/internal/builtin"
 	"github.com/isobench/isobench/internal/hostinfo"
 	"github.com/isobench/isobench/internal/plan"
@@ -21,7 +20,6 @@ import (
 	"github.com/isobench/isobench/internal/report"
 	"github.com/isobench/isobench/internal/result"
 	"github.com/isobench/isobench/internal/runner"
-	"github.com/isobench/isobench/internal/store"
 )
 
 type runFlags struct {
@@ -328,7 +326,11 @@ func (a *app) run(ctx context.Context, f runFlags, stdout, stderr io.Writer) err
 	}
 	suiteJSON, _ := json.Marshal(suite)
 	run.Suite = string(suiteJSON)
-	if err := a.recordRun(ctx, db, run, img, resumed, hostNow, stderr); err != nil {
+	warnings, err := runner.Begin(ctx, db, run, img, resumed, hostNow)
+	for _, w := range warnings {
+		fmt.Fprintf(stderr, "warning: %s\n", w)
+	}
+	if err != nil {
 		return err
 	}
 	if resumed != nil {
@@ -337,7 +339,6 @@ func (a *app) run(ctx context.Context, f runFlags, stdout, stderr io.Writer) err
 	fmt.Fprintf(stderr, "run %s: %d runtimes × %d workloads, %d trials + %d warm-up each, %s order, seed %d\n",
 		run.ID, len(usable.Names), len(suite.Workloads), p.Suite.Trials, p.Suite.Warmups, p.Suite.Order, suite.Seed)
 
-	sink := &storeSink{db: db, runID: run.ID}
 	prog := progress.New(stderr, p, func(st plan.Step) bool {
 		_, skip := skipCell[st.Cell]
 		return skip
@@ -348,7 +349,7 @@ func (a *app) run(ctx context.Context, f runFlags, stdout, stderr io.Writer) err
 		Image:     img,
 		Runtimes:  usable.Runtimes,
 		Workloads: wreg,
-		Sink:      sink,
+		Sink:      &runner.StoreSink{DB: db, RunID: run.ID},
 		Observer:  prog,
 		Host:      runner.HostOps{},
 		Hurry:     a.env.Hurry,
@@ -384,15 +385,7 @@ func (a *app) run(ctx context.Context, f runFlags, stdout, stderr io.Writer) err
 			fmt.Fprintf(stderr, "every cell reached ±%s\n", report.PercentText(target))
 		}
 	}
-	run.Trials = resumed.AllTrials(trials)
-	run.Ended = time.Now()
-	run.Status = result.RunFinished
-	if runErr != nil {
-		run.Status = result.RunInterrupted
-	}
-	if err := db.UpdateRun(context.WithoutCancel(ctx), run); err != nil {
-		runErr = errors.Join(runErr, fmt.Errorf("recording the end of the run: %w", err))
-	}
+	runErr = runner.Finish(ctx, db, run, resumed, trials, runErr)
 	fmt.Fprintf(stderr, "stored run %s in %s\n", run.ID, db.Path())
 	if f.jsonOut != "" {
 		// The same document as report --format json.
@@ -426,7 +419,7 @@ func (a *app) run(ctx context.Context, f runFlags, stdout, stderr io.Writer) err
 // run here) have no trials and are not counted; they are listed as
 // skipped.
 func unmeasured(run *result.Run) error {
-	dead, ok := analysis.DeadCells(run)
+	dead, ok := report.DeadCells(run)
 	switch {
 	case ok == 0 && len(run.Trials) == 0:
 		return withStatus(ExitUnjudged, fmt.Errorf("run %s measured nothing: every cell was skipped (see the reasons above)", run.ID))
@@ -485,16 +478,6 @@ func shortID(id string) string {
 		return id[:12]
 	}
 	return id
-}
-
-// storeSink commits each trial to the results store as it ends.
-type storeSink struct {
-	db    *store.Store
-	runID string
-}
-
-func (s *storeSink) Trial(ctx context.Context, t result.Trial) error {
-	return s.db.AddTrial(ctx, s.runID, t)
 }
 
 func firstLine(s string) string {

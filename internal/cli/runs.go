@@ -13,8 +13,6 @@ import (
 
 	"github.com/isobench/isobench/internal/builtin"
 	"github.com/isobench/isobench/internal/driver/driverkit"
-	"github.com/isobench/isobench/internal/hostinfo"
-	"github.com/isobench/isobench/internal/image"
 	"github.com/isobench/isobench/internal/plan"
 	"github.com/isobench/isobench/internal/progress"
 	"github.com/isobench/isobench/internal/report"
@@ -231,48 +229,6 @@ func (a *app) loadResume(ctx context.Context, f runFlags) (*plan.Resume, error) 
 		return nil, err
 	}
 	return r, nil
-}
-
-// recordRun stores a new run with its environment, or, for a resumed run,
-// marks it running again with the runtimes as probed now, noting every
-// version that changed since the run started.
-// info is the host as captured before the run built or probed anything.
-func (a *app) recordRun(ctx context.Context, db *store.Store, run *result.Run, img *image.Image, resumed *plan.Resume, info hostinfo.Info, w io.Writer) error {
-	info.AddTools(img.ID, img.Manifest.Source, img.Manifest.Tools)
-	owner := ""
-	if me, err := driverkit.Self(); err == nil {
-		owner = me.String()
-	}
-	if resumed == nil {
-		run.Env = info.Env()
-		if owner != "" {
-			run.Env[result.EnvOwner] = owner
-		}
-		for _, wn := range info.Warnings() {
-			fmt.Fprintf(w, "warning: %s\n", wn.Message)
-		}
-		if err := db.CreateRun(ctx, run); err != nil {
-			return fmt.Errorf("recording the run: %w", err)
-		}
-		return nil
-	}
-	for _, c := range resumed.EnvChanges(info) {
-		fmt.Fprintf(w, "warning: since the run started, %s\n", c)
-	}
-	for _, note := range resumed.MergeRuntimes() {
-		fmt.Fprintf(w, "warning: %s\n", note)
-	}
-	run.Status, run.Ended = result.RunRunning, time.Time{}
-	if owner != "" {
-		if run.Env == nil {
-			run.Env = map[string]string{}
-		}
-		run.Env[result.EnvOwner] = owner
-	}
-	if err := db.UpdateRun(ctx, run); err != nil {
-		return fmt.Errorf("recording the resumed run: %w", err)
-	}
-	return nil
 }
 
 // writeReport writes a run's report to a file, in the format its extension
