@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/isobench/isobench/internal/analysis"
 	"github.com/isobench/isobench/internal/builtin"
 	"github.com/isobench/isobench/internal/hostinfo"
 	"github.com/isobench/isobench/internal/plan"
@@ -419,7 +420,7 @@ func (a *app) run(ctx context.Context, f runFlags, stdout, stderr io.Writer) err
 // run here) have no trials and are not counted; they are listed as
 // skipped.
 func unmeasured(run *result.Run) error {
-	dead, ok := report.DeadCells(run)
+	dead, ok := analysis.DeadCells(run)
 	switch {
 	case ok == 0 && len(run.Trials) == 0:
 		return withStatus(ExitUnjudged, fmt.Errorf("run %s measured nothing: every cell was skipped (see the reasons above)", run.ID))
