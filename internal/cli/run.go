@@ -57,7 +57,7 @@ type runFlags struct {
 	// kube holds the flags of --on kubernetes (see kube.go).
 	kube kubeFlags
 	// allowExec and storeProfile are what only the command line grants
-	// (workload.Grants; see grantSuite in suite.go).
+	// (workload.Grants; see plan.Suite.WithGrants).
 	allowExec    bool
 	storeProfile bool
 }
