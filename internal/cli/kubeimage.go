@@ -10,6 +10,7 @@ import (
 
 	"github.com/isobench/isobench/internal/image"
 	"github.com/isobench/isobench/internal/kube"
+	"github.com/isobench/isobench/internal/outputfile"
 )
 
 // kubeCommand groups what isobench does for clusters outside a run.
@@ -45,7 +46,7 @@ func (a *app) kubeImage(ctx context.Context, file, src, agentFlag string, stdout
 	if file == "" {
 		return withStatus(ExitUsage, errors.New("kube image: FILE is empty"))
 	}
-	if err := checkOutput("kube image", file); err != nil {
+	if err := outputfile.Check("kube image", file); err != nil {
 		return withStatus(ExitUsage, err)
 	}
 	img, err := a.workloadImage(ctx, src, agentFlag, stderr)
@@ -53,10 +54,10 @@ func (a *app) kubeImage(ctx context.Context, file, src, agentFlag string, stdout
 		return err
 	}
 	ref := kube.ImageRef(img)
-	// Written as every output is (see writeOutput): a link planted at FILE
+	// Written as every output is (see outputfile.Write): a link planted at FILE
 	// is replaced, never written through, and a failed write leaves
 	// nothing behind.
-	if err := writeOutput(file, func(w io.Writer) error {
+	if err := outputfile.Write(file, func(w io.Writer) error {
 		return image.WriteArchive(ctx, w, img, ref, image.ArchiveConfig{}, "")
 	}); err != nil {
 		return err

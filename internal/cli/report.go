@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/isobench/isobench/internal/builtin"
+	"github.com/isobench/isobench/internal/outputfile"
 	"github.com/isobench/isobench/internal/report"
 )
 
@@ -59,7 +60,7 @@ func (a *app) report(ctx context.Context, stdout, stderr io.Writer, ref, format,
 		f = report.FormatOf(out)
 	}
 	if out != "-" {
-		if err := checkOutput("--output", out); err != nil {
+		if err := outputfile.Check("--output", out); err != nil {
 			return withStatus(ExitUsage, err)
 		}
 	}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/isobench/isobench/internal/builtin"
 	"github.com/isobench/isobench/internal/driver"
+	"github.com/isobench/isobench/internal/outputfile"
 	"github.com/isobench/isobench/internal/plan"
 )
 
@@ -57,10 +58,10 @@ func checkRunFlags(f runFlags) (target float64, err error) {
 	if f.scratch != "" && f.file == "" && !plan.AnyHasParam(builtin.Workloads(), f.workloads, "scratch") {
 		return 0, fmt.Errorf("--scratch %s: no workload of the run (%s) has a scratch parameter", f.scratch, strings.Join(f.workloads, ","))
 	}
-	if err := checkOutput("--json", f.jsonOut); err != nil {
+	if err := outputfile.Check("--json", f.jsonOut); err != nil {
 		return 0, err
 	}
-	if err := checkOutput("--report", f.report); err != nil {
+	if err := outputfile.Check("--report", f.report); err != nil {
 		return 0, err
 	}
 	if f.jsonOut != "" && f.jsonOut == f.report {

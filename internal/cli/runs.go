@@ -13,6 +13,7 @@ import (
 
 	"github.com/isobench/isobench/internal/builtin"
 	"github.com/isobench/isobench/internal/driver/driverkit"
+	"github.com/isobench/isobench/internal/outputfile"
 	"github.com/isobench/isobench/internal/plan"
 	"github.com/isobench/isobench/internal/progress"
 	"github.com/isobench/isobench/internal/report"
@@ -232,10 +233,10 @@ func (a *app) loadResume(ctx context.Context, f runFlags) (*plan.Resume, error) 
 }
 
 // writeReport writes a run's report to a file, in the format its extension
-// names (HTML for any other), through writeOutput: a failed write leaves no
+// names (HTML for any other), through outputfile.Write: a failed write leaves no
 // half report, and a symbolic link at path is replaced, not written through.
 func writeReport(path string, run *result.Run, f report.Format) error {
-	return writeOutput(path, func(w io.Writer) error {
+	return outputfile.Write(path, func(w io.Writer) error {
 		return report.Build(run, builtin.Workloads()).Write(w, f)
 	})
 }
