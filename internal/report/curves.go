@@ -1,19 +1,11 @@
 package report
 
 import (
-	"bytes"
 	"fmt"
-	"image/color"
 	"math"
 	"sort"
 	"strconv"
 	"strings"
-
-	"gonum.org/v1/plot"
-	"gonum.org/v1/plot/plotter"
-	"gonum.org/v1/plot/vg"
-	"gonum.org/v1/plot/vg/draw"
-	"gonum.org/v1/plot/vg/vgsvg"
 
 	"github.com/isobench/isobench/internal/analysis"
 	"github.com/isobench/isobench/internal/result"
@@ -152,87 +144,6 @@ func buildCurves(a *analysis.Analysis, specs []CurveSpec) []Curve {
 		}
 	}
 	return out
-}
-
-// curveSVG draws a curve as an SVG line chart: a line with markers per
-// runtime at its medians, whiskers for their confidence intervals. It
-// returns the <svg> element without an XML prolog.
-func curveSVG(cv *Curve, colors map[string]color.RGBA) ([]byte, error) {
-	if len(cv.Lines) == 0 {
-		return nil, fmt.Errorf("curve %s has no data", cv.ID)
-	}
-	top, xmin, xmax := 0.0, math.Inf(1), math.Inf(-1)
-	for _, l := range cv.Lines {
-		for _, p := range l.Points {
-			top = math.Max(top, math.Max(p.Median, p.Hi))
-			xmin, xmax = math.Min(xmin, p.X), math.Max(xmax, p.X)
-		}
-	}
-	scale, unitName := displayUnit(cv.Unit, top)
-	p := plot.New()
-	p.BackgroundColor = color.White
-	styleText(&p.X.Label.TextStyle, 10)
-	styleText(&p.Y.Label.TextStyle, 10)
-	styleText(&p.X.Tick.Label, 9)
-	styleText(&p.Y.Tick.Label, 9)
-	p.X.Label.Text = cv.XLabel
-	p.Y.Label.Text = unitName
-	p.Y.Min, p.Y.Max = 0, math.Max(top/scale*1.1, 1e-12)
-	pad := (xmax - xmin) * 0.04
-	p.X.Min, p.X.Max = xmin-pad, xmax+pad
-	var ticks []plot.Tick
-	seen := map[float64]bool{}
-	for _, l := range cv.Lines {
-		for _, pt := range l.Points {
-			if !seen[pt.X] {
-				seen[pt.X] = true
-				ticks = append(ticks, plot.Tick{Value: pt.X, Label: strconv.FormatFloat(pt.X, 'g', -1, 64)})
-			}
-		}
-	}
-	p.X.Tick.Marker = plot.ConstantTicks(ticks)
-	for _, l := range cv.Lines {
-		xys := make(plotter.XYs, len(l.Points))
-		var errs plotter.YErrors
-		var exs plotter.XYs
-		for i, pt := range l.Points {
-			xys[i] = plotter.XY{X: pt.X, Y: pt.Median / scale}
-			if pt.HasCI {
-				exs = append(exs, xys[i])
-				errs = append(errs, struct{ Low, High float64 }{(pt.Median - pt.Lo) / scale, (pt.Hi - pt.Median) / scale})
-			}
-		}
-		line, points, err := plotter.NewLinePoints(xys)
-		if err != nil {
-			return nil, fmt.Errorf("curve %s: %w", cv.ID, err)
-		}
-		c := colors[l.Runtime]
-		line.Color, line.Width = c, vg.Points(1.5)
-		points.Color, points.Shape, points.Radius = c, draw.CircleGlyph{}, vg.Points(2.5)
-		p.Add(line, points)
-		if len(exs) > 0 {
-			eb, err := plotter.NewYErrorBars(struct {
-				plotter.XYer
-				plotter.YErrorer
-			}{exs, errs})
-			if err != nil {
-				return nil, fmt.Errorf("curve %s: %w", cv.ID, err)
-			}
-			eb.LineStyle.Color, eb.LineStyle.Width = c, vg.Points(0.8)
-			p.Add(eb)
-		}
-	}
-	cnv := vgsvg.New(vg.Points(460), vg.Points(220))
-	p.Draw(draw.New(cnv))
-	var buf bytes.Buffer
-	if _, err := cnv.WriteTo(&buf); err != nil {
-		return nil, fmt.Errorf("curve %s: writing SVG: %w", cv.ID, err)
-	}
-	out := buf.Bytes()
-	if i := bytes.Index(out, []byte("<svg")); i > 0 {
-		out = out[i:]
-	}
-	return out, nil
 }
 
 // curveRowsText renders a curve's points for a table: "x: value" per

@@ -1,19 +1,11 @@
 package report
 
 import (
-	"bytes"
 	"fmt"
 	"image/color"
 	"math"
+	"strconv"
 	"strings"
-
-	"gonum.org/v1/plot"
-	"gonum.org/v1/plot/font"
-	"gonum.org/v1/plot/plotter"
-	"gonum.org/v1/plot/text"
-	"gonum.org/v1/plot/vg"
-	"gonum.org/v1/plot/vg/draw"
-	"gonum.org/v1/plot/vg/vgsvg"
 )
 
 // palette colours runtimes in the order the run lists them (Tableau 10,
@@ -36,7 +28,7 @@ func runtimeColors(runtimes []string) map[string]color.RGBA {
 	return out
 }
 
-// hexColor renders a colour as vgsvg writes it ("#4E79A7").
+// hexColor renders a colour as the charts and the page write it ("#4E79A7").
 func hexColor(c color.RGBA) string { return fmt.Sprintf("#%02X%02X%02X", c.R, c.G, c.B) }
 
 // RatioLabel is the label above a bar: "base" for the baseline, "×1.03" for
@@ -57,8 +49,10 @@ func RatioLabel(b Bar) string {
 
 // figureSVG draws a figure as an SVG bar chart: a cluster per series, a
 // bar per runtime at its median, whiskers for the median's confidence
-// interval and the ratio to the baseline above each bar. It returns the
-// <svg> element without an XML prolog, ready to inline in HTML.
+// interval and the ratio to the baseline above each bar. Each bar is a
+// group that carries its runtime, series, median and interval in base
+// units as data attributes and says them in its title (a tooltip). It
+// returns the <svg> element, ready to inline in HTML.
 func figureSVG(f *Figure, colors map[string]color.RGBA) ([]byte, error) {
 	nr, nc := len(f.Runtimes), len(f.Clusters)
 	if nr == 0 || nc == 0 {
@@ -71,99 +65,187 @@ func figureSVG(f *Figure, colors map[string]color.RGBA) ([]byte, error) {
 		}
 	}
 	scale, unitName := displayUnit(f.Unit, top)
+	return barChart(f, colors, scale, unitName).svg(), nil
+}
 
-	p := plot.New()
-	p.BackgroundColor = color.White
-	styleText(&p.Y.Label.TextStyle, 10)
-	styleText(&p.X.Tick.Label, 9)
-	styleText(&p.Y.Tick.Label, 9)
-	p.Y.Label.Text = unitName
-	p.Y.Tick.Marker = plot.DefaultTicks{}
-	p.X.Tick.Length, p.X.Padding = 0, vg.Points(2)
-	p.Y.Padding = 0
+// barLayout is a bar chart measured and placed.
+type barLayout struct {
+	f      *Figure
+	colors map[string]color.RGBA
+	scale  float64
+	unit   string
 
-	slot := float64(nr + 1) // one bar's width of space between clusters
-	bars := &barPlot{}
-	var labels plotter.XYLabels
-	var ticks []plot.Tick
-	rotate := nr*nc > 12
-	for ci, c := range f.Clusters {
-		ticks = append(ticks, plot.Tick{Value: float64(ci)*slot + float64(nr-1)/2, Label: c.Label})
-		for ri, rt := range f.Runtimes {
+	step     float64    // px per bar
+	up       bool       // ratio labels read upwards
+	clusterX []float64  // left edge of each cluster's first bar
+	lines    [][]string // each cluster's label, wrapped
+	width    float64
+	height   float64
+	left     float64 // the plot's left edge
+	y        yAxis
+}
+
+// Sizes of a bar chart, in px.
+const (
+	barPlotH     = 210.0 // the plot's height
+	barChartW    = 600.0 // the width a chart aims at
+	barChartMinW = 360.0 // and has at least
+	barStepMax   = 56.0  // px per bar at most
+	barStepMin   = 16.0  // px per bar at least
+	barLabelGap  = 3.0   // between a bar (or whisker) and its label
+	barTopMargin = 10.0
+)
+
+func barChart(f *Figure, colors map[string]color.RGBA, scale float64, unit string) *barLayout {
+	l := &barLayout{f: f, colors: colors, scale: scale, unit: unit}
+	nr, nc := len(f.Runtimes), len(f.Clusters)
+	var labels []string
+	top := 0.0
+	for _, c := range f.Clusters {
+		for _, b := range c.Bars {
+			top = math.Max(top, math.Max(b.Median, b.Hi)/scale)
+			if s := RatioLabel(b); s != "" {
+				labels = append(labels, s)
+			}
+		}
+	}
+	// The bars' width: what fills the aimed-at width, within bounds, with
+	// a bar's width of space between clusters.
+	l.y = newYAxis(top)
+	l.left = l.y.margin()
+	l.step = (barChartW - l.left - 10) / float64(nc*(nr+1))
+	l.step = math.Max(barStepMin, math.Min(barStepMax, l.step))
+	for _, s := range labels {
+		if textWidth(s, labelFont) > l.step-2 {
+			l.up = true
+		}
+	}
+	// Room above the highest bar for its label: the axis's top value is
+	// chosen so that every label ends below the plot's top.
+	labelExt := func(s string) float64 {
+		if s == "" {
+			return 0
+		}
+		if l.up {
+			return barLabelGap + textWidth(s, labelFont)
+		}
+		return barLabelGap + textHeight(labelFont)
+	}
+	// Labels that read upwards get room of their own above the plot's
+	// usual height, so that the bars keep theirs.
+	plotH := barPlotH
+	if l.up {
+		ext := 0.0
+		for _, s := range labels {
+			ext = math.Max(ext, labelExt(s))
+		}
+		plotH += math.Min(ext, barPlotH/2)
+	}
+	ymax := top * 1.05
+	for _, c := range f.Clusters {
+		for _, b := range c.Bars {
+			if b.N == 0 {
+				continue
+			}
+			v := math.Max(b.Median, b.Hi) / scale
+			if ext := labelExt(RatioLabel(b)); ext > 0 {
+				ymax = math.Max(ymax, v*plotH/math.Max(plotH-ext, plotH*0.3))
+			}
+		}
+	}
+	l.y = newYAxis(ymax)
+	l.left = l.y.margin()
+	// Clusters: as wide as their bars, or their label's widest word, or
+	// their share of a chart's least width.
+	x := l.left + l.step/2
+	maxLines := 1
+	least := (barChartMinW-l.left-10)/float64(nc) - l.step
+	for _, c := range f.Clusters {
+		inner := math.Max(math.Max(float64(nr)*l.step, least), widestWord(c.Label, axisFont)+4)
+		shift := (inner - float64(nr)*l.step) / 2
+		l.clusterX = append(l.clusterX, x+shift)
+		lines := wrapText(c.Label, axisFont, inner+l.step*0.8)
+		l.lines = append(l.lines, lines)
+		maxLines = max(maxLines, len(lines))
+		x += inner + l.step
+	}
+	l.width = x - l.step/2 + 10
+	l.y.top = barTopMargin
+	l.y.bottom = barTopMargin + plotH
+	l.height = l.y.bottom + 6 + float64(maxLines)*textHeight(axisFont) + 4
+	return l
+}
+
+// svg writes the chart.
+func (l *barLayout) svg() []byte {
+	d := &svgDoc{}
+	d.start(l.width, l.height)
+	l.y.draw(d, l.left, l.width-10, l.unit)
+	d.line(l.left, l.y.bottom, l.width-10, l.y.bottom, "#444444", 1)
+	barW := l.step * 0.8
+	for ci, c := range l.f.Clusters {
+		for ri, rt := range l.f.Runtimes {
 			b, ok := findBar(c.Bars, rt)
 			if !ok || b.N == 0 {
 				continue
 			}
-			// A median of 0 (below a tool's print resolution) has no bar
-			// to draw; its label still says what it is.
-			x := float64(ci)*slot + float64(ri)
-			r := bar{x: x, y: b.Median / scale, color: colors[rt]}
-			if b.HasCI {
-				r.lo, r.hi, r.ci = b.Lo/scale, b.Hi/scale, true
-			}
-			bars.bars = append(bars.bars, r)
-			if l := RatioLabel(b); l != "" {
-				labels.XYs = append(labels.XYs, plotter.XY{X: x, Y: math.Max(r.y, r.hi)})
-				labels.Labels = append(labels.Labels, l)
-			}
+			xm := l.clusterX[ci] + float64(ri)*l.step + l.step/2
+			l.bar(d, c.Label, b, xm, barW)
+		}
+		cx := l.clusterX[ci] + float64(len(l.f.Runtimes))*l.step/2
+		for i, s := range l.lines[ci] {
+			d.label(cx, l.y.bottom+6+float64(i)*textHeight(axisFont)+axisFont*0.9, s, axisFont, "middle", false)
 		}
 	}
-	p.Add(bars)
-	if len(labels.Labels) > 0 {
-		lp, err := plotter.NewLabels(labels)
-		if err != nil {
-			return nil, fmt.Errorf("figure %s: %w", f.ID, err)
-		}
-		for i := range lp.TextStyle {
-			styleText(&lp.TextStyle[i], 8)
-			lp.TextStyle[i].XAlign = draw.XCenter
-			lp.TextStyle[i].YAlign = draw.YBottom
-			if rotate {
-				lp.TextStyle[i].Rotation = math.Pi / 2
-				lp.TextStyle[i].XAlign = draw.XLeft
-				lp.TextStyle[i].YAlign = draw.YCenter
-			}
-		}
-		lp.Offset = vg.Point{Y: vg.Points(2)}
-		p.Add(lp)
-	}
-	p.X.Tick.Marker = plot.ConstantTicks(ticks)
-	// Room for the cluster labels, wider than one or two bars.
-	margin := 0.7
-	if nr <= 2 {
-		margin = 1.0
-	}
-	p.X.Min, p.X.Max = -margin, float64(nc-1)*slot+float64(nr-1)+margin
-	headroom := 1.12
-	if rotate {
-		headroom = 1.3
-	}
-	p.Y.Min, p.Y.Max = 0, math.Max(top/scale*headroom, 1e-12)
-
-	width := vg.Points(math.Min(720, math.Max(320, 70+float64(nc)*math.Max(slot*26, 110))))
-	c := vgsvg.New(width, vg.Points(220))
-	p.Draw(draw.New(c))
-	var buf bytes.Buffer
-	if _, err := c.WriteTo(&buf); err != nil {
-		return nil, fmt.Errorf("figure %s: writing SVG: %w", f.ID, err)
-	}
-	out := buf.Bytes()
-	// Drop the XML prolog and the generator comment before <svg.
-	if i := bytes.Index(out, []byte("<svg")); i > 0 {
-		out = out[i:]
-	}
-	return out, nil
+	return d.bytes()
 }
 
-// styleText sets a sans-serif font of a size.
-func styleText(s *text.Style, size float64) {
-	s.Font = font.Font{Typeface: "Liberation", Variant: "Sans", Size: vg.Points(size)}
-	if s.Handler == nil {
-		s.Handler = plot.DefaultTextHandler
+// bar writes one runtime's bar of a cluster centred on xm: its group with
+// the data, its title, the bar, the whisker and the ratio label.
+func (l *barLayout) bar(d *svgDoc, series string, b Bar, xm, barW float64) {
+	attrs := []attr{{"class", "bar"}, {"data-runtime", b.Runtime}, {"data-series", series},
+		{"data-n", strconv.Itoa(b.N)}, {"data-median", baseNum(b.Median)}}
+	title := fmt.Sprintf("%s, %s: median %s", b.Runtime, series, FormatValue(b.Median, l.f.Unit))
+	if b.HasCI {
+		attrs = append(attrs, attr{"data-lo", baseNum(b.Lo)}, attr{"data-hi", baseNum(b.Hi)})
+		title += fmt.Sprintf(", CI %s – %s", FormatValue(b.Lo, l.f.Unit), FormatValue(b.Hi, l.f.Unit))
 	}
-	if s.Color == nil {
-		s.Color = color.Black
+	if b.Ratio != nil {
+		attrs = append(attrs, attr{"data-ratio", baseNum(b.Ratio.Ratio)})
 	}
+	if r := RatioLabel(b); r != "" && r != "base" {
+		title += ", " + r + " against the baseline"
+	} else if r == "base" {
+		title += ", the baseline"
+	}
+	title += fmt.Sprintf(" (%d trials)", b.N)
+	d.open("g", attrs...)
+	d.b.WriteByte('\n')
+	d.text("title", title)
+	y0, y1 := l.y.bottom, l.y.y(b.Median/l.scale)
+	if b.Median > 0 {
+		// A bar too short to see is drawn a hairline high: its median is
+		// above 0.
+		y1 = math.Min(y1, y0-0.5)
+		// The fill is in the style, where the page's readers (and its
+		// tests) find a runtime's bars by their colour.
+		d.leaf("path", attr{"d", "M" + num(xm-barW/2) + "," + num(y0) + "H" + num(xm+barW/2) + "V" + num(y1) + "H" + num(xm-barW/2) + "Z"},
+			attr{"style", "fill:" + hexColor(l.colors[b.Runtime])})
+	}
+	topY := y1
+	if b.HasCI {
+		lo, hi := l.y.y(b.Lo/l.scale), l.y.y(b.Hi/l.scale)
+		d.whisker(xm, lo, hi, barW/4, "#222222", 1)
+		topY = math.Min(topY, hi)
+	}
+	if s := RatioLabel(b); s != "" {
+		if l.up {
+			d.label(xm+labelFont*0.35, topY-barLabelGap, s, labelFont, "start", true)
+		} else {
+			d.label(xm, topY-barLabelGap-labelFont*0.25, s, labelFont, "middle", false)
+		}
+	}
+	d.close("g")
 }
 
 func findBar(bars []Bar, rt string) (Bar, bool) {
@@ -173,53 +255,6 @@ func findBar(bars []Bar, rt string) (Bar, bool) {
 		}
 	}
 	return Bar{}, false
-}
-
-// bar is one drawn bar, in data units.
-type bar struct {
-	x, y   float64
-	lo, hi float64
-	ci     bool
-	color  color.RGBA
-}
-
-// barPlot draws bars centred on their x, 0.8 wide, with whiskers.
-type barPlot struct{ bars []bar }
-
-var (
-	_ plot.Plotter    = (*barPlot)(nil)
-	_ plot.DataRanger = (*barPlot)(nil)
-)
-
-// Plot implements plot.Plotter.
-func (bp *barPlot) Plot(c draw.Canvas, p *plot.Plot) {
-	trX, trY := p.Transforms(&c)
-	whisker := draw.LineStyle{Color: color.Black, Width: vg.Points(0.8)}
-	for _, b := range bp.bars {
-		x0, x1 := trX(b.x-0.4), trX(b.x+0.4)
-		y0, y1 := trY(0), trY(b.y)
-		if b.y > 0 {
-			c.FillPolygon(b.color, []vg.Point{{X: x0, Y: y0}, {X: x1, Y: y0}, {X: x1, Y: y1}, {X: x0, Y: y1}})
-		}
-		if !b.ci {
-			continue
-		}
-		xm, cap := trX(b.x), (x1-x0)/4
-		lo, hi := trY(b.lo), trY(b.hi)
-		c.StrokeLine2(whisker, xm, lo, xm, hi)
-		c.StrokeLine2(whisker, xm-cap, lo, xm+cap, lo)
-		c.StrokeLine2(whisker, xm-cap, hi, xm+cap, hi)
-	}
-}
-
-// DataRange implements plot.DataRanger.
-func (bp *barPlot) DataRange() (xmin, xmax, ymin, ymax float64) {
-	xmin, xmax = math.Inf(1), math.Inf(-1)
-	for _, b := range bp.bars {
-		xmin, xmax = math.Min(xmin, b.x-0.5), math.Max(xmax, b.x+0.5)
-		ymax = math.Max(ymax, math.Max(b.y, b.hi))
-	}
-	return xmin, xmax, 0, ymax
 }
 
 // svgAttr inserts attributes into an <svg> element's start tag.
