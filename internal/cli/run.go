@@ -6,8 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
@@ -189,7 +189,7 @@ func (a *app) run(ctx context.Context, f runFlags, stdout, stderr io.Writer) err
 	}
 	suite.Workloads = plan.WorkloadsOf(wreg, f.workloads, sets, f.scratch)
 	for w := range sets {
-		if !contains(f.workloads, w) {
+		if !slices.Contains(f.workloads, w) {
 			return withStatus(ExitUsage, fmt.Errorf("--set names workload %q, which is not in --workloads (%s)", w, strings.Join(f.workloads, ",")))
 		}
 	}
@@ -303,7 +303,7 @@ func (a *app) run(ctx context.Context, f runFlags, stdout, stderr io.Writer) err
 		return errors.New("no runtime works here (see the reasons above, or run isobench doctor)")
 	}
 	suite.Runtimes = usable.Names
-	if !contains(usable.Names, suite.Baseline) {
+	if !slices.Contains(usable.Names, suite.Baseline) {
 		fmt.Fprintf(stderr, "note: baseline %s is not in this run; no ratios will be shown\n", suite.Baseline)
 	}
 	p, err := plan.Expand(suite, wreg)
@@ -446,32 +446,6 @@ func checkImageTrust(f runFlags, runtimes []string, onCluster bool) error {
 			"or, if you trust this image as you would a program you install as root, pass --trust-image", f.image, err)
 	}
 	return nil
-}
-
-// parsePercent reads "2%" or "0.02" as a fraction.
-func parsePercent(s string) (float64, error) {
-	t := strings.TrimSpace(s)
-	pct := strings.HasSuffix(t, "%")
-	v, err := strconv.ParseFloat(strings.TrimSuffix(t, "%"), 64)
-	if err != nil {
-		return 0, fmt.Errorf("%q is not a percentage like 2%%", s)
-	}
-	if pct {
-		v /= 100
-	}
-	if !(v > 0 && v < 1) {
-		return 0, fmt.Errorf("%q is not between 0%% and 100%%", s)
-	}
-	return v, nil
-}
-
-func contains(xs []string, x string) bool {
-	for _, y := range xs {
-		if y == x {
-			return true
-		}
-	}
-	return false
 }
 
 func shortID(id string) string {

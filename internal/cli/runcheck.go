@@ -3,6 +3,7 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/isobench/isobench/internal/builtin"
@@ -48,7 +49,7 @@ func checkRunFlags(f runFlags) (target float64, err error) {
 		return 0, fmt.Errorf("--timeout %w", err)
 	}
 	if changed("target-ci") || f.targetCI != "" {
-		if target, err = parsePercent(f.targetCI); err != nil {
+		if target, err = plan.ParsePercent(f.targetCI); err != nil {
 			return 0, fmt.Errorf("--target-ci: %w", err)
 		}
 	}
@@ -108,7 +109,7 @@ func (a *app) checkRunRuntimes(f runFlags, baseline string, names []string, reg 
 			_ = driver.CloseDriver(d) // made, not probed: it holds nothing
 		}
 	}
-	if f.changed != nil && f.changed("baseline") && !contains(names, baseline) {
+	if f.changed != nil && f.changed("baseline") && !slices.Contains(names, baseline) {
 		return withStatus(ExitUsage, fmt.Errorf("--baseline %q is not among the runtimes of the run (%s)", baseline, strings.Join(names, ", ")))
 	}
 	return nil

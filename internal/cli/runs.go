@@ -12,12 +12,12 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/isobench/isobench/internal/builtin"
-	"github.com/isobench/isobench/internal/driver/driverkit"
 	"github.com/isobench/isobench/internal/outputfile"
 	"github.com/isobench/isobench/internal/plan"
 	"github.com/isobench/isobench/internal/progress"
 	"github.com/isobench/isobench/internal/report"
 	"github.com/isobench/isobench/internal/result"
+	"github.com/isobench/isobench/internal/runner"
 	"github.com/isobench/isobench/internal/store"
 )
 
@@ -128,7 +128,7 @@ func (a *app) showRun(ctx context.Context, w io.Writer, ref string, trials bool)
 	fmt.Fprintf(ew, "\ncommand: %s\n", strings.Join(run.Command, " "))
 	switch {
 	case run.Status != result.RunRunning:
-	case ownerGone(run.Env[result.EnvOwner]):
+	case runner.OwnerGone(run.Env[result.EnvOwner]):
 		fmt.Fprintf(ew, "note: the isobench process of the run (%s) is gone: it was killed mid-run (isobench run --resume %s runs what it lacks)\n", run.Env[result.EnvOwner], run.ID)
 	default:
 		fmt.Fprintf(ew, "note: the run is marked running: it is going on, or its process was killed (isobench run --resume %s runs what it lacks)\n", run.ID)
@@ -179,7 +179,7 @@ func (a *app) removeRuns(ctx context.Context, w io.Writer, refs []string, force 
 		if err != nil {
 			return err
 		}
-		if run.Status == result.RunRunning && !ownerGone(run.Env[result.EnvOwner]) && !force {
+		if run.Status == result.RunRunning && !runner.OwnerGone(run.Env[result.EnvOwner]) && !force {
 			return withStatus(ExitUsage, fmt.Errorf("run %s is marked running: it may be going on in another isobench (or its process was killed); remove it with --force", id))
 		}
 		ids = append(ids, id)
@@ -259,15 +259,8 @@ func (e *errWriter) Write(p []byte) (int, error) {
 // shownStatus is a run's status as a user reads it: a run marked running
 // whose isobench process is gone was killed mid-run.
 func shownStatus(status result.RunStatus, owner string) string {
-	if status == result.RunRunning && ownerGone(owner) {
+	if status == result.RunRunning && runner.OwnerGone(owner) {
 		return "killed"
 	}
 	return string(status)
-}
-
-// ownerGone reports whether a run's owner (result.EnvOwner) is known and no
-// longer runs.
-func ownerGone(owner string) bool {
-	id, err := driverkit.ParseIdentity(owner)
-	return err == nil && !id.Alive()
 }

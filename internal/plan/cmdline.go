@@ -4,6 +4,8 @@ import (
 	"crypto/rand"
 	"fmt"
 	"math/big"
+	"strconv"
+	"strings"
 
 	"github.com/isobench/isobench/internal/workload"
 )
@@ -48,4 +50,22 @@ func NewSeed() (int64, error) {
 		return 0, fmt.Errorf("choosing a seed: %w", err)
 	}
 	return n.Int64() + 1, nil
+}
+
+// ParsePercent reads a target of the adaptive stop (Suite.TargetCI), "2%"
+// or "0.02", as a fraction strictly between 0 and 1.
+func ParsePercent(s string) (float64, error) {
+	t := strings.TrimSpace(s)
+	pct := strings.HasSuffix(t, "%")
+	v, err := strconv.ParseFloat(strings.TrimSuffix(t, "%"), 64)
+	if err != nil {
+		return 0, fmt.Errorf("%q is not a percentage like 2%%", s)
+	}
+	if pct {
+		v /= 100
+	}
+	if !(v > 0 && v < 1) {
+		return 0, fmt.Errorf("%q is not between 0%% and 100%%", s)
+	}
+	return v, nil
 }

@@ -1,7 +1,9 @@
 package plan
 
 import (
+	"math"
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -64,5 +66,31 @@ func TestNewSeed(t *testing.T) {
 	}
 	if len(seen) < 99 {
 		t.Errorf("%d distinct seeds of 100", len(seen))
+	}
+}
+
+func TestParsePercent(t *testing.T) {
+	for _, c := range []struct {
+		in      string
+		want    float64
+		wantErr string
+	}{
+		{"2%", 0.02, ""},
+		{" 0.5 ", 0.5, ""},
+		{"50%", 0.5, ""},
+		{"5x", 0, "is not a percentage"},
+		{"", 0, "is not a percentage"},
+		{"0", 0, "is not between"},
+		{"100%", 0, "is not between"},
+		{"-1%", 0, "is not between"},
+		{"NaN", 0, "is not between"},
+	} {
+		got, err := ParsePercent(c.in)
+		switch {
+		case c.wantErr != "" && (err == nil || !strings.Contains(err.Error(), c.wantErr)):
+			t.Errorf("%q: error %v, want %q", c.in, err, c.wantErr)
+		case c.wantErr == "" && (err != nil || math.Abs(got-c.want) > 1e-12):
+			t.Errorf("%q: %v, %v; want %v", c.in, got, err, c.want)
+		}
 	}
 }

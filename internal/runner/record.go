@@ -86,3 +86,10 @@ func Finish(ctx context.Context, db *store.Store, run *result.Run, resumed *plan
 	}
 	return runErr
 }
+
+// OwnerGone reports whether a run's owner (result.EnvOwner, see Begin) is
+// known and no longer runs: a run still marked running was then killed.
+func OwnerGone(owner string) bool {
+	id, err := driverkit.ParseIdentity(owner)
+	return err == nil && !id.Alive()
+}

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/isobench/isobench/internal/driver/driverkit"
 	"github.com/isobench/isobench/internal/hostinfo"
 	"github.com/isobench/isobench/internal/image"
 	"github.com/isobench/isobench/internal/plan"
@@ -77,5 +78,17 @@ func TestBeginFinish(t *testing.T) {
 	}
 	if stored.Status != result.RunFinished || len(stored.Trials) != 2 {
 		t.Errorf("finished: status %s, %d trials; want finished with the stored and the new", stored.Status, len(stored.Trials))
+	}
+}
+
+func TestOwnerGone(t *testing.T) {
+	me, err := driverkit.Self()
+	if err != nil {
+		t.Skipf("no identity of this process: %v", err)
+	}
+	for owner, want := range map[string]bool{"": false, "not an identity": false, me.String(): false} {
+		if got := OwnerGone(owner); got != want {
+			t.Errorf("OwnerGone(%q) = %v, want %v", owner, got, want)
+		}
 	}
 }
