@@ -16,5 +16,11 @@
 // file, line, column and field path, all problems of a file at once, and
 // workload parameters are checked by the workloads themselves. A list of
 // values for a parameter sweeps it. The loader is fuzzed; it never panics
-// and bounds what a file may expand into.
+// and bounds what a file may expand into. From the command line, WorkloadsOf,
+// NewSeed and ParsePercent build the suite's parts.
+//
+// A stored run is resumed with its own suite (Resume): Remaining gives the
+// trials it still lacks, numbered on from its last stored one, keeping the
+// trials of runtimes that cannot run now; MergeRuntimes and EnvChanges say
+// what changed since the run started.
 package plan

@@ -16,4 +16,11 @@
 // interrupt ends the run after the trial in flight has been freed; Hurry,
 // closed on a second interrupt, makes that freeing skip the sandbox's
 // graceful stop: Close still removes everything, only sooner.
+//
+// Run executes a plan one trial at a time; RunParallel runs N trials at
+// once, each of N runners taking every Nth step of the plan's order (a
+// cluster's --kube-parallel). Around a run: ProbeAll probes its runtimes
+// and UsableOf keeps those that work, CheckCells leaves out the cells a
+// workload cannot run on its runtime, and Begin, StoreSink and Finish
+// record the run's start, each trial and its end in the store.
 package runner
