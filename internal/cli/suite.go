@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -83,15 +82,17 @@ func (a *app) suiteCheck(ctx context.Context, files []string, grants workload.Gr
 	return nil
 }
 
-// suiteFromFile reads the suite of run -f and lays the flags the user gave
-// over it: --runtimes, --profile (which the file is then read under), --trials, --warmups, --seed, --order,
-// --baseline, --scratch and --timeout win over the file; --workloads and
-// --set cannot be mixed with a file.
+// suiteFromFile reads the suite of run -f, against the run's workloads,
+// and lays the flags the user gave over it (plan.Suite.Override):
+// --runtimes, --profile (which the file is then read under), --trials,
+// --warmups, --seed, --order, --baseline, --scratch and --timeout win over
+// the file; --workloads and --set cannot be mixed with a file.
 func (a *app) suiteFromFile(f runFlags, wreg *workload.Registry) (plan.Suite, error) {
 	known, err := a.known()
 	if err != nil {
 		return plan.Suite{}, err
 	}
+	known.Workloads = wreg
 	changed := f.changed
 	if changed == nil {
 		changed = func(string) bool { return false }
@@ -104,73 +105,18 @@ func (a *app) suiteFromFile(f runFlags, wreg *workload.Registry) (plan.Suite, er
 	if changed("profile") {
 		known.Profile = f.profile
 	}
-	known.Grants = workload.Grants{AllowExec: f.allowExec, StoreProfile: f.storeProfile}
+	known.Grants = f.grants()
 	if err := inputfile.CheckIfExists(f.file); err != nil {
 		return plan.Suite{}, fmt.Errorf("--file %w", err)
 	}
-	sp, err := plan.LoadSuiteFile(f.file, known)
+	s, err := plan.LoadSuiteFile(f.file, known)
 	if err != nil {
 		return plan.Suite{}, err
 	}
-	s := *sp
-	if changed("runtimes") {
-		s.Runtimes = f.runtimes
-		for _, r := range f.runtimes {
-			if err := known.Runtime(r); err != nil {
-				return plan.Suite{}, fmt.Errorf("--runtimes: %w", err)
-			}
-		}
-	}
-	if changed("trials") {
-		s.Trials = f.trials
-	}
-	if changed("warmups") {
-		s.Warmups = f.warmups
-	}
-	if changed("seed") {
-		s.Seed = f.seed
-	}
-	if changed("order") {
-		s.Order = f.order
-	}
-	if changed("baseline") {
-		s.Baseline = f.baseline
-	}
-	if changed("scratch") {
-		for i, wc := range s.Workloads {
-			w, err := wreg.Get(wc.Name)
-			if err != nil {
-				return plan.Suite{}, err
-			}
-			for _, p := range w.Params() {
-				if p.Name == "scratch" {
-					set := map[string]string{}
-					for k, v := range wc.Set {
-						set[k] = v
-					}
-					set["scratch"] = f.scratch
-					s.Workloads[i].Set = set
-				}
-			}
-		}
-	}
-	if changed("timeout") {
-		applyTimeout(&s, f.timeout)
-	}
-	return s, nil
-}
-
-// applyTimeout makes d the limit of every trial of s.
-func applyTimeout(s *plan.Suite, d time.Duration) {
-	s.Timeout = d
-	for i := range s.Workloads {
-		s.Workloads[i].Timeout = 0
-	}
-}
-
-// runtimeOptions returns the sandbox options the suite gives a runtime.
-func runtimeOptions(s plan.Suite, name string) plan.RuntimeOptions {
-	return s.Options[name]
+	return s.Override(plan.Overrides{
+		Given: changed, Runtimes: f.runtimes, Trials: f.trials, Warmups: f.warmups, Seed: f.seed,
+		Order: f.order, Baseline: f.baseline, Scratch: f.scratch, Timeout: f.timeout,
+	}, known)
 }
 
 // warnLeftovers tells the user what isobench processes that no longer run
