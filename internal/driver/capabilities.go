@@ -164,8 +164,15 @@ type Networker interface {
 }
 
 // FeatureNetwork is the Info.Features key of drivers that implement
-// Spec.Network; its value is the link's kind ("veth" or "tap").
+// Spec.Network; its value is the link's kind ("veth", "tap", "bridge", or
+// "cni": a pod's IP on a cluster's pod network, reached by this host's
+// route to it).
 const FeatureNetwork = "network"
+
+// FeatureNetworkRefused is the Info.Features key of a driver that could
+// give a sandbox a network but found it cannot here; its value says why
+// (for the workloads that need one to say so when they skip).
+const FeatureNetworkRefused = "network_refused"
 
 // OneShot is implemented by instances that can run a command as the
 // sandbox's first and only process, to completion, in place of the agent:

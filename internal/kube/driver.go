@@ -28,9 +28,33 @@ type Driver struct {
 	name  string
 	class string
 	node  string
+
+	// mu guards what the probe found of the network: probed, and noNet,
+	// why this host cannot reach a pod at its IP ("" when it can).
+	mu     sync.Mutex
+	probed bool
+	noNet  string
 }
 
 var _ driver.Driver = (*Driver)(nil)
+
+// setNetworkRefused records what the probe found of the pod network.
+func (d *Driver) setNetworkRefused(why string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.probed, d.noNet = true, why
+}
+
+// networkRefused says why a sandbox cannot have a network link to this
+// host, "" when it can.
+func (d *Driver) networkRefused() string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if !d.probed {
+		return "the runtime was not probed (its probe checks that this host reaches a pod)"
+	}
+	return d.noNet
+}
 
 // Driver returns the driver of a runtime named name in the run, whose pods
 // get the RuntimeClass class ("" for the nodes' default handler) and run on
@@ -98,9 +122,15 @@ func (d *Driver) Probe(ctx context.Context) (driver.Info, error) {
 		info.Version = nodeVersion(n, info.Features["handler"])
 	}
 
-	kernel, cpu, node, err := d.sandboxFacts(ctx, img)
+	kernel, cpu, node, noNet, err := d.sandboxFacts(ctx, img, true)
 	if err != nil {
 		return info, err
+	}
+	d.setNetworkRefused(noNet)
+	if noNet == "" {
+		info.Features[driver.FeatureNetwork] = netKind
+	} else {
+		info.Features[driver.FeatureNetworkRefused] = noNet
 	}
 	if info.Features["node"] == "" {
 		// Not pinned: say where the probe ran.
@@ -122,38 +152,45 @@ func knownCPU(model string) bool { return model != "" && model != "unknown" }
 // sandboxFacts starts a sandbox as a trial would (the image's agent in a
 // Job's pod) and runs a command in it through the exec API, so that a
 // runtime the node cannot run is refused with the cluster's own words. It
-// returns the kernel release and CPU model the sandbox sees, and its node.
-func (d *Driver) sandboxFacts(ctx context.Context, img *image.Image) (kernel, cpu, node string, err error) {
+// returns the kernel release and CPU model the sandbox sees, and its node;
+// with checkNet, also why this host cannot reach a listener in the pod at
+// its IP ("" when it can: see probeNetwork).
+func (d *Driver) sandboxFacts(ctx context.Context, img *image.Image, checkNet bool) (kernel, cpu, node, noNet string, err error) {
 	var buf [4]byte
 	_, _ = rand.Read(buf[:])
 	in, err := d.Create(ctx, driver.Spec{ID: driver.IDPrefix + "probe-" + hex.EncodeToString(buf[:]), Image: img})
 	if err != nil {
-		return "", "", "", err
+		return "", "", "", "", err
 	}
 	defer in.Close()
 	if err := in.Start(ctx); err != nil {
-		return "", "", "", withWhat(err, d.name)
+		return "", "", "", "", withWhat(err, d.name)
 	}
 	inst := in.(*Instance)
 	var out, errOut bytes.Buffer
 	argv := []string{image.AgentPath, "exec", "--", "busybox", "grep", "-m1", "model name", "/proc/cpuinfo"}
 	if err := in.Exec(ctx, argv, &out, &errOut); err != nil {
-		return "", "", "", fmt.Errorf("%s: running a command through the exec API: %w (%s)", d.name, err, strings.TrimSpace(errOut.String()))
+		return "", "", "", "", fmt.Errorf("%s: running a command through the exec API: %w (%s)", d.name, err, strings.TrimSpace(errOut.String()))
 	}
 	res, err := agent.ParseResults(&out)
 	if err != nil || len(res) != 1 {
-		return "", "", "", fmt.Errorf("%s: the probe's command answered %q: %v", d.name, clip(out.String(), 200), err)
+		return "", "", "", "", fmt.Errorf("%s: the probe's command answered %q: %v", d.name, clip(out.String(), 200), err)
 	}
 	if _, model, ok := strings.Cut(res[0].Stdout, ":"); ok {
 		cpu = strings.TrimSpace(model)
 	}
+	// Whether this host reaches a listener in the pod at its IP: the
+	// link of Spec.Network.
+	if checkNet {
+		noNet = probeNetwork(ctx, inst)
+	}
 	if err := in.Stop(ctx); err != nil {
-		return "", "", "", err
+		return "", "", "", "", err
 	}
 	if err := in.Close(); err != nil {
-		return "", "", "", err
+		return "", "", "", "", err
 	}
-	return inst.ready.Kernel, cpu, inst.node, nil
+	return inst.ready.Kernel, cpu, inst.node, noNet, nil
 }
 
 // nodeCPU returns the CPU model a pod of the node's default handler sees,
@@ -171,7 +208,7 @@ func (c *Cluster) nodeCPU(ctx context.Context, node string, img *image.Image) st
 	c.mu.Unlock()
 	n.once.Do(func() {
 		n.model = "unknown"
-		if _, cpu, _, err := c.Driver("node-cpu", "", node).sandboxFacts(ctx, img); err == nil && knownCPU(cpu) {
+		if _, cpu, _, _, err := c.Driver("node-cpu", "", node).sandboxFacts(ctx, img, false); err == nil && knownCPU(cpu) {
 			n.model = cpu
 		}
 	})

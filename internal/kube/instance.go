@@ -44,6 +44,11 @@ type Instance struct {
 	pod       string
 	node      string
 	ready     agent.Ready
+	// network: made with Spec.Network; podIP is the pod's IP once
+	// started, link the route to it (see Network).
+	network bool
+	podIP   string
+	link    *driver.Network
 }
 
 var _ driver.Instance = (*Instance)(nil)
@@ -61,11 +66,13 @@ func (d *Driver) Create(ctx context.Context, spec driver.Spec) (driver.Instance,
 		return nil, fmt.Errorf("sandbox id %q holds a slash or a space", spec.ID)
 	case spec.Image == nil:
 		return nil, fmt.Errorf("sandbox %s: no image", spec.ID)
-	case spec.Network:
-		// A pod's network is the cluster's pod network, always there; the
-		// link to this host that Spec.Network asks for is not isobench's
-		// to make in a cluster.
-		return nil, driver.NotSupported(d.name, "a sandbox network linked to this host (a pod has the cluster's network instead)")
+	}
+	if spec.Network {
+		// The link is the cluster's pod network, as the probe found it
+		// from this host.
+		if why := d.networkRefused(); why != "" {
+			return nil, driver.NotSupported(d.name, "no sandbox network reachable from this host: %s", why)
+		}
 	}
 	ref, pull, err := d.c.image(ctx, spec.Image)
 	if err != nil {
@@ -82,7 +89,7 @@ func (d *Driver) Create(ctx context.Context, spec driver.Spec) (driver.Instance,
 	if err != nil {
 		return nil, err
 	}
-	return &Instance{d: d, job: job, name: job.Name, sel: LabelID + "=" + job.Name}, nil
+	return &Instance{d: d, job: job, name: job.Name, sel: LabelID + "=" + job.Name, network: spec.Network}, nil
 }
 
 // Job returns the Job the instance submits (for inspection; do not change
@@ -134,9 +141,15 @@ func (i *Instance) Start(ctx context.Context) error {
 	if err != nil {
 		return i.startError(ctx, pod, err)
 	}
+	var link *driver.Network
+	if i.network {
+		if link, err = podLink(pod.Status.PodIP); err != nil {
+			return i.startError(ctx, pod, fmt.Errorf("the sandbox network: %w", err))
+		}
+	}
 	// Only a sandbox whose agent is ready takes commands.
 	i.mu.Lock()
-	i.pod, i.node, i.ready = pod.Name, pod.Spec.NodeName, rd
+	i.pod, i.node, i.ready, i.podIP, i.link = pod.Name, pod.Spec.NodeName, rd, pod.Status.PodIP, link
 	i.mu.Unlock()
 	return nil
 }

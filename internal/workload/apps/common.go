@@ -98,7 +98,11 @@ func needPrograms(runtime string, names ...string) error {
 // link, which a client on the host needs.
 func needNetwork(info driver.Info) error {
 	if info.Features[driver.FeatureNetwork] == "" {
-		return driver.NotSupported(info.Name, "%s", "its driver gives a sandbox no network link to the host (Spec.Network), which client=host needs; client=inside runs the client in the sandbox instead")
+		why := "its driver gives a sandbox no network link to the host (Spec.Network)"
+		if r := info.Features[driver.FeatureNetworkRefused]; r != "" {
+			why = "no network link to the host here: " + r
+		}
+		return driver.NotSupported(info.Name, "%s, which client=host needs; client=inside runs the client in the sandbox instead", why)
 	}
 	return nil
 }

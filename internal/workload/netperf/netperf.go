@@ -101,6 +101,9 @@ func (Workload) Check(info driver.Info, p map[string]string) error {
 		return err
 	}
 	if info.Features[driver.FeatureNetwork] == "" {
+		if why := info.Features[driver.FeatureNetworkRefused]; why != "" {
+			return driver.NotSupported(info.Name, "no sandbox network link to the host here: %s", why)
+		}
 		return driver.NotSupported(info.Name, "its driver gives a sandbox no network link to the host (Spec.Network)")
 	}
 	return nil
