@@ -22,8 +22,10 @@ import (
 // driver that cannot give a network says so with ErrNotSupported (the
 // subtest skips with its reason); one that can implements driver.Networker,
 // gives the sandbox one device besides lo, on a /30 shared with a host
-// device (kinds veth and tap) or on the subnet of an engine's bridge (kind
-// bridge), over which the host reaches a listener in the sandbox and the
+// device (kinds veth and tap), on the subnet of an engine's bridge (kind
+// bridge) or a cluster's pod network this host routes to (kind cni), or
+// shares the host's network namespace (kind host: host and sandbox meet
+// on lo), over which the host reaches a listener in the sandbox and the
 // sandbox a listener on the host end (and is seen from the sandbox
 // address). After Close nothing of the link is left on the host: its host
 // device (veth, tap) or its port on the bridge, its network namespace,
@@ -87,7 +89,7 @@ func (s *suite) testNetwork(t *testing.T) {
 			others++
 		}
 	}
-	if others != 1 {
+	if others != 1 && n.Kind != "host" {
 		t.Errorf("network interfaces %q, want lo and one device", ifaces)
 	}
 
@@ -113,6 +115,14 @@ func (s *suite) testNetwork(t *testing.T) {
 
 // checkLink checks a link's addresses and kind.
 func checkLink(n driver.Network) error {
+	if n.Kind == "host" {
+		// The host's own network namespace, shared: host and sandbox
+		// meet on loopback.
+		if !n.SandboxAddr.IsLoopback() || n.HostAddr.Addr() != n.SandboxAddr || n.HostDevice != "lo" {
+			return fmt.Errorf("link %+v: a sandbox in the host's network namespace is reached on lo at a loopback address", n)
+		}
+		return nil
+	}
 	if n.Kind == "cni" {
 		if !n.HostAddr.Addr().Is4() || !n.SandboxAddr.Is4() || n.HostAddr.Addr() == n.SandboxAddr {
 			return fmt.Errorf("link %+v: want distinct host and sandbox IPv4 addresses", n)
@@ -218,13 +228,13 @@ func snapshotHostNet() hostNet {
 }
 
 // leftBy says what of link n is on the host in after: its host device
-// (veth, tap; a bridge's, or the device of the route to a pod, stays) or
+// (veth, tap; a bridge's, the device of the route to a pod, or lo, stays) or
 // the bridge ports it added, a network namespace that was
 // not there before, an iptables rule that names its address or device
 // and was not there before.
 func (before hostNet) leftBy(after hostNet, n driver.Network, ports []string) []string {
 	var left []string
-	if n.Kind != "bridge" && n.Kind != "cni" && after.devices[n.HostDevice] {
+	if n.Kind != "bridge" && n.Kind != "cni" && n.Kind != "host" && after.devices[n.HostDevice] {
 		left = append(left, "host device "+n.HostDevice)
 	}
 	for _, p := range ports {

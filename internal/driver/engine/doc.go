@@ -95,8 +95,14 @@
 //
 // # Networks
 //
-// A sandbox made with Spec.Network is on the engine's own default bridge
-// network, as `docker run` and `podman run` give it: a veth pair whose
+// The variant hostnet ("docker:hostnet", "podman:hostnet": the engine's
+// default runtime) gives a sandbox made with Spec.Network the host's
+// network namespace instead, as `docker run --network host` does
+// (driver.Network kind "host": host and sandbox meet on lo; Info's
+// network_mode says "host"; runsc is refused, which would need its own
+// --network=host). Otherwise a sandbox made with Spec.Network is on the
+// engine's own default bridge network, as `docker run` and `podman run`
+// give it: a veth pair whose
 // host end is a port of a bridge with the container's gateway address
 // (driver.Network kind "bridge"; the host reaches the container on the
 // bridge directly, without NAT). A private daemon gets a bridge of its

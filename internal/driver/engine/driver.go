@@ -67,6 +67,9 @@ type Driver struct {
 	eng     engine
 	l       layout
 	variant string
+	// hostNet: the variant "hostnet", the engine's default runtime with
+	// the host's network namespace for a sandbox made with Spec.Network.
+	hostNet bool
 	opt     options
 	// token names this driver value in the labels of what it makes and in
 	// its use of a private daemon.
@@ -115,6 +118,10 @@ func New(env driver.Env, engineName, variant string, opts ...Option) (*Driver, e
 	if env.StateDir == "" || !filepath.IsAbs(env.StateDir) {
 		return nil, fmt.Errorf("%s: the state directory must be an absolute path, got %q", eng.name, env.StateDir)
 	}
+	hostNet := variant == HostNetVariant
+	if hostNet {
+		variant = ""
+	}
 	if variant != "" && !validName(variant) {
 		return nil, fmt.Errorf("%s: bad runtime name %q (letters, digits, '.', '-' and '_' only)", eng.name, variant)
 	}
@@ -140,7 +147,7 @@ func New(env driver.Env, engineName, variant string, opts ...Option) (*Driver, e
 		key += "-" + variant
 	}
 	return &Driver{
-		env: env, eng: eng, l: newLayout(env, eng, key), variant: variant, opt: o, token: token,
+		env: env, eng: eng, l: newLayout(env, eng, key), variant: variant, hostNet: hostNet, opt: o, token: token,
 		images: map[string]string{}, open: map[string]*instance{},
 	}, nil
 }
@@ -165,9 +172,17 @@ func Podman(env driver.Env, variant string) (driver.Driver, error) {
 	return d, nil
 }
 
+// HostNetVariant is the variant of the engine's default runtime whose
+// sandboxes made with Spec.Network share the host's network namespace, as
+// `docker run --network host` gives them ("docker:hostnet").
+const HostNetVariant = "hostnet"
+
 // Name returns the runtime's name: the engine, with the OCI runtime when
-// one was asked for ("docker", "docker:runsc").
+// one was asked for ("docker", "docker:runsc"), or with hostnet.
 func (d *Driver) Name() string {
+	if d.hostNet {
+		return d.eng.name + ":" + HostNetVariant
+	}
 	if d.variant != "" {
 		return d.eng.name + ":" + d.variant
 	}
@@ -178,7 +193,7 @@ func (d *Driver) Name() string {
 // private daemon registers when installed); only the engine's default
 // driver has them.
 func (d *Driver) Variants() []string {
-	if d.variant != "" {
+	if d.variant != "" || d.hostNet {
 		return nil
 	}
 	var out []string
@@ -673,8 +688,14 @@ func (d *Driver) info(c *conn) driver.Info {
 	if rt.workaround != "" {
 		f["cgroup_workaround"] = rt.workaround
 	}
-	if networkRefusal(rt) == "" {
+	if networkRefusal(rt, d.hostNet) == "" {
 		f[driver.FeatureNetwork] = "bridge"
+		if d.hostNet {
+			f[driver.FeatureNetwork] = netKindHost
+		}
+	}
+	if d.hostNet {
+		f["network_mode"] = "host"
 	}
 	var warnings []string
 	if rt.oci == "runsc" {

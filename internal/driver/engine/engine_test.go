@@ -134,7 +134,7 @@ func leakCheck(d *Driver) drivertest.LeakCheck {
 
 func runSuite(t *testing.T, engineName, variant string) {
 	requireEngine(t, engineName)
-	if variant != "" {
+	if variant != "" && variant != HostNetVariant {
 		testutil.RequireBinary(t, variant)
 	}
 	env := testEnv(t)
@@ -149,6 +149,11 @@ func TestDockerSuite(t *testing.T)      { runSuite(t, "docker", "") }
 func TestDockerRunscSuite(t *testing.T) { runSuite(t, "docker", "runsc") }
 func TestPodmanSuite(t *testing.T)      { runSuite(t, "podman", "") }
 func TestPodmanRunscSuite(t *testing.T) { runSuite(t, "podman", "runsc") }
+
+// The hostnet variants: the suite's network test checks that the sandbox
+// shares the host's namespace (kind host, on lo) and leaves nothing.
+func TestDockerHostNetSuite(t *testing.T) { runSuite(t, "docker", HostNetVariant) }
+func TestPodmanHostNetSuite(t *testing.T) { runSuite(t, "podman", HostNetVariant) }
 
 // TestVariants probes the runtimes the suites above do not run, and checks
 // what Info says of each: the OCI runtime that pairs the row with the

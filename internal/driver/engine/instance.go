@@ -92,7 +92,7 @@ func (d *Driver) Create(ctx context.Context, spec driver.Spec) (driver.Instance,
 	}
 	if spec.Network {
 		// driver.Network, kind bridge: the engine's own bridge network.
-		if why := networkRefusal(c.rt); why != "" {
+		if why := networkRefusal(c.rt, d.hostNet); why != "" {
 			return nil, driver.NotSupported(d.Name(), "no sandbox network: %s", why)
 		}
 	}
@@ -120,8 +120,11 @@ func (in *instance) create(ctx context.Context) error {
 	}
 	if spec.Network {
 		// The engine's default bridge network, as its run command
-		// gives it.
+		// gives it; or the host's network namespace (hostnet).
 		hc.NetworkMode = "bridge"
+		if d.hostNet {
+			hc.NetworkMode = "host"
+		}
 	}
 	switch spec.Scratch {
 	case driver.ScratchVolume:
@@ -203,7 +206,9 @@ func (in *instance) start(ctx context.Context) error {
 	if err := in.waitReady(ctx); err != nil {
 		return err
 	}
-	if in.spec.Network {
+	if in.spec.Network && in.d.hostNet {
+		in.link = hostLink(in.d.eng.title)
+	} else if in.spec.Network {
 		link, err := in.findLink(ctx)
 		if err != nil {
 			return err

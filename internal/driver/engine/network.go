@@ -19,10 +19,14 @@ import (
 var _ driver.Networker = (*instance)(nil)
 
 // networkRefusal says why the driver's containers cannot have a network
-// link to the host, "" when they can: runsc registered with
+// link to the host, "" when they can: runsc cannot share the host's
+// network namespace (hostnet); runsc registered with
 // --network=none (as a private daemon registers an old runsc, and runsc
 // under Podman) gives its sandbox none whatever the engine attaches.
-func networkRefusal(rt runtimeChoice) string {
+func networkRefusal(rt runtimeChoice, hostNet bool) string {
+	if hostNet && rt.oci == "runsc" {
+		return "runsc with its own network stack does not start in the host's network namespace (it would need --network=host, gVisor's passthrough to the host's stack)"
+	}
 	if rt.oci == "runsc" && flagValue(rt.args, "network") == "none" {
 		return "runsc runs with --network=none under this daemon, so its sandboxes have no network (under Docker, a runsc older than the one isobench setup --gvisor builds; under Podman, always: a container without a network gets a namespace whose lo is down, which runsc cannot take)"
 	}
@@ -169,4 +173,19 @@ func bridgePort(nsPath string) (string, int, error) {
 		return "", 0, fmt.Errorf("the host end of the container's %s: %w", names[0], err)
 	}
 	return hl.Attrs().Name, mtu, nil
+}
+
+// netKindHost is the driver.Network kind of a sandbox in the host's
+// network namespace.
+const netKindHost = "host"
+
+// hostLink is the link of a hostnet sandbox: it shares the host's network
+// namespace, so host and sandbox meet on the loopback device.
+func hostLink(title string) *driver.Network {
+	return &driver.Network{
+		HostAddr: netip.MustParsePrefix("127.0.0.1/8"), SandboxAddr: netip.MustParseAddr("127.0.0.1"),
+		HostDevice: "lo", Kind: netKindHost,
+		Path: linkpath.Describe("lo") + " (the host's network namespace, shared)",
+		Note: title + "'s host network (--network host): the sandbox shares the host's network namespace, and the host reaches it on loopback",
+	}
 }
