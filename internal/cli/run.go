@@ -176,24 +176,19 @@ func (a *app) run(ctx context.Context, f runFlags, stdout, stderr io.Writer) err
 		}
 		dreg = kr.reg
 	}
-	suite := plan.Suite{
-		Profile: f.profile, Trials: f.trials, Warmups: f.warmups,
-		Seed: f.seed, Order: f.order, Baseline: f.baseline,
-	}
-	prof, err := plan.LookupProfile(f.profile)
+	suite, err := plan.CommandLine{
+		Profile: f.profile, Trials: f.trials, Warmups: f.warmups, WarmupsGiven: f.changed != nil && f.changed("warmups"),
+		Seed: f.seed, Order: f.order, Baseline: f.baseline, Timeout: f.timeout,
+		Workloads: f.workloads, Sets: sets, Scratch: f.scratch,
+	}.Suite(wreg)
 	if err != nil {
 		return withStatus(ExitUsage, err)
 	}
-	if f.changed == nil || !f.changed("warmups") {
-		suite.Warmups = prof.Warmups
-	}
-	suite.Workloads = plan.WorkloadsOf(wreg, f.workloads, sets, f.scratch)
 	for w := range sets {
 		if !slices.Contains(f.workloads, w) {
 			return withStatus(ExitUsage, fmt.Errorf("--set names workload %q, which is not in --workloads (%s)", w, strings.Join(f.workloads, ",")))
 		}
 	}
-	suite.Timeout = f.timeout
 	if f.file != "" {
 		if suite, err = a.suiteFromFile(f, wreg); err != nil {
 			return withStatus(ExitUsage, err)

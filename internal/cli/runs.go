@@ -218,18 +218,7 @@ func (a *app) loadResume(ctx context.Context, f runFlags) (*plan.Resume, error) 
 	if err != nil {
 		return nil, withStatus(ExitUsage, fmt.Errorf("--resume: %w", err))
 	}
-	run, err := db.GetRun(ctx, id)
-	if err != nil {
-		return nil, err
-	}
-	r, err := plan.ResumeRun(run)
-	if err != nil {
-		return nil, err
-	}
-	if r.Done, err = db.DoneTrials(ctx, id); err != nil {
-		return nil, err
-	}
-	return r, nil
+	return runner.LoadResume(ctx, db, id)
 }
 
 // writeReport writes a run's report to a file, in the format its extension

@@ -6,11 +6,48 @@ import (
 	"math/big"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/isobench/isobench/internal/workload"
 )
 
 // Helpers for a suite given on the command line rather than in a file.
+
+// CommandLine is a suite as run's flags give it.
+type CommandLine struct {
+	Profile string
+	Trials  int
+	Warmups int
+	// WarmupsGiven says the user gave Warmups; without it the profile's
+	// apply.
+	WarmupsGiven bool
+	Seed         int64
+	Order        string
+	Baseline     string
+	Timeout      time.Duration
+	// Workloads are named with their parameters in Sets, by workload, and
+	// Scratch for every workload with a scratch parameter (see WorkloadsOf).
+	Workloads []string
+	Sets      map[string]map[string]string
+	Scratch   string
+}
+
+// Suite makes the suite of a command line; its runtimes are left to the
+// caller. It fails on an unknown profile; the rest is checked by Expand.
+func (c CommandLine) Suite(reg *workload.Registry) (Suite, error) {
+	prof, err := LookupProfile(c.Profile)
+	if err != nil {
+		return Suite{}, err
+	}
+	s := Suite{
+		Profile: c.Profile, Trials: c.Trials, Warmups: c.Warmups, Seed: c.Seed, Order: c.Order,
+		Baseline: c.Baseline, Timeout: c.Timeout, Workloads: WorkloadsOf(reg, c.Workloads, c.Sets, c.Scratch),
+	}
+	if !c.WarmupsGiven {
+		s.Warmups = prof.Warmups
+	}
+	return s, nil
+}
 
 // WorkloadsOf makes the workloads of a suite from their names and the
 // parameters set for each (by workload name). A scratch that is not empty

@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestWorkloadsOf(t *testing.T) {
@@ -92,5 +93,32 @@ func TestParsePercent(t *testing.T) {
 		case c.wantErr == "" && (err != nil || math.Abs(got-c.want) > 1e-12):
 			t.Errorf("%q: %v, %v; want %v", c.in, got, err, c.want)
 		}
+	}
+}
+
+func TestCommandLineSuite(t *testing.T) {
+	reg := fileRegistry()
+	quick, err := LookupProfile(ProfileQuick)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := CommandLine{Profile: ProfileQuick, Trials: 4, Warmups: 0, Seed: 9, Order: OrderBlocks, Baseline: "runc",
+		Timeout: time.Minute, Workloads: []string{"cpu", "fio"}, Sets: map[string]map[string]string{"cpu": {"time": "2"}}, Scratch: "tmpfs"}
+	s, err := c.Suite(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Suite{Profile: ProfileQuick, Trials: 4, Warmups: quick.Warmups, Seed: 9, Order: OrderBlocks, Baseline: "runc", Timeout: time.Minute,
+		Workloads: []WorkloadConfig{{Name: "cpu", Set: map[string]string{"time": "2"}}, {Name: "fio", Set: map[string]string{"scratch": "tmpfs"}}}}
+	if !reflect.DeepEqual(s, want) {
+		t.Errorf("suite %+v, want %+v (the profile's warm-ups)", s, want)
+	}
+	c.WarmupsGiven = true
+	if s, err = c.Suite(reg); err != nil || s.Warmups != 0 {
+		t.Errorf("warm-ups given as 0: %d, %v", s.Warmups, err)
+	}
+	c.Profile = "nosuch"
+	if _, err := c.Suite(reg); err == nil {
+		t.Error("an unknown profile was taken")
 	}
 }

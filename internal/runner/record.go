@@ -25,6 +25,23 @@ func (s *StoreSink) Trial(ctx context.Context, t result.Trial) error {
 	return s.DB.AddTrial(ctx, s.RunID, t)
 }
 
+// LoadResume reads the stored run id to resume: its record and suite (see
+// plan.ResumeRun) and which of its trials are done.
+func LoadResume(ctx context.Context, db *store.Store, id string) (*plan.Resume, error) {
+	run, err := db.GetRun(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	r, err := plan.ResumeRun(run)
+	if err != nil {
+		return nil, err
+	}
+	if r.Done, err = db.DoneTrials(ctx, id); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
 // Begin records a run in the store as it starts, owned by this process
 // (result.EnvOwner): a new run with its environment, info, the host as
 // captured before the run built or probed anything, to which the image's

@@ -54,10 +54,14 @@ func TestBeginFinish(t *testing.T) {
 	}
 
 	// Resumed where the kernel and the runtime's version changed.
-	resumed, err := plan.ResumeRun(stored)
+	resumed, err := LoadResume(ctx, db, run.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
+	if resumed.Done.NextSeq != 1 || len(resumed.Done.Keys) != 1 || len(resumed.Trials) != 1 {
+		t.Errorf("resume: next seq %d, %d done, %d stored trials; want the one trial", resumed.Done.NextSeq, len(resumed.Done.Keys), len(resumed.Trials))
+	}
+	stored = resumed.Run
 	stored.Runtimes = []result.Runtime{{Name: "host", Version: "2"}}
 	warnings, err := Begin(ctx, db, stored, img, resumed, hostinfo.Info{Kernel: "6.12"})
 	if err != nil {
