@@ -32,6 +32,15 @@
 // sandbox start to every command. The agent measures each command inside
 // the sandbox either way, so the transport adds nothing to what is measured.
 //
+// A sandbox made with Spec.Network is a pod like any other, on the
+// cluster's pod network: its link (driver.Network kind "cni") is the pod's
+// IP and this host's route to it (the route's device and source address,
+// with its MTU and offloads). That reaches the pod where isobench runs on
+// a node of the cluster (the node's CNI bridge or routes); the probe has
+// a pod listen and this host connect to it, and a runtime whose pods this
+// host cannot reach says why (Features network_refused), so the workloads
+// that need a link skip it with that reason instead of failing.
+//
 // Everything made in the cluster carries the label isobench.managed=true,
 // the run (isobench.run), the sandbox (isobench.id) and the owner (host,
 // pid and process start time, in annotations), so Collect removes exactly

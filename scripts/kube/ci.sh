@@ -43,7 +43,7 @@ step_run() {
 	local kc=$KUBE_CLUSTER/admin.kubeconfig db=$work/results.db
 	"$isobench" --db "$db" --cache-dir "$KUBE_DIR/cache" run --on kubernetes --kubeconfig "$kc" \
 		--kube-containerd "$(cat "$KUBE_CLUSTER/containerd.address")" \
-		--runtimes runc,runsc --workloads cpu --profile quick --json "$work/run.json"
+		--runtimes runc,runsc --workloads cpu,net --profile quick --json "$work/run.json"
 	"$isobench" --db "$db" report latest
 	# Both RuntimeClasses have measured trials, each with its node.
 	for rt in runc runsc; do
@@ -52,6 +52,11 @@ step_run() {
 			and (.warmup | not) and .attrs["runtime.node"] == $node and (.samples | length) > 0)] | length' "$work/run.json")
 		[ "$n" -gt 0 ] || { echo "ci.sh: no measured trial of $rt with its node recorded in $work/run.json" >&2; return 1; }
 		echo "ci.sh: $rt: $n measured trials stored, on node $KUBE_NODE"
+		# The net workload reached the pod at its IP over the pod network.
+		n=$(jq --arg rt "$rt" '[.trials[] | select(.cell.runtime == $rt and .cell.workload == "net" and .status == "ok"
+			and (.warmup | not) and (.attrs["net.link"] // "" | startswith("cni ")) and (.samples | length) > 0)] | length' "$work/run.json")
+		[ "$n" -gt 0 ] || { echo "ci.sh: no measured net trial of $rt over the pod network in $work/run.json" >&2; return 1; }
+		echo "ci.sh: $rt: $n net trials over the pod network"
 	done
 	# Nothing of the run is left in the cluster.
 	"$isobench" gc --on kubernetes --kubeconfig "$kc" | tee "$work/gc.txt"

@@ -5,6 +5,9 @@
 # root and state under $KUBE_CLUSTER), with two RuntimeClasses: runc, and
 # runsc (gVisor's containerd shim, platform systrap). Pods get an isolated
 # bridge with no gateway and no masquerade: no traffic leaves the machine.
+# The node has the subnet's first address on the bridge (which host-local
+# never hands a pod), so that it reaches its pods at their IPs, as a
+# cluster's nodes do: isobench's net and server workloads need it.
 #
 # Needs: build.sh's binaries, `isobench setup --gvisor`, and the packages
 # of `isobench setup --tests` (etcd-server, containerd, runc,
@@ -152,6 +155,13 @@ root = "$D/runsc"
 [runsc_config]
   platform = "systrap"
 EOF
+# The pods' bridge, made here with the node's address on it (the bridge
+# plugin takes a bridge that exists); pods get no route through it.
+if ! ip link show "$KUBE_BRIDGE" >/dev/null 2>&1; then
+	ip link add "$KUBE_BRIDGE" type bridge
+fi
+ip addr replace "${KUBE_POD_CIDR%.0/*}.1/${KUBE_POD_CIDR#*/}" dev "$KUBE_BRIDGE"
+ip link set "$KUBE_BRIDGE" up
 cat >"$C/cni/net.d/10-isobench.conflist" <<EOF
 {"cniVersion": "0.4.0", "name": "isobench-kube", "plugins": [
   {"type": "bridge", "bridge": "$KUBE_BRIDGE", "isGateway": false, "ipMasq": false,
