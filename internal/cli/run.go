@@ -449,11 +449,3 @@ func shortID(id string) string {
 	}
 	return id
 }
-
-func firstLine(s string) string {
-	line, _, _ := strings.Cut(s, "\n")
-	if len(line) > 200 {
-		line = line[:200] + "…"
-	}
-	return line
-}

@@ -5,9 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"strings"
-	"text/tabwriter"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -78,25 +75,13 @@ func (a *app) listRuns(ctx context.Context, w io.Writer, asJSON bool) error {
 		}
 		return enc.Encode(infos)
 	}
-	if len(infos) == 0 {
-		_, err := fmt.Fprintf(w, "no runs in %s\n", db.Path())
-		return err
-	}
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tSTARTED (UTC)\tTOOK\tSTATUS\tPROFILE\tRUNTIMES\tWORKLOADS\tTRIALS")
-	for _, r := range infos {
-		took := "-"
-		if !r.Ended.IsZero() {
-			took = r.Ended.Sub(r.Started).Round(time.Second).String()
-		}
-		trials := fmt.Sprint(r.Trials)
-		if r.Failed > 0 {
-			trials += fmt.Sprintf(" (%d failed)", r.Failed)
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.ID, r.Started.UTC().Format("2006-01-02 15:04:05"), took,
-			shownStatus(r.Status, r.Owner), r.Profile, strings.Join(r.Runtimes, ","), strings.Join(r.Workloads, ","), trials)
-	}
-	return tw.Flush()
+	return runView().WriteRunList(w, db.Path(), infos)
+}
+
+// runView is how the runs commands show a stored run: the runner says
+// whether its process is gone, progress how a trial is named.
+func runView() report.RunView {
+	return report.RunView{OwnerGone: runner.OwnerGone, TrialKind: progress.TrialKind}
 }
 
 // loadRun opens the database and reads the run an identifier, prefix or
@@ -119,48 +104,7 @@ func (a *app) showRun(ctx context.Context, w io.Writer, ref string, trials bool)
 	if err != nil {
 		return err
 	}
-	ew := &errWriter{w: w}
-	fmt.Fprintf(ew, "run %s: %s\n", run.ID, shownStatus(run.Status, run.Env[result.EnvOwner]))
-	fmt.Fprintf(ew, "started %s", run.Started.UTC().Format("2006-01-02 15:04:05 UTC"))
-	if !run.Ended.IsZero() {
-		fmt.Fprintf(ew, ", ended %s (took %s)", run.Ended.UTC().Format("2006-01-02 15:04:05 UTC"), run.Ended.Sub(run.Started).Round(time.Second))
-	}
-	fmt.Fprintf(ew, "\ncommand: %s\n", strings.Join(run.Command, " "))
-	switch {
-	case run.Status != result.RunRunning:
-	case runner.OwnerGone(run.Env[result.EnvOwner]):
-		fmt.Fprintf(ew, "note: the isobench process of the run (%s) is gone: it was killed mid-run (isobench run --resume %s runs what it lacks)\n", run.Env[result.EnvOwner], run.ID)
-	default:
-		fmt.Fprintf(ew, "note: the run is marked running: it is going on, or its process was killed (isobench run --resume %s runs what it lacks)\n", run.ID)
-	}
-	if err := ew.err; err != nil {
-		return err
-	}
-	if err := report.Build(run, builtin.Workloads()).Text(w); err != nil {
-		return err
-	}
-	if !trials {
-		return nil
-	}
-	fmt.Fprintln(ew, "\ntrials:")
-	tw := tabwriter.NewWriter(ew, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "  SEQ\tRUNTIME\tWORKLOAD\tTRIAL\tSTATUS\tSECONDS\tSAMPLES")
-	for _, t := range run.Trials {
-		var samples []string
-		for _, s := range t.Samples {
-			samples = append(samples, s.Metric+"="+report.FormatValue(s.Value, s.Unit))
-		}
-		status := string(t.Status)
-		if t.Error != "" {
-			status += ": " + firstLine(t.Error)
-		}
-		fmt.Fprintf(tw, "  %d\t%s\t%s %s\t%s\t%s\t%.1f\t%s\n", t.Seq, t.Cell.Runtime, t.Cell.Workload, report.ParamsText(t.Cell.Params),
-			progress.TrialKind(t.Warmup, t.Index), status, t.End.Sub(t.Start).Seconds(), strings.Join(samples, " "))
-	}
-	if err := tw.Flush(); err != nil {
-		return err
-	}
-	return ew.err
+	return runView().WriteRun(w, run, builtin.Workloads(), trials)
 }
 
 func (a *app) removeRuns(ctx context.Context, w io.Writer, refs []string, force bool) error {
@@ -228,28 +172,4 @@ func writeReport(path string, run *result.Run, f report.Format) error {
 	return outputfile.Write(path, func(w io.Writer) error {
 		return report.Build(run, builtin.Workloads()).Write(w, f)
 	})
-}
-
-// errWriter keeps the first write error and drops later writes.
-type errWriter struct {
-	w   io.Writer
-	err error
-}
-
-func (e *errWriter) Write(p []byte) (int, error) {
-	if e.err != nil {
-		return 0, e.err
-	}
-	n, err := e.w.Write(p)
-	e.err = err
-	return n, err
-}
-
-// shownStatus is a run's status as a user reads it: a run marked running
-// whose isobench process is gone was killed mid-run.
-func shownStatus(status result.RunStatus, owner string) string {
-	if status == result.RunRunning && runner.OwnerGone(owner) {
-		return "killed"
-	}
-	return string(status)
 }
