@@ -12,7 +12,6 @@ import (
 
 	"github.com/isobench/isobench/internal/builtin"
 	"github.com/isobench/isobench/internal/driver"
-	"github.com/isobench/isobench/internal/driver/driverkit"
 	"github.com/isobench/isobench/internal/image"
 	"github.com/isobench/isobench/internal/inputfile"
 	"github.com/isobench/isobench/internal/store"
@@ -154,7 +153,7 @@ func (a *app) cache() (string, error) {
 // /run, often a tmpfs): the overlay upper layers in the run directory are
 // where the rootfs scratch of containers lives. They are made here, as
 // root, before any driver runs, with the modes unprivileged system
-// containers need (driverkit.PrepareDirs); a run directory an older
+// containers need (builtin.PrepareDirs); a run directory an older
 // isobench made 0700 is repaired.
 func (a *app) driverEnv() (driver.Env, error) {
 	base := a.stateDir
@@ -174,7 +173,7 @@ func (a *app) driverEnv() (driver.Env, error) {
 		}
 	}
 	env := driver.Env{StateDir: filepath.Join(base, "state"), RunDir: filepath.Join(base, "run")}
-	if err := driverkit.PrepareDirs(base, env.RunDir, env.StateDir, a.env.UID == 0); err != nil {
+	if err := builtin.PrepareDirs(base, env.RunDir, env.StateDir, a.env.UID == 0); err != nil {
 		return driver.Env{}, err
 	}
 	if cache, err := a.cache(); err == nil {

@@ -88,7 +88,7 @@ func (a *app) doctor(ctx context.Context, w io.Writer, o doctorOptions) error {
 	rep := doctor.NewReport(doctor.CaptureHost(ctx, a.env.UID == 0), names, probes)
 	if o.only == "" {
 		agent, agentErr := a.agentPath(o.agent)
-		rep.AddTools(doctor.ToolChecks{Agent: agent, AgentErr: agentErr, Root: a.env.UID == 0, VMRows: vmDoctorRows(ctx, denv)})
+		rep.AddTools(doctor.ToolChecks{Agent: agent, AgentErr: agentErr, Root: a.env.UID == 0, VMRows: doctor.VMRows(ctx, denv)})
 	}
 	switch {
 	case o.json:
@@ -97,13 +97,4 @@ func (a *app) doctor(ctx context.Context, w io.Writer, o doctorOptions) error {
 		return doctor.WriteLong(w, rep)
 	}
 	return doctor.WriteShort(w, rep, doctor.Width)
-}
-
-// oneLine puts s on one line, cut at 240 bytes.
-func oneLine(s string) string {
-	s = strings.Join(strings.Fields(s), " ")
-	if len(s) > 240 {
-		s = s[:240] + "…"
-	}
-	return s
 }
