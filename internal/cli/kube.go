@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -75,21 +74,6 @@ func addKubeRunFlags(fl *pflag.FlagSet, k *kubeFlags) {
 	fl.Var(newIntFlag(&k.parallel, 1, 1, maxKubeParallel), "kube-parallel", fmt.Sprintf("with --on kubernetes: trials in flight at once, 1 to %d (more than 1 lets trials disturb each other; every result records the number)", maxKubeParallel))
 }
 
-// kubeconfigPaths are the files a kubeconfig is looked for in, as kubectl
-// looks: the flag, else $KUBECONFIG's list, else ~/.kube/config.
-func (a *app) kubeconfigPaths(flag string) []string {
-	if flag != "" {
-		return []string{flag}
-	}
-	if env := a.env.Getenv("KUBECONFIG"); env != "" {
-		return filepath.SplitList(env)
-	}
-	if home := a.env.Getenv("HOME"); home != "" {
-		return []string{filepath.Join(home, ".kube", "config")}
-	}
-	return nil
-}
-
 // connectKube connects to the cluster the flags name.
 func (a *app) connectKube(ctx context.Context, k kubeFlags, opt kube.Options) (*kube.Cluster, error) {
 	if k.on == "" {
@@ -98,12 +82,8 @@ func (a *app) connectKube(ctx context.Context, k kubeFlags, opt kube.Options) (*
 	if k.on != onKubernetes {
 		return nil, withStatus(ExitUsage, fmt.Errorf("--on %q: the one engine isobench runs on is %q", k.on, onKubernetes))
 	}
-	cfg, err := kube.Config(a.kubeconfigPaths(k.kubeconfig), k.context)
-	if err != nil {
-		return nil, err
-	}
 	opt.Namespace = k.namespace
-	return kube.Connect(ctx, cfg, opt)
+	return kube.Dial(ctx, kube.ConfigPaths(k.kubeconfig, a.env.Getenv), k.context, opt)
 }
 
 // kubeRun is what `run --on kubernetes` uses of a cluster.
