@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"slices"
-	"sort"
 	"strings"
 	"time"
 
@@ -64,28 +63,6 @@ type runFlags struct {
 
 func (a *app) runCommand() *cobra.Command {
 	var f runFlags
-	var profiles []string
-	for _, p := range plan.Profiles() {
-		profiles = append(profiles, fmt.Sprintf("  %-6s %s (%d trials, %d warm-up)", p.Name, p.Doc, p.Trials, p.Warmups))
-	}
-	wreg := builtin.Workloads()
-	var wl []string
-	for _, n := range wreg.Names() {
-		w, _ := wreg.Get(n)
-		wl = append(wl, fmt.Sprintf("  %-8s %s", n, w.Doc()))
-		for _, p := range w.Params() {
-			extra := ""
-			if len(p.Profiles) > 0 {
-				var ps []string
-				for k, v := range p.Profiles {
-					ps = append(ps, k+": "+v)
-				}
-				sort.Strings(ps)
-				extra = " (" + strings.Join(ps, ", ") + ")"
-			}
-			wl = append(wl, fmt.Sprintf("      --set %s.%s=%s  %s%s", n, p.Name, p.Default, p.Doc, extra))
-		}
-	}
 	cmd := &cobra.Command{
 		Use:   "run",
 		Short: "Run workloads on the host baseline and on isolation runtimes",
@@ -94,10 +71,10 @@ in a seeded interleaved order, and print each runtime's figures with its ratio
 to the baseline. Runtimes that cannot work here are skipped with the reason.
 
 Profiles:
-` + strings.Join(profiles, "\n") + `
+` + plan.ProfilesHelp() + `
 
 Workloads and parameters:
-` + strings.Join(wl, "\n"),
+` + builtin.Workloads().Help(),
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			f.changed = cmd.Flags().Changed
@@ -133,26 +110,6 @@ Workloads and parameters:
 	return cmd
 }
 
-// parseSets turns WORKLOAD.PARAM=VALUE flags into per-workload maps.
-func parseSets(sets []string) (map[string]map[string]string, error) {
-	out := map[string]map[string]string{}
-	for _, s := range sets {
-		kv, val, ok := strings.Cut(s, "=")
-		w, p, ok2 := strings.Cut(kv, ".")
-		if !ok || !ok2 || w == "" || p == "" {
-			return nil, fmt.Errorf("--set %q: want WORKLOAD.PARAM=VALUE, e.g. cpu.time=2", s)
-		}
-		if out[w] == nil {
-			out[w] = map[string]string{}
-		}
-		if _, dup := out[w][p]; dup {
-			return nil, fmt.Errorf("--set %s.%s is given twice", w, p)
-		}
-		out[w][p] = val
-	}
-	return out, nil
-}
-
 func (a *app) run(ctx context.Context, f runFlags, stdout, stderr io.Writer) error {
 	// Every flag is checked before anything is built, probed or recorded.
 	target, err := checkRunFlags(f)
@@ -162,7 +119,7 @@ func (a *app) run(ctx context.Context, f runFlags, stdout, stderr io.Writer) err
 	if err := a.checkStore(); err != nil {
 		return err
 	}
-	sets, err := parseSets(f.sets)
+	sets, err := plan.ParseSets(f.sets)
 	if err != nil {
 		return withStatus(ExitUsage, err)
 	}
@@ -405,24 +362,9 @@ func (a *app) run(ctx context.Context, f runFlags, stdout, stderr io.Writer) err
 	if runErr != nil {
 		return runErr
 	}
-	return unmeasured(run)
-}
-
-// unmeasured fails a run (ExitUnjudged) that measured nothing, or that has
-// a cell whose every measured trial failed or timed out, naming the cells:
-// a run that could not measure what it was asked must not look like one
-// that did. Cells skipped from the start (the runtime or workload cannot
-// run here) have no trials and are not counted; they are listed as
-// skipped.
-func unmeasured(run *result.Run) error {
-	dead, ok := analysis.DeadCells(run)
-	switch {
-	case ok == 0 && len(run.Trials) == 0:
-		return withStatus(ExitUnjudged, fmt.Errorf("run %s measured nothing: every cell was skipped (see the reasons above)", run.ID))
-	case ok == 0:
-		return withStatus(ExitUnjudged, fmt.Errorf("no trial of run %s succeeded (see the failed trials: isobench report %s)", run.ID, run.ID))
-	case len(dead) > 0:
-		return withStatus(ExitUnjudged, fmt.Errorf("%d cell(s) of run %s have no successful trial: %s", len(dead), run.ID, strings.Join(dead, "; ")))
+	// A run that could not measure what it was asked fails (ExitUnjudged).
+	if err := analysis.Unmeasured(run); err != nil {
+		return withStatus(ExitUnjudged, err)
 	}
 	return nil
 }
