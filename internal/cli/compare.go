@@ -4,15 +4,12 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"strconv"
-	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/isobench/isobench/internal/analysis"
 	"github.com/isobench/isobench/internal/builtin"
 	"github.com/isobench/isobench/internal/report"
-	"github.com/isobench/isobench/internal/result"
 )
 
 type compareFlags struct {
@@ -71,31 +68,13 @@ over unjudged cells: 3 before 4.`,
 	return cmd
 }
 
-// parseBound reads "5%" as the fraction 0.05. A bare number is refused:
-// "5" could mean 5% or 500%.
-func parseBound(s string) (float64, error) {
-	t := strings.TrimSpace(s)
-	num, pct := strings.CutSuffix(t, "%")
-	if !pct {
-		return 0, fmt.Errorf("%q: give a percentage with its sign, e.g. 5%%", s)
-	}
-	v, err := strconv.ParseFloat(strings.TrimSpace(num), 64)
-	if err != nil {
-		return 0, fmt.Errorf("%q is not a percentage like 5%%", s)
-	}
-	if !(v > 0) || v > 1000 {
-		return 0, fmt.Errorf("%q is not a percentage above 0%% and at most 1000%%", s)
-	}
-	return v / 100, nil
-}
-
 func (a *app) compare(ctx context.Context, w io.Writer, args []string, f compareFlags) error {
 	opt := analysis.CompareOptions{Metrics: f.metrics, Strict: f.strict}
 	if f.strict && f.failAbove == "" {
 		return withStatus(ExitUsage, fmt.Errorf("--strict needs --fail-above"))
 	}
 	if f.failAbove != "" {
-		b, err := parseBound(f.failAbove)
+		b, err := analysis.ParseBound(f.failAbove)
 		if err != nil {
 			return withStatus(ExitUsage, fmt.Errorf("--fail-above: %w", err))
 		}
@@ -116,7 +95,7 @@ func (a *app) compare(ctx context.Context, w io.Writer, args []string, f compare
 			return err
 		}
 		for _, rt := range f.runtimes {
-			if !runHas(run.Trials, rt) {
+			if !analysis.HasRuntime(run, rt) {
 				return withStatus(ExitUsage, fmt.Errorf("run %s has no trials of runtime %q", run.ID, rt))
 			}
 		}
@@ -140,20 +119,7 @@ func (a *app) compare(ctx context.Context, w io.Writer, args []string, f compare
 		return withStatus(ExitRegression, fmt.Errorf("%d metric(s) regressed by more than %s", len(regs), f.failAbove))
 	}
 	if blocking := c.Blocking(f.allowMissing, f.allowInconclusive); opt.FailAbove > 0 && len(blocking) > 0 {
-		var names []string
-		for _, u := range blocking {
-			names = append(names, u.Name()+" ("+u.Kind+")")
-		}
-		return withStatus(ExitUnjudged, fmt.Errorf("%d cell(s) could not be judged: %s (--allow-missing, --allow-inconclusive to pass over them)", len(blocking), strings.Join(names, "; ")))
+		return withStatus(ExitUnjudged, fmt.Errorf("%d cell(s) could not be judged: %s (--allow-missing, --allow-inconclusive to pass over them)", len(blocking), analysis.UnjudgedText(blocking)))
 	}
 	return nil
-}
-
-func runHas(trials []result.Trial, rt string) bool {
-	for _, t := range trials {
-		if t.Cell.Runtime == rt {
-			return true
-		}
-	}
-	return false
 }

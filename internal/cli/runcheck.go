@@ -27,12 +27,12 @@ func checkRunFlags(f runFlags) (target float64, err error) {
 		changed = func(string) bool { return false }
 	}
 	if changed("runtimes") {
-		if err := checkList("--runtimes", f.runtimes, "leave the flag out for every runtime that works here"); err != nil {
+		if err := plan.CheckNames("--runtimes", f.runtimes, "leave the flag out for every runtime that works here"); err != nil {
 			return 0, err
 		}
 	}
 	if f.file == "" || changed("workloads") {
-		if err := checkList("--workloads", f.workloads, "name at least one workload, e.g. --workloads cpu"); err != nil {
+		if err := plan.CheckNames("--workloads", f.workloads, "name at least one workload, e.g. --workloads cpu"); err != nil {
 			return 0, err
 		}
 	}
@@ -69,25 +69,6 @@ func checkRunFlags(f runFlags) (target float64, err error) {
 		return 0, fmt.Errorf("--json and --report name the same file %s", f.jsonOut)
 	}
 	return target, nil
-}
-
-// checkList refuses an empty list flag, an empty name in it and a name
-// listed twice.
-func checkList(flag string, xs []string, hint string) error {
-	if len(xs) == 0 {
-		return fmt.Errorf("%s is empty: %s", flag, hint)
-	}
-	seen := map[string]bool{}
-	for _, x := range xs {
-		switch {
-		case strings.TrimSpace(x) == "":
-			return fmt.Errorf("%s %s: an empty name", flag, strings.Join(xs, ","))
-		case seen[x]:
-			return fmt.Errorf("%s: %s is listed twice", flag, x)
-		}
-		seen[x] = true
-	}
-	return nil
 }
 
 // checkRunRuntimes checks the runtimes of a run before any is probed:
