@@ -145,6 +145,7 @@ func report(what, how string, iso, hand []float64, handName string, pinned bool)
 	fmt.Printf("%s; %s; %s)\n", what, how, pin)
 	fmt.Printf("   %-16s median %.0f\n", handName, median(hand))
 	fmt.Printf("   through isobench median %.0f\n", median(iso))
+	fmt.Printf("   values, in order: by hand %.0f\n                     isobench %.0f\n", hand, iso)
 	printRatio(iso, hand, "within 2% of 1.00")
 }
 
