@@ -14,6 +14,7 @@ import (
 
 	"github.com/isobench/isobench/internal/analysis"
 	"github.com/isobench/isobench/internal/builtin"
+	"github.com/isobench/isobench/internal/doctor"
 	"github.com/isobench/isobench/internal/hostinfo"
 	"github.com/isobench/isobench/internal/plan"
 	"github.com/isobench/isobench/internal/progress"
@@ -209,7 +210,7 @@ func (a *app) run(ctx context.Context, f runFlags, stdout, stderr io.Writer) err
 		return err
 	}
 	denv.TrustImage = f.trustImage
-	a.warnLeftovers(ctx, denv, stderr)
+	fmt.Fprint(stderr, doctor.LeftoversWarning(ctx, builtin.Drivers(), denv))
 	defer a.watchInterrupt(ctx, stderr)()
 	img, releaseImage, err := a.heldWorkloadImage(ctx, f.image, f.agent, f.imageLimits, stderr)
 	if err != nil {

@@ -9,7 +9,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/isobench/isobench/internal/builtin"
-	"github.com/isobench/isobench/internal/driver"
 	"github.com/isobench/isobench/internal/inputfile"
 	"github.com/isobench/isobench/internal/plan"
 	"github.com/isobench/isobench/internal/workload"
@@ -117,41 +116,6 @@ func (a *app) suiteFromFile(f runFlags, wreg *workload.Registry) (plan.Suite, er
 		Given: changed, Runtimes: f.runtimes, Trials: f.trials, Warmups: f.warmups, Seed: f.seed,
 		Order: f.order, Baseline: f.baseline, Scratch: f.scratch, Timeout: f.timeout,
 	}, known)
-}
-
-// warnLeftovers tells the user what isobench processes that no longer run
-// left on this host, before a run adds to it. It removes nothing.
-func (a *app) warnLeftovers(ctx context.Context, denv driver.Env, w io.Writer) {
-	reg := builtin.Drivers()
-	var lines []string
-	for _, name := range reg.Names() {
-		d, err := reg.New(denv, name)
-		if err != nil {
-			continue
-		}
-		f, ok := d.(driver.LeftoverFinder)
-		if !ok {
-			continue
-		}
-		left, err := f.Leftovers(ctx)
-		for _, l := range left {
-			lines = append(lines, fmt.Sprintf("  %s: %s", name, l))
-		}
-		if err != nil {
-			lines = append(lines, fmt.Sprintf("  %s: cannot read all state records: %v", name, err))
-		}
-	}
-	if len(lines) == 0 {
-		return
-	}
-	const max = 10
-	more := ""
-	if len(lines) > max {
-		more = fmt.Sprintf("\n  and %d more", len(lines)-max)
-		lines = lines[:max]
-	}
-	fmt.Fprintf(w, "warning: isobench processes that no longer run left sandboxes on this host (state directory %s):\n%s%s\nrun `isobench gc` to remove them; this run leaves them alone\n",
-		denv.StateDir, strings.Join(lines, "\n"), more)
 }
 
 // watchInterrupt tells the user, as it happens, what an interrupt does:
