@@ -82,12 +82,14 @@ func (r *Result) Err() error {
 		return nil
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s", clip(strings.Join(r.Argv, " "), 300))
+	// One line: an argument, error or signal name from the sandbox may
+	// hold newlines.
+	fmt.Fprintf(&b, "%s", clip(oneLine(strings.Join(r.Argv, " ")), 300))
 	switch {
 	case r.Error != "":
-		fmt.Fprintf(&b, ": %s", clip(r.Error, 600))
+		fmt.Fprintf(&b, ": %s", clip(oneLine(r.Error), 600))
 	case r.Signal != "":
-		fmt.Fprintf(&b, ": killed by signal %s", clip(r.Signal, 40))
+		fmt.Fprintf(&b, ": killed by signal %s", clip(oneLine(r.Signal), 40))
 	default:
 		fmt.Fprintf(&b, ": exit status %d", r.ExitCode)
 	}
@@ -207,6 +209,9 @@ func Printable(s string) string {
 		return r
 	}, s)
 }
+
+// oneLine puts text on one line: its newlines become spaces.
+func oneLine(s string) string { return strings.ReplaceAll(s, "\n", " ") }
 
 func lastLines(s string, n int) string {
 	s = strings.TrimSpace(s)
