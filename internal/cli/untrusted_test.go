@@ -277,23 +277,6 @@ func TestSuiteFileSpecial(t *testing.T) {
 	}
 }
 
-func assertReplaced(t *testing.T, out, victim, want string) {
-	t.Helper()
-	fi, err := os.Lstat(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !fi.Mode().IsRegular() || fi.Mode().Perm() != 0o644 {
-		t.Errorf("%s is %s, want a regular file of mode 0644", out, fi.Mode())
-	}
-	if b, _ := os.ReadFile(out); string(b) != want {
-		t.Errorf("%s holds %q, want %q", out, b, want)
-	}
-	if b, _ := os.ReadFile(victim); string(b) != "keep\n" {
-		t.Errorf("the file the link named was written through: %q", b)
-	}
-}
-
 // TestReportOutputSymlink: report -o onto a symbolic link replaces the
 // link, through the real command path.
 func TestReportOutputSymlink(t *testing.T) {
@@ -312,7 +295,7 @@ func TestReportOutputSymlink(t *testing.T) {
 		t.Fatalf("report: exit %d: %s", code, errOut)
 	}
 	b, _ := os.ReadFile(out)
-	assertReplaced(t, out, victim, string(b))
+	hostile.AssertReplaced(t, out, victim, string(b))
 	if !bytes.HasPrefix(b, []byte("{")) {
 		t.Errorf("report is not JSON: %.40q", b)
 	}
@@ -341,7 +324,7 @@ func TestRunJSONSymlink(t *testing.T) {
 		t.Fatalf("run: exit %d: %s", code, errOut)
 	}
 	b, _ := os.ReadFile(out)
-	assertReplaced(t, out, victim, string(b))
+	hostile.AssertReplaced(t, out, victim, string(b))
 	if !bytes.Contains(b, []byte(`"trials"`)) {
 		t.Errorf("--json holds no run: %.80q", b)
 	}

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/isobench/isobench/internal/testutil/hostile"
 )
 
 // TestWriteOutputReplacesSymlink: an output path that is a symbolic link
@@ -27,7 +29,7 @@ func TestWriteOutputReplacesSymlink(t *testing.T) {
 	if err := Write(out, func(w io.Writer) error { _, err := io.WriteString(w, "new\n"); return err }); err != nil {
 		t.Fatal(err)
 	}
-	assertReplaced(t, out, victim, "new\n")
+	hostile.AssertReplaced(t, out, victim, "new\n")
 	// A failed write leaves what was there and no temporary file.
 	err := Write(out, func(w io.Writer) error { io.WriteString(w, "half"); return io.ErrShortWrite })
 	if err == nil {
@@ -38,23 +40,6 @@ func TestWriteOutputReplacesSymlink(t *testing.T) {
 	}
 	if ents, _ := os.ReadDir(dir); len(ents) != 2 {
 		t.Errorf("%d entries left in the directory, want 2", len(ents))
-	}
-}
-
-func assertReplaced(t *testing.T, out, victim, want string) {
-	t.Helper()
-	fi, err := os.Lstat(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !fi.Mode().IsRegular() || fi.Mode().Perm() != 0o644 {
-		t.Errorf("%s is %s, want a regular file of mode 0644", out, fi.Mode())
-	}
-	if b, _ := os.ReadFile(out); string(b) != want {
-		t.Errorf("%s holds %q, want %q", out, b, want)
-	}
-	if b, _ := os.ReadFile(victim); string(b) != "keep\n" {
-		t.Errorf("the file the link named was written through: %q", b)
 	}
 }
 

@@ -54,29 +54,7 @@ const chartsJS = `Array.from(document.querySelectorAll('figure.chart-figure')).m
 // a screenshot of the page shows the bars' colours. It skips where
 // Chromium is not installed (isobench setup --tests installs it).
 func TestHTMLInChromium(t *testing.T) {
-	bin := ""
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
-		if p, err := exec.LookPath(name); err == nil {
-			bin = p
-			break
-		}
-	}
-	if bin == "" {
-		t.Skip("no chromium in PATH (Debian package chromium; isobench setup --tests installs it)")
-	}
-	dir := t.TempDir()
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(bin), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
-		chromedp.Flag("disable-quic", true), chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(filepath.Join(dir, "profile")), chromedp.WindowSize(1200, 900),
-	}
-	actx, cancelAlloc := chromedp.NewExecAllocator(t.Context(), opts...)
-	defer cancelAlloc()
-	ctx, cancel := chromedp.NewContext(actx)
-	defer cancel()
-	ctx, cancelTimeout := context.WithTimeout(ctx, 90*time.Second)
-	defer cancelTimeout()
+	ctx, dir := chromium(t)
 
 	for name, study := range map[string][]string{
 		"cpu-4runtimes":      {"cpu-latency"},
@@ -186,4 +164,34 @@ func colourCounts(img image.Image, colors map[string]color.RGBA) map[string]int 
 func near(a uint32, b uint8) bool {
 	d := int(a) - int(b)
 	return d >= -3 && d <= 3
+}
+
+// chromium starts a headless Chromium for a test, with a profile in a
+// temporary directory (also returned, for the test's own files), and
+// stops it when the test ends; the context gives the test 90 seconds. The
+// test skips where Chromium is not installed.
+func chromium(t *testing.T) (context.Context, string) {
+	t.Helper()
+	bin := ""
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if p, err := exec.LookPath(name); err == nil {
+			bin = p
+			break
+		}
+	}
+	if bin == "" {
+		t.Skip("no chromium in PATH (Debian package chromium; isobench setup --tests installs it)")
+	}
+	dir := t.TempDir()
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(bin), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
+		chromedp.Flag("disable-quic", true), chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
+		chromedp.UserDataDir(filepath.Join(dir, "profile")), chromedp.WindowSize(1200, 900),
+	}
+	actx, cancelAlloc := chromedp.NewExecAllocator(t.Context(), opts...)
+	ctx, cancel := chromedp.NewContext(actx)
+	ctx, cancelTimeout := context.WithTimeout(ctx, 90*time.Second)
+	t.Cleanup(func() { cancelTimeout(); cancel(); cancelAlloc() })
+	return ctx, dir
 }

@@ -27,3 +27,23 @@ func LinkToZero(t testing.TB, dir, name string) string {
 	}
 	return p
 }
+
+// AssertReplaced checks what an output written onto a symbolic link must
+// leave: out a regular file of mode 0644 holding want, and victim, the
+// file the link named (which held "keep\n"), untouched.
+func AssertReplaced(t testing.TB, out, victim, want string) {
+	t.Helper()
+	fi, err := os.Lstat(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !fi.Mode().IsRegular() || fi.Mode().Perm() != 0o644 {
+		t.Errorf("%s is %s, want a regular file of mode 0644", out, fi.Mode())
+	}
+	if b, _ := os.ReadFile(out); string(b) != want {
+		t.Errorf("%s holds %q, want %q", out, b, want)
+	}
+	if b, _ := os.ReadFile(victim); string(b) != "keep\n" {
+		t.Errorf("the file the link named was written through: %q", b)
+	}
+}
