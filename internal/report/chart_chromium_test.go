@@ -1,9 +1,6 @@
 package report
 
 import (
-	"bytes"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/chromedp/chromedp"
@@ -53,17 +50,7 @@ func TestChartTextsInChromium(t *testing.T) {
 	stress.Curves = append(stress.Curves, stressCurve())
 	for name, rep := range map[string]*Report{"study-stress": stress, beyondRun: Build(loadRun(t, beyondRun), reg)} {
 		t.Run(name, func(t *testing.T) {
-			var page bytes.Buffer
-			if err := rep.HTML(&page); err != nil {
-				t.Fatal(err)
-			}
-			path := filepath.Join(dir, name+".html")
-			if err := os.WriteFile(path, page.Bytes(), 0o644); err != nil {
-				t.Fatal(err)
-			}
-			if err := chromedp.Do(ctx, chromedp.Navigate("file://"+path), chromedp.WaitVisible(chromedp.CSS("svg.chart"))); err != nil {
-				t.Fatalf("opening the report in chromium: %v", err)
-			}
+			openInChromium(t, ctx, dir, rep, name)
 			texts, err := chromedp.Run(ctx, chromedp.Evaluate[[]laidText](textsJS))
 			if err != nil {
 				t.Fatalf("reading the texts' layout: %v", err)

@@ -75,17 +75,7 @@ func TestHTMLInChromium(t *testing.T) {
 // its charts and screenshot.
 func checkInChromium(t *testing.T, ctx context.Context, dir string, run *result.Run, name string, study []string) {
 	rep := Build(run, builtin.Workloads())
-	var page bytes.Buffer
-	if err := rep.HTML(&page); err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(dir, name+".html")
-	if err := os.WriteFile(path, page.Bytes(), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := chromedp.Do(ctx, chromedp.Navigate("file://"+path), chromedp.WaitVisible(chromedp.CSS("svg.chart"))); err != nil {
-		t.Fatalf("opening the report in chromium: %v", err)
-	}
+	openInChromium(t, ctx, dir, rep, name)
 	boxes, err := chromedp.Run(ctx, chromedp.Evaluate[[]chartBox](chartsJS))
 	if err != nil {
 		t.Fatalf("reading the charts' layout: %v", err)
@@ -194,4 +184,21 @@ func chromium(t *testing.T) (context.Context, string) {
 	ctx, cancelTimeout := context.WithTimeout(ctx, 90*time.Second)
 	t.Cleanup(func() { cancelTimeout(); cancel(); cancelAlloc() })
 	return ctx, dir
+}
+
+// openInChromium writes rep's HTML page as dir/name.html and opens it in
+// the browser of ctx, waiting until its charts are shown.
+func openInChromium(t *testing.T, ctx context.Context, dir string, rep *Report, name string) {
+	t.Helper()
+	var page bytes.Buffer
+	if err := rep.HTML(&page); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, name+".html")
+	if err := os.WriteFile(path, page.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(ctx, chromedp.Navigate("file://"+path), chromedp.WaitVisible(chromedp.CSS("svg.chart"))); err != nil {
+		t.Fatalf("opening the report in chromium: %v", err)
+	}
 }
