@@ -116,11 +116,7 @@ func httpFidelity(ctx context.Context, img *image.Image, work string, pairs, sec
 
 	var viaIsobench, hand []float64
 	for i := 0; i < pairs; i++ {
-		order := []bool{true, false}
-		if rng.IntN(2) == 0 {
-			order = []bool{false, true}
-		}
-		for _, iso := range order {
+		for _, iso := range pairOrder(rng) {
 			if iso {
 				rec := recorder{}
 				t := &workload.Target{Runtime: info, Driver: d, NewSpec: newSpec, Params: params}

@@ -111,11 +111,7 @@ func hostBaseline(ctx context.Context, img *image.Image, work string, pairs, sec
 	params := map[string]string{"max-prime": "20000", "threads": "1", "time": fmt.Sprint(secs), "events": "0"}
 	var viaIsobench, plain []float64
 	for i := 0; i < pairs; i++ {
-		order := []bool{true, false}
-		if rng.IntN(2) == 0 {
-			order = []bool{false, true}
-		}
-		for _, iso := range order {
+		for _, iso := range pairOrder(rng) {
 			if iso {
 				in, err := d.Create(ctx, driver.Spec{ID: fmt.Sprintf("isobench-fidelity-%d", i), Image: img})
 				check(err)
@@ -161,11 +157,7 @@ func startupFidelity(ctx context.Context, img *image.Image, work string, pairs i
 	argv := []string{"/bin/true"}
 	var viaIsobench, direct []float64
 	for i := 0; i < pairs; i++ {
-		order := []bool{true, false}
-		if rng.IntN(2) == 0 {
-			order = []bool{false, true}
-		}
-		for _, iso := range order {
+		for _, iso := range pairOrder(rng) {
 			spec := driver.Spec{ID: fmt.Sprintf("isobench-fidelity-%03d-%d", i, map[bool]int{true: 1, false: 2}[iso]), Image: img}
 			if iso {
 				tm, err := startup.OneShot(ctx, d, spec, argv)
@@ -251,4 +243,13 @@ func median(xs []float64) float64 {
 		return s[n/2]
 	}
 	return (s[n/2-1] + s[n/2]) / 2
+}
+
+// pairOrder is the order of one interleaved pair, drawn from rng: through
+// isobench first (true) or the direct way first.
+func pairOrder(rng *rand.Rand) []bool {
+	if rng.IntN(2) == 0 {
+		return []bool{false, true}
+	}
+	return []bool{true, false}
 }
