@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/netip"
 	"strconv"
@@ -90,7 +91,7 @@ func probeNetwork(ctx context.Context, in *Instance) string {
 	done := make(chan error, 1)
 	go func() {
 		argv := []string{image.AgentPath, "exec", "--timeout", "15s", "--", "busybox", "nc", "-l", "-p", strconv.Itoa(port), "-w", "10"}
-		done <- in.Exec(ctx, argv, nopWriter{}, nopWriter{})
+		done <- in.Exec(ctx, argv, io.Discard, io.Discard)
 	}()
 	addr := netip.AddrPortFrom(link.SandboxAddr, port).String()
 	var last error
@@ -116,7 +117,3 @@ func probeNetwork(ctx context.Context, in *Instance) string {
 	}
 	return fmt.Sprintf("this host could not connect to a listener in the pod at %s: %v", addr, last)
 }
-
-type nopWriter struct{}
-
-func (nopWriter) Write(p []byte) (int, error) { return len(p), nil }
